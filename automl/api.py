@@ -1,0 +1,233 @@
+"""The user-facing estimator: validate, wire the parts together, run, expose the result."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from automl import __version__
+from automl.budget import Budget
+from automl.data import TabularPreprocessor, check_xy, summarize
+from automl.errors import InputError, NotFittedError
+from automl.metrics import get_metric
+from automl.objective import score_model
+from automl.params import check_max_trials, check_time_budget, resolve_families, resolve_n_jobs
+from automl.strategies import resolve_strategy_name
+from automl.study import FAILED, PRUNED, Study, Trial
+from automl.task import TaskSpec, make_task
+from automl.tracking import make_tracker
+from automl.tuning import build_space, run_job
+from automl.validation import make_splits
+
+logger = logging.getLogger(__name__)
+
+
+class AutoML(BaseEstimator):
+    """Tune estimator families and their hyperparameters within a time budget.
+
+    Parameters
+    ----------
+    task : str or TaskSpec
+        "classification" (binary / multiclass inferred from y), "binary",
+        "multiclass" or "regression"; a ``TaskSpec`` gives full control.
+    metric : str or callable, optional
+        A metric name (roc_auc, log_loss, accuracy, f1, macro_f1, rmse, mae,
+        r2, mape, ...) or a FLAML-style custom metric. Default: roc_auc
+        (binary), log_loss (multiclass), r2 (regression).
+    time_budget : float or None
+        Wall-clock seconds for the whole ``fit``, final refit and logging included.
+    seed : int
+        Seed of the whole job; a sequential run with the same seed repeats its trials.
+    estimators : "auto" or list of str
+        Estimator families to search (see ``automl spaces list``).
+    strategy : {"auto", "tpe", "random", "grid"}
+        Search strategy; "auto" is TPE started from each family's defaults.
+    max_trials : int, optional
+        Stop after this many trials.
+    eval_method : {"auto", "holdout", "cv"}
+        Validation scheme; "auto" cross-validates small data and holds out on large.
+    n_splits : int
+        Folds for cross-validation.
+    n_jobs : int
+        Threads each trial may use; -1 means all cores.
+    tracking : bool
+        Record the job in MLflow (one parent run, one nested run per trial).
+    tracking_uri, experiment : str, optional
+        MLflow store (default: ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``)
+        and experiment name (default "automl").
+    search_space : dict, optional
+        Per family, a path to a space file or a dict ``{param: {field: value}}``
+        that overrides the shipped space.
+    callbacks : list of callables, optional
+        Called as ``callback(study, trial)`` after every trial.
+    backend : str
+        Where trials run; "inprocess".
+    """
+
+    def __init__(
+        self,
+        task: str | TaskSpec = "classification",
+        metric: str | Callable[..., Any] | None = None,
+        time_budget: float | None = 60,
+        seed: int = 0,
+        estimators: str | Sequence[str] = "auto",
+        strategy: str = "auto",
+        max_trials: int | None = None,
+        eval_method: str = "auto",
+        n_splits: int = 5,
+        n_jobs: int = -1,
+        tracking: bool = True,
+        tracking_uri: str | None = None,
+        experiment: str | None = None,
+        search_space: Mapping[str, Any] | None = None,
+        callbacks: Sequence[Callable[[Study, Trial], None]] | None = None,
+        backend: str = "inprocess",
+    ) -> None:
+        self.task = task
+        self.metric = metric
+        self.time_budget = time_budget
+        self.seed = seed
+        self.estimators = estimators
+        self.strategy = strategy
+        self.max_trials = max_trials
+        self.eval_method = eval_method
+        self.n_splits = n_splits
+        self.n_jobs = n_jobs
+        self.tracking = tracking
+        self.tracking_uri = tracking_uri
+        self.experiment = experiment
+        self.search_space = search_space
+        self.callbacks = callbacks
+        self.backend = backend
+
+    # -- fitting -------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> "AutoML":
+        """Search configurations within the budget and refit the best one."""
+        check_time_budget(self.time_budget, self.max_trials)
+        check_max_trials(self.max_trials)
+        budget = Budget(self.time_budget, self.max_trials)
+        strategy = resolve_strategy_name(self.strategy)
+        n_jobs = resolve_n_jobs(self.n_jobs)
+        frame, target = check_xy(X, y)
+        task = self._task_spec().resolve(target)
+        metric = get_metric(task.metric, task.kind)  # type: ignore[arg-type]
+        families = resolve_families(self.estimators, task.family_task)
+        classes, encoded = _encode_target(target, task.is_classification)
+        preprocessor = TabularPreprocessor().fit(frame)
+        features = preprocessor.transform(frame)
+        summary = summarize(features, preprocessor, target, task.is_classification)
+        space = build_space(families, task.family_task, summary, self.search_space)
+        eval_method = task.choose_eval_method(summary.n_rows, summary.n_features, self.time_budget)
+        splits = make_splits(
+            eval_method, encoded, task.is_classification, task.n_splits, task.validation_fraction(len(frame)), self.seed
+        )
+        tracker = make_tracker(self.tracking, self.tracking_uri, self.experiment)
+        tracker.start(*self._job_record(task, metric.name, strategy, eval_method, families, summary))
+        try:
+            result = run_job(
+                X=features, y=encoded, preprocessor=preprocessor, task=task, metric=metric, space=space,
+                splits=splits, strategy_name=strategy, backend_name=self.backend, budget=budget,
+                tracker=tracker, n_jobs=n_jobs, seed=self.seed, classes=classes, callbacks=list(self.callbacks or []),
+            )
+            self._set_fitted(result, task, metric.name, eval_method, strategy, frame, classes)
+            timing = {**result.time_spent, "elapsed_s": budget.elapsed()}
+            outcome = {"n_trials": len(result.study.trials), "n_failed": result.study.count(FAILED),
+                       "n_pruned": result.study.count(PRUNED), **timing}
+            tracker.log_result(self.leaderboard(), result.study.best, outcome, result.model, frame.head(5))
+        except BaseException:
+            tracker.end(failed=True)
+            raise
+        tracker.end()
+        self.mlflow_run_id_, self.model_uri_ = tracker.run_id, tracker.model_uri
+        self.time_spent_ = {**timing, "total_s": budget.elapsed()}
+        return self
+
+    def _task_spec(self) -> TaskSpec:
+        if isinstance(self.task, TaskSpec):
+            return self.task if self.metric is None else TaskSpec(**{**self.task.__dict__, "metric": self.metric})
+        metric = None if self.metric in (None, "auto") else self.metric
+        return make_task(self.task, metric=metric, eval_method=self.eval_method, n_splits=self.n_splits)
+
+    def _job_record(self, task: TaskSpec, metric: str, strategy: str, eval_method: str, families: list[str], summary: Any) -> tuple[dict[str, Any], dict[str, str]]:
+        params = {
+            "task": task.kind, "metric": metric, "time_budget": self.time_budget, "max_trials": self.max_trials,
+            "strategy": strategy, "seed": self.seed, "eval_method": eval_method, "n_splits": task.n_splits,
+            "estimators": ",".join(families), "n_jobs": resolve_n_jobs(self.n_jobs), "backend": self.backend,
+            "n_rows": summary.n_rows, "n_features": summary.n_features, "n_categorical": summary.n_categorical,
+            "n_classes": summary.n_classes,
+        }
+        tags = {"automl.version": __version__, "automl.task": task.kind, "automl.strategy": strategy,
+                "automl.job_name": f"automl-{task.kind}-{strategy}"}
+        return params, tags
+
+    def _set_fitted(self, result: Any, task: TaskSpec, metric: str, eval_method: str, strategy: str, frame: pd.DataFrame, classes: np.ndarray | None) -> None:
+        best = result.study.best
+        self.study_ = result.study
+        self.pipeline_ = result.model
+        self.best_estimator_ = best.estimator
+        self.best_config_ = dict(best.config)
+        self.best_score_ = best.score
+        self.best_trial_ = best
+        self.best_model_ = result.model.estimator
+        self.refit_ = result.refit
+        self.task_ = task
+        self.metric_ = metric
+        self.eval_method_ = eval_method
+        self.strategy_ = strategy
+        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        if classes is not None:
+            self.classes_ = classes
+
+    # -- using the result ------------------------------------------------------
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions (original class labels for classification)."""
+        return self._fitted().predict(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns ordered as ``classes_``."""
+        return self._fitted().predict_proba(X)
+
+    def score(self, X: Any, y: Any) -> float:
+        """The job's metric on (X, y), in its natural direction (a custom metric's value to minimise)."""
+        model = self._fitted()
+        frame, target = check_xy(X, y)
+        if self.task_.is_classification:
+            encoded = _encode_known(target, self.classes_)
+        else:
+            encoded = target.to_numpy(dtype=float)
+        metric = get_metric(self.task_.metric, self.task_.kind)  # type: ignore[arg-type]
+        n_classes = len(self.classes_) if self.task_.is_classification else 0
+        return score_model(metric, model.estimator, model.preprocessor.transform(frame), encoded, n_classes)[0]
+
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per trial, best first: trial_id, estimator, status, score, duration_s, error, param.*."""
+        self._fitted()
+        return self.study_.leaderboard()
+
+    def _fitted(self) -> Any:
+        if not hasattr(self, "pipeline_"):
+            raise NotFittedError("This AutoML instance is not fitted yet; call fit(X, y) before using it.")
+        return self.pipeline_
+
+
+def _encode_target(y: pd.Series, classification: bool) -> tuple[np.ndarray | None, np.ndarray]:
+    if not classification:
+        return None, y.to_numpy(dtype=float)
+    try:
+        classes, encoded = np.unique(y.to_numpy(), return_inverse=True)
+    except TypeError as exc:
+        raise InputError(f"y mixes label types that cannot be ordered ({exc}); use labels of one type.") from exc
+    return classes, encoded.astype(int)
+
+
+def _encode_known(y: pd.Series, classes: np.ndarray) -> np.ndarray:
+    values = y.to_numpy()
+    unknown = sorted({str(v) for v in values if v not in set(classes.tolist())})
+    if unknown:
+        raise InputError(f"y has label(s) {unknown[:5]} not seen at fit (known: {classes.tolist()}); score on known labels.")
+    return np.searchsorted(classes, values)

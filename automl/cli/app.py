@@ -1,0 +1,89 @@
+"""``automl tune | predict | spaces``: commands over the public Python API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from automl.cli.errors import one_line_errors
+from automl.cli.jobspec import load_job
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="AutoML hyperparameter tuning with MLflow tracking.")
+spaces_app = typer.Typer(no_args_is_help=True, help="List and show the estimator families' search spaces.")
+app.add_typer(spaces_app, name="spaces")
+stdout = Console(highlight=False)
+
+
+@app.command()
+def tune(
+    job: Optional[Path] = typer.Argument(None, help="YAML job file; flags override its fields."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Training data (CSV or Parquet)."),
+    target: Optional[str] = typer.Option(None, "--target", help="Target column."),
+    task: Optional[str] = typer.Option(None, "--task", help="classification, binary, multiclass or regression."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Metric name, e.g. roc_auc, log_loss, r2."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Seconds for the whole job."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="auto, tpe, random or grid."),
+    estimators: Optional[str] = typer.Option(None, "--estimators", help="Comma-separated families, or auto."),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="MLflow experiment name."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Where the fitted model is written."),
+    max_trials: Optional[int] = typer.Option(None, "--max-trials"),
+    eval_method: Optional[str] = typer.Option(None, "--eval-method", help="auto, holdout or cv."),
+    test_data: Optional[Path] = typer.Option(None, "--test-data", help="Held-out data to report a test score on."),
+    test_size: Optional[float] = typer.Option(None, "--test-size", help="Share of data held out for a test score."),
+    tracking: Optional[bool] = typer.Option(None, "--tracking/--no-tracking", help="Record the job in MLflow."),
+    quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
+) -> None:
+    """Run a tuning job: search, refit the best model, write it, record everything in MLflow."""
+    from automl.cli.tune_command import run_tune
+
+    overrides: dict[str, Any] = {
+        "data": data, "target": target, "task": task, "metric": metric, "time_budget": time_budget,
+        "strategy": strategy, "estimators": estimators, "seed": seed, "tracking_uri": tracking_uri,
+        "experiment": experiment, "output": output, "max_trials": max_trials, "eval_method": eval_method,
+        "test_data": test_data, "test_size": test_size, "tracking": tracking,
+    }
+    with one_line_errors():
+        run_tune(load_job(job, overrides), stdout, quiet=quiet)
+
+
+@app.command()
+def predict(
+    model: str = typer.Option(..., "--model", help="Model file written by `automl tune`, or an MLflow URI (runs:/, models:/)."),
+    data: Path = typer.Option(..., "--data", help="Rows to predict (CSV or Parquet)."),
+    out: Path = typer.Option(..., "--out", help="Where predictions are written (CSV or Parquet)."),
+    proba: bool = typer.Option(False, "--proba", help="Also write class probabilities (model files only)."),
+) -> None:
+    """Write predictions of a fitted model for a table of rows."""
+    from automl.cli.predict_command import run_predict
+
+    with one_line_errors():
+        written = run_predict(model, data, out, proba)
+        stdout.print(f"Wrote {written} predictions to {out}")
+
+
+@spaces_app.command("list")
+def spaces_list() -> None:
+    """List the estimator families and their search spaces."""
+    from automl.cli.spaces_command import list_spaces
+
+    with one_line_errors():
+        list_spaces(stdout)
+
+
+@spaces_app.command("show")
+def spaces_show(family: str = typer.Argument(..., help="Family name, e.g. lgbm.")) -> None:
+    """Show one family's parameters: type, bounds, default, low-cost point."""
+    from automl.cli.spaces_command import show_space
+
+    with one_line_errors():
+        show_space(family, stdout)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,92 @@
+"""The tuning-job file: a validated model whose field names are a public contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from automl.errors import InputError
+
+
+class JobSpec(BaseModel):
+    """Fields of ``job.yaml``; the same names exist as ``automl tune`` flags."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: Path
+    target: str
+    task: str = "classification"
+    metric: str | None = None
+    time_budget: float | None = Field(60.0, gt=0)
+    strategy: str = "auto"
+    estimators: list[str] | Literal["auto"] = "auto"
+    seed: int = 0
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    output: Path = Path("model.pkl")
+    max_trials: int | None = Field(None, ge=1)
+    eval_method: Literal["auto", "holdout", "cv"] = "auto"
+    n_splits: int = Field(5, ge=2)
+    n_jobs: int = -1
+    tracking: bool = True
+    test_data: Path | None = None
+    test_size: float | None = Field(None, gt=0, lt=1)
+    search_space: dict[str, Any] | None = None
+
+    @field_validator("estimators", mode="before")
+    @classmethod
+    def _split_estimators(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "auto":
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    def resolve_paths(self, base: Path) -> "JobSpec":
+        """Paths in a job file are relative to the file's folder."""
+        updates = {}
+        for name in ("data", "test_data", "output"):
+            value = getattr(self, name)
+            if value is not None and not value.is_absolute():
+                updates[name] = base / value
+        return self.model_copy(update=updates)
+
+
+def load_job(path: Path | None, overrides: dict[str, Any]) -> JobSpec:
+    """Read ``path`` (if any), apply the flags in ``overrides`` and validate, before any work starts."""
+    fields: dict[str, Any] = {}
+    base = Path.cwd()
+    source = "the command-line flags"
+    if path is not None:
+        source = str(path)
+        if not path.is_file():
+            raise InputError(f"job file {str(path)!r} does not exist; pass the path of a YAML job file.")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"job file {str(path)!r} is not valid YAML ({exc}); fix its syntax.") from exc
+        if not isinstance(loaded, dict):
+            raise InputError(f"job file {str(path)!r} must hold a mapping of fields such as data, target, task.")
+        fields, base = loaded, path.resolve().parent
+    spec_from_file = _validate(fields | {k: v for k, v in overrides.items() if v is not None}, source)
+    if path is None:
+        return spec_from_file
+    flagged_paths = {k for k, v in overrides.items() if v is not None}
+    resolved = spec_from_file.resolve_paths(base)
+    # Paths given as flags are relative to the working directory, not the job file.
+    return resolved.model_copy(update={k: getattr(spec_from_file, k) for k in ("data", "test_data", "output") if k in flagged_paths})
+
+
+def _validate(fields: dict[str, Any], source: str) -> JobSpec:
+    try:
+        return JobSpec.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "job"
+        if error["type"] == "extra_forbidden":
+            allowed = ", ".join(JobSpec.model_fields)
+            raise InputError(f"{source}: unknown field {where!r}; allowed fields: {allowed}.") from None
+        if error["type"] == "missing":
+            raise InputError(f"{source}: field {where!r} is required; add it (e.g. {where}: ...).") from None
+        raise InputError(f"{source}: field {where!r} = {error.get('input')!r} is invalid ({error['msg']}).") from None

@@ -1,0 +1,29 @@
+"""``automl predict``: predictions of a saved model or an MLflow model for a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from automl.errors import InputError
+from automl.io import read_table, write_table
+from automl.persistence import MLFLOW_SCHEMES, load_model
+
+
+def run_predict(model_ref: str, data: Path, out: Path, proba: bool) -> int:
+    """Write a ``prediction`` column (and ``proba_<class>`` columns) for each row; return the row count."""
+    if proba and model_ref.startswith(MLFLOW_SCHEMES):
+        raise InputError("--proba needs a model file written by `automl tune`; MLflow pyfunc models predict labels only.")
+    model = load_model(model_ref)
+    frame = read_table(data, "data")
+    result = pd.DataFrame({"prediction": np.asarray(model.predict(frame)).ravel()})
+    if proba:
+        if not hasattr(model, "classes_"):
+            raise InputError("--proba applies to classification models only; drop --proba for this model.")
+        probabilities = model.predict_proba(frame)
+        for i, label in enumerate(model.classes_):
+            result[f"proba_{label}"] = probabilities[:, i]
+    write_table(result, out)
+    return len(result)

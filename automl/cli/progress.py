@@ -1,0 +1,49 @@
+"""A live progress display for tuning jobs: trials done, best score so far, time left."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+
+from automl.study import OK, Study, Trial
+
+
+class TuneProgress:
+    """A ``callback(study, trial)`` that drives a rich progress bar on stderr."""
+
+    def __init__(self, time_budget: float | None, max_trials: int | None, console: Console) -> None:
+        self.time_budget = time_budget
+        self.max_trials = max_trials
+        self.started = time.monotonic()
+        self.progress = Progress(
+            TextColumn("[bold]tuning[/]"),
+            BarColumn(),
+            TextColumn("{task.fields[trials]} trials"),
+            TextColumn("best {task.fields[best]}"),
+            TextColumn("{task.fields[left]}"),
+            console=console,
+            transient=True,
+        )
+        total = time_budget if time_budget is not None else float(max_trials or 1)
+        self.task_id = self.progress.add_task("tune", total=total, trials=0, best="-", left=self._left())
+
+    def _left(self) -> str:
+        if self.time_budget is None:
+            return ""
+        return f"{max(0.0, self.time_budget - (time.monotonic() - self.started)):.0f}s left"
+
+    def __enter__(self) -> "TuneProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()
+
+    def __call__(self, study: Study, trial: Trial) -> None:
+        done = len(study.trials)
+        best = "-" if study.best is None else f"{study.best.score:.5g} ({study.best.estimator})"
+        completed = time.monotonic() - self.started if self.time_budget is not None else done
+        self.progress.update(self.task_id, completed=completed, trials=done, best=best, left=self._left())

@@ -1,0 +1,106 @@
+"""``automl tune``: validate the job up front, fit, write the model, print the outcome."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from automl.api import AutoML
+from automl.cli.errors import stderr
+from automl.cli.jobspec import JobSpec
+from automl.cli.progress import TuneProgress
+from automl.io import read_table, split_target
+from automl.metrics import METRICS
+from automl.params import check_max_trials, check_time_budget, resolve_families
+from automl.persistence import save_model
+from automl.registry import unknown_name_error
+from automl.strategies import resolve_strategy_name
+from automl.task import make_task
+
+LEADERBOARD_ROWS = 10
+
+
+def check_job(spec: JobSpec) -> None:
+    """Every name in the job is checked before any data is read."""
+    task = make_task(spec.task, eval_method=spec.eval_method, n_splits=spec.n_splits)
+    resolve_strategy_name(spec.strategy)
+    resolve_families(spec.estimators, task.family_task)
+    if spec.metric is not None and spec.metric != "auto" and spec.metric not in METRICS:
+        raise unknown_name_error("metric", "metric", spec.metric, METRICS.names())
+    check_time_budget(spec.time_budget, spec.max_trials)
+    check_max_trials(spec.max_trials)
+
+
+def run_tune(spec: JobSpec, console: Console, quiet: bool = False) -> AutoML:
+    check_job(spec)
+    X, y = split_target(read_table(spec.data, "data"), spec.target, str(spec.data))
+    X_test, y_test = _test_set(spec, X, y)
+    if X_test is not None and spec.test_data is None:
+        X, y = X.drop(index=X_test.index), y.drop(index=X_test.index)
+    logging.basicConfig(level=logging.WARNING)
+    automl = AutoML(
+        task=spec.task, metric=spec.metric, time_budget=spec.time_budget, seed=spec.seed,
+        estimators=spec.estimators, strategy=spec.strategy, max_trials=spec.max_trials,
+        eval_method=spec.eval_method, n_splits=spec.n_splits, n_jobs=spec.n_jobs, tracking=spec.tracking,
+        tracking_uri=spec.tracking_uri, experiment=spec.experiment, search_space=spec.search_space,
+    )
+    progress = TuneProgress(spec.time_budget, spec.max_trials, stderr)
+    automl.set_params(callbacks=[] if quiet else [progress])
+    if quiet:
+        automl.fit(X, y)
+    else:
+        with progress:
+            automl.fit(X, y)
+    automl.set_params(callbacks=None)
+    save_model(automl, spec.output)
+    _report(automl, spec, console, X_test, y_test)
+    return automl
+
+
+def _test_set(spec: JobSpec, X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFrame | None, pd.Series | None]:
+    if spec.test_data is not None:
+        return split_target(read_table(spec.test_data, "test_data"), spec.target, str(spec.test_data))
+    if spec.test_size is None:
+        return None, None
+    from sklearn.model_selection import train_test_split
+
+    classification = spec.task != "regression"
+    stratify = y if classification and y.value_counts().min() >= 2 else None
+    _, X_test, _, y_test = train_test_split(X, y, test_size=spec.test_size, random_state=spec.seed, stratify=stratify)
+    return X_test, y_test
+
+
+def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFrame | None, y_test: pd.Series | None) -> None:
+    board = automl.leaderboard()
+    table = Table(title=f"Leaderboard (top {min(LEADERBOARD_ROWS, len(board))} of {len(board)} trials)")
+    for column in ("trial_id", "estimator", "status", "score", "duration_s"):
+        table.add_column(column, justify="right" if column != "estimator" else "left")
+    for row in board.head(LEADERBOARD_ROWS).itertuples():
+        score = "" if pd.isna(row.score) else f"{row.score:.5f}"
+        table.add_row(str(row.trial_id), row.estimator, row.status, score, f"{row.duration_s:.2f}")
+    console.print(table)
+    console.print(f"Best: [bold]{automl.best_estimator_}[/] {automl.metric_}={automl.best_score_:.5f} "
+                  f"({automl.eval_method_}, refit on {automl.refit_})")
+    console.print(f"Best configuration: {json.dumps(automl.best_config_)}")
+    if X_test is not None and y_test is not None:
+        console.print(f"Test {automl.metric_}: [bold]{automl.score(X_test, y_test):.5f}[/] on {len(X_test)} rows")
+    spent = automl.time_spent_
+    console.print(f"Time: {spent['total_s']:.1f}s of a {spec.time_budget}s budget "
+                  f"(search {spent['search_s']:.1f}s, refit {spent['refit_s']:.1f}s)")
+    console.print(f"Model written to {spec.output}")
+    if automl.mlflow_run_id_:
+        tracker_uri = spec.tracking_uri or _default_uri()
+        console.print(f"MLflow run id: {automl.mlflow_run_id_} (experiment {automl.experiment or 'automl'!r}, "
+                      f"store {tracker_uri})")
+        console.print(f"MLflow model: {automl.model_uri_}")
+        console.print(f"Browse: mlflow ui --backend-store-uri {tracker_uri}")
+
+
+def _default_uri() -> str:
+    import mlflow
+
+    return mlflow.get_tracking_uri()

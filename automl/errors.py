@@ -1,0 +1,22 @@
+"""Exceptions raised to users: each message is one sentence naming what is wrong and what to do."""
+
+from __future__ import annotations
+
+
+class AutoMLError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InputError(AutoMLError, ValueError):
+    """Bad user input: data, parameters, job files or search-space files."""
+
+
+class SpaceError(InputError):
+    """A search-space definition that cannot be used."""
+
+
+class NotFittedError(AutoMLError, AttributeError):
+    """A fitted attribute or method was used before ``fit``.
+
+    Subclasses ``AttributeError`` like scikit-learn's own ``NotFittedError``.
+    """

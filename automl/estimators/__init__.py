@@ -1,0 +1,22 @@
+"""Estimator families, by name."""
+
+from __future__ import annotations
+
+from automl.estimators.base import BuildContext, EstimatorAdapter
+from automl.registry import Registry
+
+ESTIMATORS: Registry[type[EstimatorAdapter]] = Registry("estimator", "estimators")
+ESTIMATORS.register("lgbm", "automl.estimators.lgbm:LGBMAdapter")
+ESTIMATORS.register("xgboost", "automl.estimators.xgboost:XGBoostAdapter")
+ESTIMATORS.register("xgb_limitdepth", "automl.estimators.xgboost:XGBLimitDepthAdapter")
+ESTIMATORS.register("rf", "automl.estimators.forest:RandomForestAdapter")
+ESTIMATORS.register("extra_trees", "automl.estimators.forest:ExtraTreesAdapter")
+ESTIMATORS.register("lr", "automl.estimators.linear:LinearAdapter")
+
+
+def get_adapter(name: str) -> EstimatorAdapter:
+    """An instance of the family registered as ``name``."""
+    return ESTIMATORS.get(name)()
+
+
+__all__ = ["ESTIMATORS", "BuildContext", "EstimatorAdapter", "get_adapter"]

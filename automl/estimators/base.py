@@ -1,0 +1,46 @@
+"""The estimator-family plug-in: a search space plus how to build and fit one configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from automl.space import SearchSpace, load_builtin
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What every family needs beyond its hyperparameters."""
+
+    task: str  # "classification" or "regression"
+    n_classes: int
+    n_jobs: int
+    seed: int
+    categorical_features: tuple[str, ...] = ()
+
+
+class EstimatorAdapter:
+    """One estimator family.
+
+    Subclasses set ``name``, ``tasks`` and ``cost_rank`` (cheaper families are
+    tried first) and implement :meth:`build`; :meth:`fit` may honour a deadline
+    by stopping early and returning ``False``.
+    """
+
+    name: ClassVar[str]
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
+    cost_rank: ClassVar[int] = 50
+
+    def search_space(self) -> SearchSpace:
+        """The family's shipped space (before task filtering and data-dependent bounds)."""
+        return load_builtin(self.name)
+
+    def build(self, config: dict[str, Any], context: BuildContext) -> Any:
+        raise NotImplementedError
+
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None) -> bool:
+        """Fit ``model``; return ``False`` when it stopped early at ``deadline`` (monotonic seconds)."""
+        model.fit(X, y)
+        return True

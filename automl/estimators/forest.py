@@ -1,0 +1,82 @@
+"""scikit-learn forests: random forest ("rf") and extremely randomised trees ("extra_trees")."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.pipeline import Pipeline
+
+from automl.estimators.base import BuildContext, EstimatorAdapter
+
+#: Trees grown before the cost per tree is known, and the seconds each later chunk aims for.
+FIRST_CHUNK = 4
+CHUNK_SECONDS = 0.25
+
+
+class CategoryCodes(TransformerMixin, BaseEstimator):
+    """Replace pandas category columns by their codes, missing and unseen values by NaN."""
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> "CategoryCodes":
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        columns = [
+            X[c].cat.codes.replace(-1, np.nan).to_numpy(dtype="float64")
+            if isinstance(X[c].dtype, pd.CategoricalDtype)
+            else X[c].to_numpy(dtype="float64")
+            for c in X.columns
+        ]
+        return np.column_stack(columns)
+
+
+class RandomForestAdapter(EstimatorAdapter):
+    name = "rf"
+    cost_rank = 4
+    classes = (RandomForestClassifier, RandomForestRegressor)
+
+    def build(self, config: dict[str, Any], context: BuildContext) -> Any:
+        params = dict(config)
+        params["max_leaf_nodes"] = params.pop("max_leaves")
+        classifier, regressor = self.classes
+        cls = classifier if context.task == "classification" else regressor
+        forest = cls(**params, n_jobs=context.n_jobs, random_state=context.seed)
+        return Pipeline([("codes", CategoryCodes()), ("forest", forest)])
+
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None) -> bool:
+        """Grow the forest in chunks (warm start) sized to the time left, so a deadline stops it promptly."""
+        if deadline is None:
+            model.fit(X, y)
+            return True
+        codes, forest = model.named_steps["codes"], model.named_steps["forest"]
+        matrix = codes.fit_transform(X)
+        target = int(forest.n_estimators)
+        grown, step, started = 0, min(target, FIRST_CHUNK), time.monotonic()
+        forest.set_params(warm_start=True)
+        try:
+            while grown < target:
+                grown = min(target, grown + step)
+                forest.set_params(n_estimators=grown)
+                forest.fit(matrix, y)
+                per_tree = (time.monotonic() - started) / grown
+                left = deadline - time.monotonic()
+                if grown < target and per_tree * min(step, target - grown) > left:
+                    step = int(left / per_tree)
+                    if step < 1:
+                        break
+                else:
+                    step = max(1, int(CHUNK_SECONDS / max(per_tree, 1e-6)))
+        finally:
+            forest.set_params(warm_start=False)
+        return grown == target
+
+
+class ExtraTreesAdapter(RandomForestAdapter):
+    name = "extra_trees"
+    cost_rank = 5
+    classes = (ExtraTreesClassifier, ExtraTreesRegressor)

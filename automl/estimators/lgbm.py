@@ -1,0 +1,36 @@
+"""LightGBM family."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+from automl.estimators.base import BuildContext, EstimatorAdapter
+
+
+class LGBMAdapter(EstimatorAdapter):
+    name = "lgbm"
+    cost_rank = 1
+
+    def build(self, config: dict[str, Any], context: BuildContext) -> Any:
+        import lightgbm as lgb
+
+        params = dict(config)
+        params["max_bin"] = 2 ** int(params.pop("log_max_bin")) - 1
+        cls = lgb.LGBMClassifier if context.task == "classification" else lgb.LGBMRegressor
+        return cls(**params, n_jobs=context.n_jobs, random_state=context.seed, verbose=-1)
+
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None) -> bool:
+        import lightgbm as lgb
+
+        state = {"completed": True}
+
+        def stop_at_deadline(env: Any) -> None:
+            if deadline is not None and time.monotonic() > deadline:
+                state["completed"] = False
+                raise lgb.callback.EarlyStopException(env.iteration, [])
+
+        model.fit(X, y, callbacks=[stop_at_deadline])
+        return state["completed"]

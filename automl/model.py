@@ -1,0 +1,43 @@
+"""The fitted model a job produces: the learned preprocessing plus the best estimator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.data import TabularPreprocessor
+from automl.errors import InputError
+from automl.objective import align_proba
+
+
+class TunedModel:
+    """Predicts from raw user tables, exactly as at fit (categories, dates, column order).
+
+    This is what ``AutoML.fit`` refits, what MLflow stores and what the CLI writes.
+    """
+
+    def __init__(self, preprocessor: TabularPreprocessor, estimator: Any, classes: np.ndarray | None) -> None:
+        self.preprocessor = preprocessor
+        self.estimator = estimator
+        self.classes_ = classes
+
+    @property
+    def feature_names_in_(self) -> list[str]:
+        return list(self.preprocessor.input_columns_)
+
+    def predict(self, X: Any) -> np.ndarray:
+        prediction = self.estimator.predict(self.preprocessor.transform(X))
+        if self.classes_ is None:
+            return np.asarray(prediction, dtype=float)
+        return self.classes_[np.asarray(prediction).astype(int)]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        if self.classes_ is None:
+            raise InputError("predict_proba is only available for classification; use predict for regression.")
+        proba = self.estimator.predict_proba(self.preprocessor.transform(X))
+        return align_proba(np.asarray(proba), self.estimator, len(self.classes_))
+
+    def __repr__(self) -> str:
+        return f"TunedModel({type(self.estimator).__name__}, features={len(self.feature_names_in_)})"

@@ -1,0 +1,101 @@
+"""Evaluate one configuration: build, fit on each split, score, aggregate."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from automl.estimators import BuildContext, EstimatorAdapter
+from automl.metrics import CustomMetric, Metric
+from automl.study import FAILED, OK, PRUNED, Trial, TrialResult
+from automl.validation import Split
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Objective:
+    """Scores configurations on fixed splits of preprocessed data."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    splits: list[Split]
+    metric: Metric | CustomMetric
+    adapters: dict[str, EstimatorAdapter]
+    task: str  # "classification" or "regression"
+    n_classes: int
+    n_jobs: int
+    categorical_features: tuple[str, ...] = ()
+
+    def __call__(self, trial: Trial, deadline: float | None) -> TrialResult:
+        adapter = self.adapters[trial.estimator]
+        context = BuildContext(self.task, self.n_classes, self.n_jobs, trial.seed, self.categorical_features)
+        scores: list[float] = []
+        logged: list[dict[str, float]] = []
+        fit_times: list[float] = []
+        model: Any = None
+        try:
+            with threadpool_limits(limits=self.n_jobs):
+                for train, val in self.splits:
+                    model = adapter.build(trial.config, context)
+                    started = time.perf_counter()
+                    completed = adapter.fit(model, self.X.iloc[train], self.y[train], deadline)
+                    fit_times.append(time.perf_counter() - started)
+                    if not completed:
+                        return TrialResult(PRUNED, fit_time_s=float(np.mean(fit_times)), error="stopped at the time budget")
+                    value, logs = self._score(model, train, val, trial.config)
+                    scores.append(value)
+                    logged.append(logs)
+                    if deadline is not None and time.monotonic() > deadline and len(scores) < len(self.splits):
+                        return TrialResult(PRUNED, fit_time_s=float(np.mean(fit_times)), error="stopped at the time budget")
+        except Exception as exc:  # noqa: BLE001 - a failing trial is recorded, the search goes on
+            logger.debug("trial %s failed:\n%s", trial.trial_id, traceback.format_exc())
+            return TrialResult(FAILED, error=f"{type(exc).__name__}: {exc}", fit_time_s=float(np.mean(fit_times or [0.0])))
+        score = float(np.mean(scores))
+        metrics = {k: float(np.mean([d[k] for d in logged])) for k in logged[0]} if logged else {}
+        return TrialResult(OK, score, self.metric.loss(score), metrics, float(np.mean(fit_times)), model=model)
+
+    def _score(self, model: Any, train: np.ndarray, val: np.ndarray, config: dict[str, Any]) -> tuple[float, dict[str, float]]:
+        return score_model(
+            self.metric, model, self.X.iloc[val], self.y[val], self.n_classes, self.X.iloc[train], self.y[train], config
+        )
+
+
+def score_model(
+    metric: Metric | CustomMetric,
+    model: Any,
+    X_val: pd.DataFrame,
+    y_val: np.ndarray,
+    n_classes: int,
+    X_train: pd.DataFrame | None = None,
+    y_train: np.ndarray | None = None,
+    config: dict[str, Any] | None = None,
+) -> tuple[float, dict[str, float]]:
+    """The metric's value for a fitted estimator on preprocessed data with encoded labels, plus values to log."""
+    if isinstance(metric, CustomMetric):
+        labels = np.arange(n_classes) if n_classes else None
+        value, logs = metric.fn(X_val, y_val, model, labels, X_train, y_train, None, None, config, None, None)
+        return float(value), {k: float(v) for k, v in (logs or {}).items()}
+    if metric.needs_proba:
+        prediction = align_proba(np.asarray(model.predict_proba(X_val)), model, n_classes)
+    else:
+        prediction = model.predict(X_val)
+    value = metric.fn(y_val, prediction)
+    return value, {metric.name: value}
+
+
+def align_proba(proba: np.ndarray, model: Any, n_classes: int) -> np.ndarray:
+    """Widen probabilities to all classes when a training fold lacked some."""
+    if proba.shape[1] == n_classes:
+        return proba
+    classes = np.asarray(getattr(model, "classes_", np.arange(proba.shape[1])), dtype=int)
+    full = np.zeros((proba.shape[0], n_classes))
+    full[:, classes] = proba
+    return full

@@ -1,0 +1,66 @@
+"""The joint space over estimator families: model selection plus each family's parameters."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from automl.space.params import Param, SearchSpace
+
+
+@dataclass(frozen=True)
+class JointSpace:
+    """Resolved per-family spaces searched together; the family is the first choice."""
+
+    spaces: dict[str, SearchSpace]
+
+    @property
+    def families(self) -> list[str]:
+        return list(self.spaces)
+
+    def params(self, family: str) -> tuple[Param, ...]:
+        return self.spaces[family].params
+
+    def contains(self, family: str, config: dict[str, Any]) -> bool:
+        """Whether ``config`` has exactly the family's parameters, each inside its domain."""
+        params = {p.name: p for p in self.params(family)}
+        if set(config) != set(params):
+            return False
+        for name, value in config.items():
+            p = params[name]
+            if p.type == "categorical":
+                if value not in (p.choices or ()):
+                    return False
+            elif not (p.low <= value <= p.high) or (p.type == "int" and int(value) != value):
+                return False
+        return True
+
+    def grid(self, resolution: int = 3) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every family's discretised grid, families interleaved; each family starts at its defaults."""
+        per_family = [
+            ((family, config) for config in _family_grid(self.spaces[family], resolution)) for family in self.families
+        ]
+        for batch in itertools.zip_longest(*per_family):
+            yield from (point for point in batch if point is not None)
+
+
+def grid_values(param: Param, resolution: int) -> list[Any]:
+    """The values a grid visits for ``param``, its default first."""
+    if param.type == "categorical":
+        values = list(param.choices or ())
+    else:
+        points = (
+            np.geomspace(param.low, param.high, resolution) if param.log else np.linspace(param.low, param.high, resolution)
+        )
+        values = [param.clip(v) for v in points]
+    ordered = [param.default] + [v for v in values if v != param.default]
+    return list(dict.fromkeys(ordered))
+
+
+def _family_grid(space: SearchSpace, resolution: int) -> Iterator[dict[str, Any]]:
+    names = [p.name for p in space.params]
+    for combo in itertools.product(*(grid_values(p, resolution) for p in space.params)):
+        yield dict(zip(names, combo))

@@ -1,0 +1,26 @@
+"""Grid search over each family's discretised space; it ends when the grid is exhausted."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from automl.space import JointSpace
+from automl.strategies.base import Strategy
+from automl.study import Suggestion
+
+
+class GridStrategy(Strategy):
+    """Visits ``resolution`` values per numeric parameter (log-spaced where declared)."""
+
+    name = "grid"
+
+    def __init__(
+        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, resolution: int = 3
+    ) -> None:
+        super().__init__(space, seed, families)
+        ordered = JointSpace({f: space.spaces[f] for f in self.families})
+        self._points = ordered.grid(resolution)
+
+    def ask(self) -> Suggestion | None:
+        point = next(self._points, None)
+        return None if point is None else Suggestion(point[0], point[1])

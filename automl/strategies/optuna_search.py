@@ -1,0 +1,84 @@
+"""Random and TPE search through Optuna's ask/tell interface, over the joint space."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+import optuna
+
+from automl.space import JointSpace, Param
+from automl.strategies.base import Strategy
+from automl.study import FAILED, OK, PRUNED, Suggestion, Trial
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+_STATES = {OK: optuna.trial.TrialState.COMPLETE, PRUNED: optuna.trial.TrialState.PRUNED, FAILED: optuna.trial.TrialState.FAIL}
+ESTIMATOR_KEY = "estimator"
+
+
+def flat_name(family: str, param: str) -> str:
+    return f"{family}.{param}"
+
+
+class OptunaStrategy(Strategy):
+    """Samples with an Optuna sampler; each family's defaults are enqueued first."""
+
+    name = "optuna"
+
+    def __init__(self, space: JointSpace, seed: int, families: Sequence[str] | None = None) -> None:
+        super().__init__(space, seed, families)
+        self.study = optuna.create_study(direction="minimize", sampler=self.make_sampler())
+        for family in self.families:
+            defaults = space.spaces[family].default_config()
+            self.study.enqueue_trial({ESTIMATOR_KEY: family, **{flat_name(family, k): v for k, v in defaults.items()}})
+
+    def make_sampler(self) -> optuna.samplers.BaseSampler:
+        raise NotImplementedError
+
+    def ask(self) -> Suggestion | None:
+        trial = self.study.ask()
+        family = trial.suggest_categorical(ESTIMATOR_KEY, self.families)
+        config = {p.name: _suggest(trial, flat_name(family, p.name), p) for p in self.space.params(family)}
+        return Suggestion(family, config, token=trial.number)
+
+    def tell(self, suggestion: Suggestion, trial: Trial) -> None:
+        state = _STATES.get(trial.status, optuna.trial.TrialState.FAIL)
+        values = trial.loss if state == optuna.trial.TrialState.COMPLETE else None
+        self.study.tell(suggestion.token, values, state=state)
+
+
+def _suggest(trial: optuna.Trial, name: str, p: Param) -> Any:
+    if p.type == "categorical":
+        return trial.suggest_categorical(name, list(p.choices or ()))
+    if p.low == p.high:
+        return p.low
+    if p.type == "int":
+        return trial.suggest_int(name, int(p.low), int(p.high), log=p.log)  # type: ignore[arg-type]
+    return trial.suggest_float(name, float(p.low), float(p.high), log=p.log)  # type: ignore[arg-type]
+
+
+class RandomStrategy(OptunaStrategy):
+    """Uniform (log-uniform where declared) random search: Optuna's RandomSampler."""
+
+    name = "random"
+
+    def make_sampler(self) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.RandomSampler(seed=self.seed)
+
+
+class TPEStrategy(OptunaStrategy):
+    """Tree-structured Parzen estimator: Optuna's multivariate, grouped TPESampler."""
+
+    name = "tpe"
+
+    def make_sampler(self) -> optuna.samplers.BaseSampler:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                seed=self.seed,
+                multivariate=True,
+                group=True,
+                n_startup_trials=max(5, len(self.families)),
+                constant_liar=True,
+            )

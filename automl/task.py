@@ -1,0 +1,119 @@
+"""What the task is: its kind, metric and validation scheme, in one frozen value."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from automl.errors import InputError
+from automl.registry import unknown_name_error
+
+#: Task names a user may pass; "classification" is resolved to binary / multiclass from y.
+USER_TASKS = ("classification", "binary", "multiclass", "regression")
+#: Kinds reserved for the forecasting and ranking work; the fields below already carry them.
+FUTURE_TASKS = ("forecast", "ranking")
+EVAL_METHODS = ("auto", "holdout", "cv")
+DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "r2"}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A tuning task.
+
+    Parameters
+    ----------
+    kind : {"classification", "binary", "multiclass", "regression"}
+        "classification" becomes "binary" or "multiclass" once ``y`` is seen.
+    metric : str or callable, optional
+        A registered metric name or a FLAML-style custom metric; defaults per kind.
+    eval_method : {"auto", "holdout", "cv"}
+        Validation scheme; "auto" chooses by data size and budget.
+    n_splits : int
+        Folds for cross-validation.
+    holdout_fraction : float, optional
+        Share of rows held out for validation; defaults by data size.
+    time_column, horizon, series_columns, group_column
+        Forecasting and ranking fields (used by those task kinds).
+    """
+
+    kind: str
+    metric: str | Callable[..., Any] | None = None
+    eval_method: str = "auto"
+    n_splits: int = 5
+    holdout_fraction: float | None = None
+    time_column: str | None = None
+    horizon: int | None = None
+    series_columns: tuple[str, ...] = ()
+    group_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in USER_TASKS:
+            if self.kind in FUTURE_TASKS:
+                raise InputError(
+                    f'task="{self.kind}" is not available yet; use one of: {", ".join(USER_TASKS)}.'
+                )
+            raise unknown_name_error("task", "task", self.kind, list(USER_TASKS))
+        if self.eval_method not in EVAL_METHODS:
+            raise unknown_name_error("evaluation method", "eval_method", self.eval_method, list(EVAL_METHODS))
+        if not isinstance(self.n_splits, (int, np.integer)) or self.n_splits < 2:
+            raise InputError(f"n_splits={self.n_splits!r} is invalid; pass an integer of at least 2.")
+        if self.holdout_fraction is not None and not 0 < self.holdout_fraction < 1:
+            raise InputError(
+                f"holdout_fraction={self.holdout_fraction!r} is invalid; pass a number between 0 and 1."
+            )
+
+    @property
+    def is_classification(self) -> bool:
+        return self.kind in ("classification", "binary", "multiclass")
+
+    @property
+    def family_task(self) -> str:
+        """The task as estimator families see it: "classification" or "regression"."""
+        return "classification" if self.is_classification else "regression"
+
+    def resolve(self, y: pd.Series) -> "TaskSpec":
+        """Return the spec with the kind made concrete from ``y`` and a default metric."""
+        kind = self.kind
+        n_classes = int(pd.Series(y).nunique())
+        if self.is_classification:
+            if n_classes < 2:
+                raise InputError(
+                    f"y has a single class ({pd.Series(y).iloc[0]!r}); classification needs at least two."
+                )
+            inferred = "binary" if n_classes == 2 else "multiclass"
+            if kind == "binary" and inferred != "binary":
+                raise InputError(f'task="binary" but y has {n_classes} classes; use task="classification".')
+            kind = inferred
+        elif not pd.api.types.is_numeric_dtype(pd.Series(y)):
+            raise InputError(
+                f'task="regression" needs a numeric target, but y has dtype {pd.Series(y).dtype}; '
+                'convert it or use task="classification".'
+            )
+        metric = self.metric if self.metric is not None else DEFAULT_METRIC[kind]
+        return dataclasses.replace(self, kind=kind, metric=metric)
+
+    def choose_eval_method(self, n_rows: int, n_features: int, time_budget: float | None) -> str:
+        """Cross-validate small data, hold out on large (FLAML's rule of rows x columns per hour)."""
+        if self.eval_method != "auto":
+            return self.eval_method
+        budget_hours = (time_budget if time_budget is not None else 3600.0) / 3600.0
+        small = n_rows * n_features / 0.9 < 10_000_000 * budget_hours
+        return "cv" if small and n_rows < 100_000 else "holdout"
+
+    def validation_fraction(self, n_rows: int) -> float:
+        if self.holdout_fraction is not None:
+            return self.holdout_fraction
+        return 0.2 if n_rows < 10_000 else 0.1
+
+
+def make_task(task: str | TaskSpec, **fields: Any) -> TaskSpec:
+    """Accept a task name or a ready ``TaskSpec`` (whose own fields then win)."""
+    if isinstance(task, TaskSpec):
+        return task
+    if not isinstance(task, str):
+        raise InputError(f"task={task!r} is invalid; pass a task name such as \"classification\" or a TaskSpec.")
+    return TaskSpec(kind=task, **fields)

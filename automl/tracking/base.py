@@ -1,0 +1,40 @@
+"""The tracking plug-in: where jobs, trials and the best model are recorded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from automl.study import Trial
+
+
+class Tracker:
+    """Does nothing; the base of every tracker and the one used with ``tracking=False``."""
+
+    #: Seconds kept free at the end of the budget for :meth:`log_result`.
+    finish_reserve_s: float = 0.0
+    run_id: str | None = None
+    model_uri: str | None = None
+
+    def start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
+        """Open the job's record."""
+
+    def log_trial(self, trial: Trial, strategy: str) -> None:
+        """Record one finished trial."""
+
+    def log_result(
+        self,
+        leaderboard: pd.DataFrame,
+        best: Trial | None,
+        summary: dict[str, Any],
+        model: Any,
+        input_example: pd.DataFrame | None,
+    ) -> None:
+        """Record the outcome: best score and config, leaderboard, fitted model."""
+
+    def end(self, failed: bool = False) -> None:
+        """Close the job's record (``failed`` when the job raised)."""
+
+
+NullTracker = Tracker
