@@ -11,7 +11,7 @@ import pandas as pd
 
 from automl.errors import InputError
 
-DATETIME_PARTS = ("year", "month", "day", "dayofweek", "dayofyear", "hour", "minute", "second")
+DATETIME_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour", "minute", "second")
 
 
 def to_frame(X: Any, parameter: str = "X", columns: list[str] | None = None) -> pd.DataFrame:
@@ -134,8 +134,9 @@ class TabularPreprocessor:
                 for part in self.datetime_parts_[column]:
                     out[self.output_names_[f"{column}.{part}"]] = parts[part].astype("float64")
             else:
-                dtype = pd.CategoricalDtype(self.categories_[column])
-                out[self.output_names_[column]] = series.astype(object).astype(dtype)
+                known = self.categories_[column]
+                values = series.astype(object)
+                out[self.output_names_[column]] = values.where(values.isin(known)).astype(pd.CategoricalDtype(known))
         return pd.DataFrame(out)
 
     def fit_transform(self, X: pd.DataFrame) -> pd.DataFrame:

@@ -58,7 +58,8 @@ class Objective:
         except Exception as exc:  # noqa: BLE001 - a failing trial is recorded, the search goes on
             logger.debug("trial %s failed:\n%s", trial.trial_id, traceback.format_exc())
             return TrialResult(FAILED, error=f"{type(exc).__name__}: {exc}", fit_time_s=float(np.mean(fit_times or [0.0])))
-        score = float(np.mean(scores))
+        finite = [s for s in scores if np.isfinite(s)]
+        score = float(np.mean(finite)) if finite else float("nan")  # a fold without a score (one class) is skipped
         metrics = {k: float(np.mean([d[k] for d in logged])) for k in logged[0]} if logged else {}
         return TrialResult(OK, score, self.metric.loss(score), metrics, float(np.mean(fit_times)), model=model)
 

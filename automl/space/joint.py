@@ -40,9 +40,7 @@ class JointSpace:
 
     def grid(self, resolution: int = 3) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every family's discretised grid, families interleaved; each family starts at its defaults."""
-        per_family = [
-            ((family, config) for config in _family_grid(self.spaces[family], resolution)) for family in self.families
-        ]
+        per_family = [_tagged(family, _family_grid(self.spaces[family], resolution)) for family in self.families]
         for batch in itertools.zip_longest(*per_family):
             yield from (point for point in batch if point is not None)
 
@@ -58,6 +56,11 @@ def grid_values(param: Param, resolution: int) -> list[Any]:
         values = [param.clip(v) for v in points]
     ordered = [param.default] + [v for v in values if v != param.default]
     return list(dict.fromkeys(ordered))
+
+
+def _tagged(family: str, configs: Iterator[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for config in configs:
+        yield family, config
 
 
 def _family_grid(space: SearchSpace, resolution: int) -> Iterator[dict[str, Any]]:

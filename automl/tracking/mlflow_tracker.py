@@ -6,12 +6,13 @@ on the tracking store; ``log_result`` drains the queue before the job's summary.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pandas as pd
 
@@ -142,32 +143,62 @@ class MlflowTracker(Tracker):
         import automl
 
         example = None if input_example is None else mlflow_safe_frame(input_example)
-        signature = None if example is None else infer_signature(example, model.predict(input_example))
-        previous = mlflow.get_tracking_uri()
-        mlflow.set_tracking_uri(self.tracking_uri)
-        try:
-            with mlflow.start_run(run_id=self.run_id):
-                info = mlflow.sklearn.log_model(
-                    model,
-                    name="model",
-                    serialization_format="cloudpickle",
-                    signature=signature,
-                    input_example=example,
-                    pip_requirements=_requirements(),
-                    code_paths=[str(Path(automl.__file__).parent)],
-                )
-        finally:
-            mlflow.set_tracking_uri(previous)
+        signature = None if example is None else _optional_inputs(infer_signature(example, model.predict(input_example)))
+        with _tracking_uri(self.tracking_uri):
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                serialization_format="cloudpickle",
+                signature=signature,
+                input_example=example,
+                pip_requirements=_requirements(),
+                code_paths=[str(Path(automl.__file__).parent)],
+                run_id=self.run_id,
+            )
         return str(info.model_uri)
 
 
+@contextlib.contextmanager
+def _tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's model logging reads the global tracking URI: point it at ours, then restore it."""
+    import mlflow
+
+    try:  # MLflow's own save-and-restore, when this version has it
+        from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+    except ImportError:
+        _use_tracking_uri = None
+    if _use_tracking_uri is not None:
+        with _use_tracking_uri(uri):
+            yield
+        return
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
 def mlflow_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categorical columns as plain objects, which MLflow's schema inference understands."""
+    """Categorical columns as plain objects, which MLflow's schemas understand.
+
+    MLflow cannot convert pandas ``category`` columns; callers of the pyfunc model
+    pass such columns as strings (as JSON and CSV requests do anyway).
+    """
     out = frame.copy()
     for column in out.columns:
         if isinstance(out[column].dtype, pd.CategoricalDtype):
             out[column] = out[column].astype(object)
     return out
+
+
+def _optional_inputs(signature: Any) -> Any:
+    """Every input column may hold missing values at predict time, as ``TunedModel`` allows."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    columns = [ColSpec(c.type, c.name, required=False) for c in signature.inputs.inputs]
+    return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
 
 
 def _requirements() -> list[str]:

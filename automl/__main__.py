@@ -1,0 +1,5 @@
+"""``python -m automl`` runs the command line."""
+
+from automl.cli.app import main
+
+main()

@@ -1,0 +1,63 @@
+"""Shared fixtures: small real datasets and a real MLflow SQLite store per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def breast_cancer() -> tuple[pd.DataFrame, pd.Series]:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def wine_strings() -> tuple[pd.DataFrame, pd.Series]:
+    """Multiclass with string labels."""
+    data = load_wine()
+    X = pd.DataFrame(data.data, columns=data.feature_names)
+    y = pd.Series([str(data.target_names[i]) for i in data.target], name="cultivar")
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def diabetes() -> tuple[pd.DataFrame, pd.Series]:
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def mixed_frame() -> tuple[pd.DataFrame, pd.Series]:
+    """Numbers, strings, pandas categoricals, booleans, datetimes and missing values; string labels."""
+    rng = np.random.default_rng(0)
+    n = 400
+    colour = rng.choice(["red", "green", "blue"], n)
+    size = pd.Categorical(rng.choice(["S", "M", "L"], n), categories=["S", "M", "L"])
+    amount = rng.normal(size=n)
+    amount[rng.random(n) < 0.1] = np.nan
+    flag = rng.random(n) < 0.5
+    when = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    signal = amount + (colour == "red") * 1.5 + flag * 0.8 + (np.asarray(size) == "L") * 0.5
+    y = np.where(np.nan_to_num(signal) + rng.normal(scale=0.5, size=n) > 0.8, "yes", "no")
+    X = pd.DataFrame({"amount": amount, "colour": colour, "size": size, "flag": flag, "when": when})
+    X.loc[rng.random(n) < 0.05, "colour"] = None
+    return X, pd.Series(y, name="label")
+
+
+@pytest.fixture(scope="session")
+def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real MLflow SQLite store shared by the session (each test uses its own experiment)."""
+    path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def experiment(request: pytest.FixtureRequest) -> str:
+    return f"test-{request.node.name}"[:200]

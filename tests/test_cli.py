@@ -1,0 +1,128 @@
+"""The command line, run as a user runs it: a real process, real files, a real MLflow store."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from tests.conftest import REPO
+
+EXAMPLE = REPO / "examples" / "data" / "breast_cancer.csv"
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "automl", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+def write_job(tmp_path: Path, **fields: object) -> Path:
+    job = {"data": str(EXAMPLE), "target": "target", "time_budget": 20, "max_trials": 4, "seed": 0,
+           "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "cli", "output": "model.pkl"}
+    job.update(fields)
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(job))
+    return path
+
+
+@pytest.mark.slow
+def test_tune_job_file_then_predict_from_file_and_from_mlflow(tmp_path: Path) -> None:
+    job = write_job(tmp_path, test_size=0.2, metric="roc_auc")
+    result = cli("tune", str(job), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for expected in ("Leaderboard", "Best configuration", "Test roc_auc", "Model written to", "MLflow run id"):
+        assert expected in out, out
+    run_id = re.search(r"MLflow run id: (\w+)", out).group(1)
+    model_uri = re.search(r"MLflow model: (\S+)", out).group(1)
+    assert (tmp_path / "model.pkl").is_file()  # relative to the job file's folder
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert client.get_run(run_id).data.params["max_trials"] == "4"
+
+    rows = pd.read_csv(EXAMPLE).drop(columns="target").head(25)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    result = cli("predict", "--model", "model.pkl", "--data", "rows.csv", "--out", "pred.csv", "--proba", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    predictions = pd.read_csv(tmp_path / "pred.csv")
+    assert list(predictions.columns) == ["prediction", "proba_0", "proba_1"] and len(predictions) == 25
+
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    result = cli("predict", "--model", model_uri, "--data", "rows.csv", "--out", "pred2.parquet", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert pd.read_parquet(tmp_path / "pred2.parquet")["prediction"].tolist() == predictions["prediction"].tolist()
+
+
+def test_flags_override_the_job_file(tmp_path: Path) -> None:
+    job = write_job(tmp_path, strategy="grid", estimators=["rf"])
+    result = cli("tune", str(job), "--estimators", "lr", "--max-trials", "2", "--no-tracking", "--output",
+                 str(tmp_path / "flagged.pkl"), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Best: lr" in result.stdout
+    assert (tmp_path / "flagged.pkl").is_file() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_flags_alone_without_a_job_file(tmp_path: Path) -> None:
+    result = cli("tune", "--data", str(EXAMPLE), "--target", "target", "--estimators", "lgbm", "--max-trials", "2",
+                 "--time-budget", "15", "--no-tracking", "--metric", "accuracy", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "accuracy=" in result.stdout and (tmp_path / "model.pkl").is_file()
+
+
+def test_spaces_list_and_show(tmp_path: Path) -> None:
+    listed = cli("spaces", "list", cwd=tmp_path)
+    assert listed.returncode == 0 and all(f in listed.stdout for f in ("lgbm", "xgb_limitdepth", "extra_trees", "lr"))
+    shown = cli("spaces", "show", "lgbm", cwd=tmp_path)
+    assert shown.returncode == 0
+    assert "n_estimators: int [4, min(4096, n_rows)] log, default=100, low_cost=4" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("fields", "args", "message"),
+    [
+        ({"target": "diagnosis"}, [], "target column 'diagnosis' is not in .*; its columns are: mean radius"),
+        ({"data": "missing.csv"}, [], r"data file '.*missing.csv' does not exist"),
+        ({"data": str(REPO / "pyproject.toml")}, [], r"unknown type '.toml'; use a .csv or .parquet file"),
+        ({"timebudget": 5}, [], r"unknown field 'timebudget'; allowed fields: data, target"),
+        ({"time_budget": -1}, [], r"field 'time_budget' = -1 is invalid"),
+        ({"metric": "roc_acu"}, [], 'Unknown metric "roc_acu" for metric. Did you mean "roc_auc"'),
+        ({"strategy": "bayes"}, [], 'Unknown strategy "bayes"'),
+        ({}, ["--estimators", "lgbm,catboost"], 'Unknown estimator "catboost"'),
+        ({}, ["--task", "regresion"], 'Did you mean "regression"'),
+    ],
+)
+def test_bad_jobs_fail_in_one_line_before_any_work(tmp_path: Path, fields: dict, args: list[str], message: str) -> None:
+    result = cli("tune", str(write_job(tmp_path, **fields)), *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert re.search(message, lines[0]), lines[0]
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "model.pkl").exists()
+
+
+def test_missing_job_file_and_bad_predict_inputs(tmp_path: Path) -> None:
+    result = cli("tune", "nope.yaml", cwd=tmp_path)
+    assert result.returncode == 2 and "job file 'nope.yaml' does not exist" in result.stderr
+    result = cli("predict", "--model", "nope.pkl", "--data", str(EXAMPLE), "--out", "p.csv", cwd=tmp_path)
+    assert result.returncode == 2 and "model file 'nope.pkl' does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_predict_with_missing_columns_is_one_line(tmp_path: Path) -> None:
+    result = cli("tune", str(write_job(tmp_path, estimators=["lr"], max_trials=1, tracking=False)), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    pd.read_csv(EXAMPLE).drop(columns=["target", "mean radius"]).head(3).to_csv(tmp_path / "rows.csv", index=False)
+    result = cli("predict", "--model", "model.pkl", "--data", "rows.csv", "--out", "p.csv", cwd=tmp_path)
+    assert result.returncode == 2
+    assert re.search(r"error: X is missing column\(s\) \['mean radius'\]", result.stderr)
+    assert not (tmp_path / "p.csv").exists()

@@ -1,0 +1,115 @@
+"""The contract every registered strategy keeps, on synthetic spaces with known optima."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from automl import InputError
+from automl.space import JointSpace, parse_space
+from automl.strategies import STRATEGIES, resolve_strategy_name
+from automl.study import FAILED, OK, Study, TrialResult
+
+QUADRATIC = parse_space(
+    {
+        "params": {
+            "x": {"type": "float", "low": -5.0, "high": 5.0, "default": 0.0},
+            "y": {"type": "float", "low": -5.0, "high": 5.0, "default": 0.0},
+            "n": {"type": "int", "low": 1, "high": 1000, "log": True, "default": 10},
+            "kind": {"type": "categorical", "choices": ["a", "b"], "default": "a"},
+        }
+    },
+    source="quadratic",
+    family="quad",
+).for_task("classification", {"n_rows": 1, "n_features": 1, "n_classes": 2})
+SMALL = parse_space({"params": {"k": {"type": "int", "low": 1, "high": 3, "default": 2}}}, "small", "tiny").for_task(
+    "classification", {}
+)
+SPACE = JointSpace({"quad": QUADRATIC, "tiny": SMALL})
+# (strategy, trials, distance): each strategy gets within `distance` of the optimum (1, -2) in `trials` trials.
+QUALITY = {"tpe": (80, 0.6), "random": (80, 1.6), "grid": (40, 0.0)}
+
+
+def loss_of(family: str, config: dict) -> float:
+    if family == "tiny":
+        return 100.0 + config["k"]
+    extra = (0 if config.get("kind", "b") == "b" else 0.5) + abs(math.log10(config.get("n", 100)) - 2)
+    return (config["x"] - 1) ** 2 + (config["y"] + 2) ** 2 + extra
+
+
+def run(name: str, trials: int, space: JointSpace = SPACE, seed: int = 0, fail_every: int = 0) -> Study:
+    strategy = STRATEGIES.get(name)(space, seed, space.families)
+    study = Study(seed)
+    for i in range(trials):
+        suggestion = strategy.ask()
+        if suggestion is None:
+            break
+        trial = study.start(suggestion)
+        if fail_every and i % fail_every == 1:
+            result = TrialResult(FAILED, error="boom")
+        elif fail_every and i % fail_every == 2:
+            result = TrialResult(OK, score=math.nan, loss=math.nan)
+        else:
+            loss = loss_of(suggestion.estimator, suggestion.config)
+            result = TrialResult(OK, score=loss, loss=loss)
+        study.finish(trial, result)
+        strategy.tell(suggestion, trial)
+    return study
+
+
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_suggestions_stay_inside_the_space(name: str) -> None:
+    study = run(name, 40)
+    assert study.trials
+    for trial in study.trials:
+        assert SPACE.contains(trial.estimator, trial.config), trial
+
+
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_starts_from_each_familys_defaults(name: str) -> None:
+    first = run(name, 2).trials
+    assert [(t.estimator, t.config) for t in first] == [(f, SPACE.spaces[f].default_config()) for f in SPACE.families]
+
+
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_same_seed_same_trials(name: str) -> None:
+    a, b = run(name, 25, seed=3), run(name, 25, seed=3)
+    assert [(t.estimator, t.config) for t in a.trials] == [(t.estimator, t.config) for t in b.trials]
+
+
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_failed_and_nan_trials_do_not_stop_or_win(name: str) -> None:
+    study = run(name, 30, fail_every=3)
+    assert study.count(FAILED) >= 18  # the NaN ones count as failures too
+    assert study.best is not None and math.isfinite(study.best.loss)
+    assert any("non-finite" in (t.error or "") for t in study.trials)
+
+
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_gets_near_the_known_optimum(name: str) -> None:
+    trials, distance = QUALITY[name]
+    space = JointSpace({"quad": QUADRATIC})
+    if name == "grid":
+        centred = parse_space(
+            {"params": {"x": {"type": "float", "low": -3.0, "high": 5.0, "default": -3.0},
+                        "y": {"type": "float", "low": -2.0, "high": 5.0, "default": 5.0}}},
+            "grid-quad", "quad",
+        ).for_task("classification", {})
+        best = run(name, trials, JointSpace({"quad": centred})).best
+        assert best is not None and math.dist((best.config["x"], best.config["y"]), (1, -2)) <= distance
+        return
+    best = run(name, trials, space).best
+    assert best is not None
+    assert math.dist((best.config["x"], best.config["y"]), (1, -2)) <= distance, best.config
+
+
+def test_grid_exhausts_cleanly() -> None:
+    study = run("grid", 1000, JointSpace({"tiny": SMALL}))
+    assert [t.config["k"] for t in study.trials] == [2, 1, 3]
+
+
+def test_unknown_strategy_lists_auto_too() -> None:
+    with pytest.raises(InputError, match='Unknown strategy "tpee".*Did you mean "tpe".*auto'):
+        resolve_strategy_name("tpee")
+    assert resolve_strategy_name("auto") == "tpe"

@@ -1,0 +1,53 @@
+import pandas as pd
+import pytest
+
+from automl import InputError, TaskSpec
+from automl.task import make_task
+
+
+def test_classification_resolves_to_binary_or_multiclass_with_default_metrics() -> None:
+    binary = make_task("classification").resolve(pd.Series([0, 1, 0, 1]))
+    multi = make_task("classification").resolve(pd.Series(["a", "b", "c", "a"]))
+    assert (binary.kind, binary.metric) == ("binary", "roc_auc")
+    assert (multi.kind, multi.metric) == ("multiclass", "log_loss")
+    assert make_task("regression").resolve(pd.Series([1.0, 2.5])).metric == "r2"
+
+
+def test_single_class_is_rejected() -> None:
+    with pytest.raises(InputError, match="single class"):
+        make_task("classification").resolve(pd.Series([1, 1, 1]))
+
+
+def test_unknown_task_suggests_the_closest_name() -> None:
+    with pytest.raises(InputError, match='Unknown task "regresion".*Did you mean "regression"'):
+        make_task("regresion")
+
+
+def test_forecast_and_ranking_are_named_but_not_yet_available() -> None:
+    with pytest.raises(InputError, match='task="forecast" is not available yet'):
+        TaskSpec("forecast", time_column="date", horizon=7)
+
+
+def test_binary_task_with_three_classes_is_rejected() -> None:
+    with pytest.raises(InputError, match='task="binary" but y has 3 classes'):
+        make_task("binary").resolve(pd.Series([0, 1, 2]))
+
+
+def test_regression_needs_numeric_target() -> None:
+    with pytest.raises(InputError, match="numeric target"):
+        make_task("regression").resolve(pd.Series(["a", "b"]))
+
+
+def test_eval_method_auto_follows_size_and_budget() -> None:
+    task = make_task("classification")
+    assert task.choose_eval_method(500, 30, 30) == "cv"
+    assert task.choose_eval_method(200_000, 10, 30) == "holdout"
+    assert task.choose_eval_method(50_000, 50, 10) == "holdout"
+    assert make_task("classification", eval_method="holdout").choose_eval_method(100, 2, 60) == "holdout"
+
+
+def test_bad_n_splits_and_eval_method_are_named() -> None:
+    with pytest.raises(InputError, match="n_splits=1"):
+        make_task("classification", n_splits=1)
+    with pytest.raises(InputError, match='Unknown evaluation method "kfold"'):
+        make_task("classification", eval_method="kfold")

@@ -1,0 +1,157 @@
+"""MLflow tracking against a real SQLite store (and a real `mlflow server` process)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from automl import AutoML
+from automl.tracking.mlflow_tracker import mlflow_safe_frame
+
+
+def fit_tracked(X: pd.DataFrame, y: pd.Series, tracking_uri: str, experiment: str, **kwargs: object) -> AutoML:
+    params = {"time_budget": None, "max_trials": 6, "seed": 0, "n_jobs": 1, "tracking_uri": tracking_uri, "experiment": experiment}
+    params.update(kwargs)
+    return AutoML(**params).fit(X, y)  # type: ignore[arg-type]
+
+
+def runs_of(client: MlflowClient, experiment: str) -> list:
+    exp = client.get_experiment_by_name(experiment)
+    return client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def test_parent_and_nested_trial_runs(mixed_frame: tuple[pd.DataFrame, pd.Series], tracking_uri: str, experiment: str) -> None:
+    X, y = mixed_frame
+    m = fit_tracked(X, y, tracking_uri, experiment, metric="accuracy", estimators=["lgbm", "rf", "lr"])
+    client = MlflowClient(tracking_uri)
+    runs = runs_of(client, experiment)
+    parents = [r for r in runs if r.data.tags.get("automl.role") == "job"]
+    trials = [r for r in runs if r.data.tags.get("automl.role") == "trial"]
+    assert len(parents) == 1 and parents[0].info.run_id == m.mlflow_run_id_
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params["task"] == "binary" and parent.data.params["strategy"] == "tpe"
+    assert parent.data.params["n_rows"] == str(len(X)) and parent.data.params["seed"] == "0"
+    assert parent.data.metrics["best_score"] == pytest.approx(m.best_score_)
+    assert parent.data.metrics["n_trials"] == 6
+    assert len(trials) == 6
+    assert {t.data.tags["mlflow.parentRunId"] for t in trials} == {m.mlflow_run_id_}
+    by_id = {int(t.data.tags["automl.trial_id"]): t for t in trials}
+    for trial in m.study_.trials:
+        run = by_id[trial.trial_id]
+        assert run.data.tags["automl.estimator"] == trial.estimator
+        assert run.data.tags["automl.status"] == trial.status
+        assert run.data.params["estimator"] == trial.estimator
+        assert {k: run.data.params[k] for k in trial.config} == {k: str(v) for k, v in trial.config.items()}
+        if trial.status == "ok":
+            assert run.data.metrics["score"] == pytest.approx(trial.score)
+            assert run.data.metrics["accuracy"] == pytest.approx(trial.score)
+        assert "duration_s" in run.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(m.mlflow_run_id_)}
+    assert {"leaderboard.csv", "best_config.json"} <= artifacts
+    board = pd.read_csv(mlflow.artifacts.download_artifacts(run_id=m.mlflow_run_id_, artifact_path="leaderboard.csv", tracking_uri=tracking_uri))
+    assert list(board.trial_id) == list(m.leaderboard().trial_id)
+
+
+def test_logged_model_predicts_the_same(mixed_frame: tuple[pd.DataFrame, pd.Series], tracking_uri: str, experiment: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = mixed_frame
+    m = fit_tracked(X, y, tracking_uri, experiment, max_trials=3)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    loaded = mlflow.pyfunc.load_model(m.model_uri_)
+    new = mlflow_safe_frame(X.tail(20))  # MLflow schemas take categoricals as strings
+    new.iloc[0, new.columns.get_loc("colour")] = None
+    new.iloc[1, new.columns.get_loc("size")] = "XXL"  # unseen at fit
+    new.iloc[2, new.columns.get_loc("amount")] = np.nan
+    np.testing.assert_array_equal(np.asarray(loaded.predict(new)), m.predict(new))
+    signature = loaded.metadata.get_input_schema()
+    assert signature is not None and set(signature.input_names()) == set(X.columns)
+
+
+def test_custom_metric_logs_go_to_mlflow(breast_cancer: tuple[pd.DataFrame, pd.Series], tracking_uri: str, experiment: str) -> None:
+    X, y = breast_cancer
+
+    def error_rate(X_val, y_val, estimator, labels, X_train, y_train, *rest):  # noqa: ANN001, ANN002, ANN202
+        err = float((estimator.predict(X_val) != y_val).mean())
+        return err, {"error_rate": err, "val_rows": float(len(y_val))}
+
+    fit_tracked(X, y, tracking_uri, experiment, metric=error_rate, estimators=["lgbm"], max_trials=2, eval_method="holdout")
+    trials = [r for r in runs_of(MlflowClient(tracking_uri), experiment) if r.data.tags.get("automl.role") == "trial"]
+    assert all({"error_rate", "val_rows", "score"} <= set(r.data.metrics) for r in trials)
+
+
+def test_failed_job_marks_the_parent_run_failed(breast_cancer: tuple[pd.DataFrame, pd.Series], tracking_uri: str, experiment: str) -> None:
+    X, y = breast_cancer
+
+    def broken(*args):  # noqa: ANN002, ANN202
+        raise ValueError("metric broke")
+
+    with pytest.raises(Exception, match="No trial finished successfully"):
+        fit_tracked(X, y, tracking_uri, experiment, metric=broken, estimators=["lr"], max_trials=2)
+    runs = runs_of(MlflowClient(tracking_uri), experiment)
+    parent = [r for r in runs if r.data.tags.get("automl.role") == "job"][0]
+    assert parent.info.status == "FAILED"
+    assert len([r for r in runs if r.data.tags.get("automl.role") == "trial"]) == 2
+
+
+def test_tracking_off_writes_nothing(breast_cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    X, y = breast_cancer
+    m = AutoML(time_budget=None, max_trials=1, tracking=False, estimators=["lr"]).fit(X, y)
+    assert m.mlflow_run_id_ is None and not list(tmp_path.iterdir())
+
+
+def test_default_store_is_a_local_sqlite_file(breast_cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    X, y = breast_cancer
+    m = AutoML(time_budget=None, max_trials=1, estimators=["lr"]).fit(X, y)
+    assert (tmp_path / "mlflow.db").is_file()
+    assert MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(m.mlflow_run_id_).info.status == "FINISHED"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_against_a_real_mlflow_server(breast_cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--artifacts-destination", str(tmp_path / "artifacts"),
+         "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        client = MlflowClient(uri)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                client.search_experiments()
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.5)
+        X, y = breast_cancer
+        m = fit_tracked(X, y, uri, "server-test", max_trials=4, estimators=["lgbm", "lr"])
+        runs = runs_of(client, "server-test")
+        assert len(runs) == 5
+        assert sum(r.data.tags.get("automl.role") == "trial" for r in runs) == 4
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        np.testing.assert_array_equal(np.asarray(mlflow.pyfunc.load_model(m.model_uri_).predict(X.head(30))), m.predict(X.head(30)))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
