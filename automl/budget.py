@@ -6,8 +6,8 @@ import math
 import time
 from dataclasses import dataclass, field
 
-SLACK_SHARE = 0.03
-MAX_SLACK_S = 1.0
+SLACK_SHARE = 0.02
+MAX_SLACK_S = 0.5
 
 
 @dataclass

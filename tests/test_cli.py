@@ -73,7 +73,7 @@ def test_flags_override_the_job_file(tmp_path: Path) -> None:
 
 def test_flags_alone_without_a_job_file(tmp_path: Path) -> None:
     result = cli("tune", "--data", str(EXAMPLE), "--target", "target", "--estimators", "lgbm", "--max-trials", "2",
-                 "--time-budget", "15", "--no-tracking", "--metric", "accuracy", "--quiet", cwd=tmp_path)
+                 "--time-budget", "15", "--no-tracking", "--metric", "accuracy", cwd=tmp_path)  # with the live display
     assert result.returncode == 0, result.stderr
     assert "accuracy=" in result.stdout and (tmp_path / "model.pkl").is_file()
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from automl import AutoML
+from automl import AutoML, InputError
 from automl.tracking.mlflow_tracker import mlflow_safe_frame
 
 
@@ -155,3 +155,17 @@ def test_against_a_real_mlflow_server(breast_cancer: tuple[pd.DataFrame, pd.Seri
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_tracking_uri_in_a_missing_folder_fails_before_any_work(breast_cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
+    X, y = breast_cancer
+    with pytest.raises(InputError, match=r"tracking_uri='sqlite:///.*/nowhere/x.db' points into folder .* which does not exist"):
+        AutoML(time_budget=None, max_trials=1, tracking_uri=f"sqlite:///{tmp_path}/nowhere/x.db").fit(X, y)
+
+
+def test_an_unusable_store_costs_a_warning_not_the_model(breast_cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
+    X, y = breast_cancer
+    (tmp_path / "not-a-db.db").write_text("this is not sqlite")
+    with pytest.warns(RuntimeWarning, match="MLflow tracking failed"):
+        m = AutoML(time_budget=None, max_trials=2, estimators=["lr"], tracking_uri=f"sqlite:///{tmp_path / 'not-a-db.db'}").fit(X, y)
+    assert m.mlflow_run_id_ is None and m.predict(X).shape == (len(X),)

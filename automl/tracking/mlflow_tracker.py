@@ -11,11 +11,13 @@ import logging
 import queue
 import threading
 import time
+import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 
+from automl.errors import InputError
 from automl.study import FAILED, OK, PRUNED, Trial
 from automl.tracking.base import Tracker
 
@@ -23,43 +25,40 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_EXPERIMENT = "automl"
 _RUN_STATUS = {OK: "FINISHED", FAILED: "FAILED", PRUNED: "KILLED"}
-#: Seconds reserved for the final summary and model logging (measured: about 1-2 s on SQLite).
-FINISH_RESERVE_S = 1.5
+#: Seconds reserved for the final summary and model logging (measured: about 0.5 s on SQLite).
+FINISH_RESERVE_S = 1.0
 
 
 class MlflowTracker(Tracker):
-    """Records a tuning job in MLflow through ``MlflowClient`` (batched writes)."""
+    """Records a tuning job in MLflow through ``MlflowClient`` (batched writes).
+
+    Opening the store (importing MLflow, creating the SQLite schema, the
+    experiment and the parent run) happens on the writer thread too, so the
+    search starts at once; a store that cannot be opened costs a warning, never
+    the fitted model.
+    """
 
     finish_reserve_s = FINISH_RESERVE_S
 
     def __init__(self, tracking_uri: str | None = None, experiment: str | None = None) -> None:
-        import mlflow
-
-        self.tracking_uri = tracking_uri or mlflow.get_tracking_uri()
+        check_tracking_uri(tracking_uri)
+        self.requested_uri = tracking_uri
         self.experiment = experiment or DEFAULT_EXPERIMENT
-        self.client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
-        self._queue: queue.Queue[tuple[Trial, str] | None] = queue.Queue()
+        self.tracking_uri: str | None = tracking_uri
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._errors: list[str] = []
+        self._opened = False
 
     # -- job ---------------------------------------------------------------
     def start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
-        from mlflow.entities import Param
-
-        experiment = self.client.get_experiment_by_name(self.experiment)
-        self.experiment_id = (
-            experiment.experiment_id if experiment else self.client.create_experiment(self.experiment)
-        )
-        run = self.client.create_run(
-            self.experiment_id, tags={"automl.role": "job", **tags}, run_name=tags.get("automl.job_name")
-        )
-        self.run_id = run.info.run_id
-        self.client.log_batch(self.run_id, params=[Param(k, _text(v)) for k, v in params.items()])
         self._worker = threading.Thread(target=self._drain, name="automl-mlflow", daemon=True)
+        self._queue.put(lambda: self._open(params, tags))
         self._worker.start()
 
     def log_trial(self, trial: Trial, strategy: str) -> None:
-        self._queue.put((_snapshot(trial), strategy))
+        snapshot = _snapshot(trial)
+        self._queue.put(lambda: self._write_trial(snapshot, strategy))
 
     def log_result(
         self,
@@ -69,9 +68,66 @@ class MlflowTracker(Tracker):
         model: Any,
         input_example: pd.DataFrame | None,
     ) -> None:
+        self._flush()
+        if not self._opened:
+            return
+        try:
+            self._write_result(leaderboard, best, summary, model, input_example)
+        except Exception as exc:  # noqa: BLE001 - the fitted model must survive a tracking failure
+            self._errors.append(f"{type(exc).__name__}: {exc}")
+
+    def end(self, failed: bool = False) -> None:
+        self._flush()
+        if self._opened:
+            try:
+                self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
+            except Exception as exc:  # noqa: BLE001
+                self._errors.append(f"{type(exc).__name__}: {exc}")
+        if self._errors:
+            logger.warning("MLflow tracking at %s had %d error(s); first: %s", self.tracking_uri, len(self._errors), self._errors[0])
+            warnings.warn(f"MLflow tracking failed ({self._errors[0]}); the model is fitted but not fully recorded.", RuntimeWarning, stacklevel=3)
+
+    # -- internals -----------------------------------------------------------
+    def _open(self, params: dict[str, Any], tags: dict[str, str]) -> None:
+        import mlflow
+        from mlflow.entities import Param
+
+        self.tracking_uri = self.requested_uri or mlflow.get_tracking_uri()
+        self.client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+        experiment = self.client.get_experiment_by_name(self.experiment)
+        self.experiment_id = (
+            experiment.experiment_id if experiment else self.client.create_experiment(self.experiment)
+        )
+        run = self.client.create_run(
+            self.experiment_id, tags={"automl.role": "job", **tags}, run_name=tags.get("automl.job_name")
+        )
+        self.run_id = run.info.run_id
+        self.client.log_batch(self.run_id, params=[Param(k, _text(v)) for k, v in params.items()])
+        self._opened = True
+
+    def _flush(self) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            self._queue.put(None)
+            self._worker.join()
+        self._worker = None
+
+    def _drain(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if self._errors and not self._opened:
+                continue  # the store never opened: nothing more can be written
+            try:
+                job()
+            except Exception as exc:  # noqa: BLE001 - tracking must never kill the search
+                self._errors.append(f"{type(exc).__name__}: {exc}")
+
+    def _write_result(
+        self, leaderboard: pd.DataFrame, best: Trial | None, summary: dict[str, Any], model: Any, input_example: pd.DataFrame | None
+    ) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
-        self._flush()
         now = int(time.time() * 1000)
         metrics = [Metric(k, float(v), now, 0) for k, v in summary.items() if isinstance(v, (int, float))]
         params, tags = [], []
@@ -85,30 +141,6 @@ class MlflowTracker(Tracker):
             self.client.log_dict(self.run_id, {"estimator": best.estimator, "config": best.config}, "best_config.json")
         if model is not None:
             self.model_uri = self._log_model(model, input_example)
-
-    def end(self, failed: bool = False) -> None:
-        self._flush()
-        if self.run_id is not None:
-            self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
-        if self._errors:
-            logger.warning("MLflow could not record %d trial(s); first error: %s", len(self._errors), self._errors[0])
-
-    # -- internals -----------------------------------------------------------
-    def _flush(self) -> None:
-        if self._worker is not None and self._worker.is_alive():
-            self._queue.put(None)
-            self._worker.join()
-        self._worker = None
-
-    def _drain(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            try:
-                self._write_trial(*item)
-            except Exception as exc:  # noqa: BLE001 - tracking must never kill the search
-                self._errors.append(f"{type(exc).__name__}: {exc}")
 
     def _write_trial(self, trial: Trial, strategy: str) -> None:
         from mlflow.entities import Metric, Param
@@ -156,6 +188,18 @@ class MlflowTracker(Tracker):
                 run_id=self.run_id,
             )
         return str(info.model_uri)
+
+
+def check_tracking_uri(uri: str | None) -> None:
+    """Catch the mistakes that can be seen without contacting the store (a SQLite file in a missing folder)."""
+    if uri is None:
+        return
+    if uri.startswith("sqlite:///"):
+        folder = Path(uri[len("sqlite:///"):]).parent
+        if not folder.is_dir():
+            raise InputError(f"tracking_uri={uri!r} points into folder {str(folder)!r}, which does not exist; create it or use another path.")
+    elif "://" not in uri and not uri.startswith(("databricks", "file:")) and not Path(uri).parent.is_dir():
+        raise InputError(f"tracking_uri={uri!r} is neither a URI (sqlite:///..., http://...) nor a path in an existing folder.")
 
 
 @contextlib.contextmanager
