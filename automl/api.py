@@ -16,7 +16,8 @@ from automl.errors import InputError, NotFittedError
 from automl.metrics import get_metric
 from automl.objective import score_model
 from automl.params import check_max_trials, check_time_budget, resolve_families, resolve_n_jobs
-from automl.strategies import resolve_strategy_name
+from automl.schedulers import SCHEDULERS
+from automl.strategies import check_strategy_name, resolve_strategy_name
 from automl.study import FAILED, PRUNED, Study, Trial
 from automl.task import TaskSpec, make_task
 from automl.tracking import make_tracker
@@ -44,8 +45,12 @@ class AutoML(BaseEstimator):
         Seed of the whole job; a sequential run with the same seed repeats its trials.
     estimators : "auto" or list of str
         Estimator families to search (see ``automl spaces list``).
-    strategy : {"auto", "tpe", "random", "grid"}
-        Search strategy; "auto" is TPE started from each family's defaults.
+    strategy : {"auto", "tpe", "random", "grid", "cfo", "blendsearch"}
+        Search strategy. "auto" picks CFO when the data is large for the budget
+        and TPE otherwise (the choice is logged and recorded in MLflow).
+    early_stop : {None, "median", "asha"}
+        Stop weak trials early from their intermediate results (folds under
+        cross-validation, boosting rounds on a holdout split).
     max_trials : int, optional
         Stop after this many trials.
     eval_method : {"auto", "holdout", "cv"}
@@ -76,6 +81,7 @@ class AutoML(BaseEstimator):
         seed: int = 0,
         estimators: str | Sequence[str] = "auto",
         strategy: str = "auto",
+        early_stop: str | None = None,
         max_trials: int | None = None,
         eval_method: str = "auto",
         n_splits: int = 5,
@@ -93,6 +99,7 @@ class AutoML(BaseEstimator):
         self.seed = seed
         self.estimators = estimators
         self.strategy = strategy
+        self.early_stop = early_stop
         self.max_trials = max_trials
         self.eval_method = eval_method
         self.n_splits = n_splits
@@ -110,7 +117,8 @@ class AutoML(BaseEstimator):
         check_time_budget(self.time_budget, self.max_trials)
         check_max_trials(self.max_trials)
         budget = Budget(self.time_budget, self.max_trials)
-        strategy = resolve_strategy_name(self.strategy)
+        check_strategy_name(self.strategy)
+        SCHEDULERS.get("none" if self.early_stop is None else self.early_stop)
         n_jobs = resolve_n_jobs(self.n_jobs)
         frame, target = check_xy(X, y)
         task = self._task_spec().resolve(target)
@@ -122,15 +130,18 @@ class AutoML(BaseEstimator):
         summary = summarize(features, preprocessor, target, task.is_classification)
         space = build_space(families, task.family_task, summary, self.search_space)
         eval_method = task.choose_eval_method(summary.n_rows, summary.n_features, self.time_budget)
+        strategy, reason = resolve_strategy_name(self.strategy, summary.n_rows, summary.n_features, self.time_budget)
+        logger.info("strategy=%s (%s)", strategy, reason)
         splits = make_splits(
             eval_method, encoded, task.is_classification, task.n_splits, task.validation_fraction(len(frame)), self.seed
         )
         tracker = make_tracker(self.tracking, self.tracking_uri, self.experiment)
-        tracker.start(*self._job_record(task, metric.name, strategy, eval_method, families, summary))
+        params, tags = self._job_record(task, metric.name, strategy, eval_method, families, summary)
+        tracker.start(params, {**tags, "automl.strategy_reason": reason})
         try:
             result = run_job(
                 X=features, y=encoded, preprocessor=preprocessor, task=task, metric=metric, space=space,
-                splits=splits, strategy_name=strategy, backend_name=self.backend, budget=budget,
+                splits=splits, strategy_name=strategy, early_stop=self.early_stop, backend_name=self.backend, budget=budget,
                 tracker=tracker, n_jobs=n_jobs, seed=self.seed, classes=classes, callbacks=list(self.callbacks or []),
             )
             self._set_fitted(result, task, metric.name, eval_method, strategy, frame, classes)
@@ -155,7 +166,8 @@ class AutoML(BaseEstimator):
     def _job_record(self, task: TaskSpec, metric: str, strategy: str, eval_method: str, families: list[str], summary: Any) -> tuple[dict[str, Any], dict[str, str]]:
         params = {
             "task": task.kind, "metric": metric, "time_budget": self.time_budget, "max_trials": self.max_trials,
-            "strategy": strategy, "seed": self.seed, "eval_method": eval_method, "n_splits": task.n_splits,
+            "strategy": strategy, "strategy_requested": self.strategy, "early_stop": self.early_stop or "none",
+            "seed": self.seed, "eval_method": eval_method, "n_splits": task.n_splits,
             "estimators": ",".join(families), "n_jobs": resolve_n_jobs(self.n_jobs), "backend": self.backend,
             "n_rows": summary.n_rows, "n_features": summary.n_features, "n_categorical": summary.n_categorical,
             "n_classes": summary.n_classes,

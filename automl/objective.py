@@ -1,11 +1,11 @@
-"""Evaluate one configuration: build, fit on each split, score, aggregate."""
+"""Evaluate one configuration: build, fit on each split, report intermediate losses, score, aggregate."""
 
 from __future__ import annotations
 
 import logging
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,15 +14,23 @@ from threadpoolctl import threadpool_limits
 
 from automl.estimators import BuildContext, EstimatorAdapter
 from automl.metrics import CustomMetric, Metric
+from automl.monitor import RoundMonitor
+from automl.schedulers import Scheduler
 from automl.study import FAILED, OK, PRUNED, Trial, TrialResult
 from automl.validation import Split
 
 logger = logging.getLogger(__name__)
+BUDGET_STOP = "stopped at the time budget"
 
 
 @dataclass
 class Objective:
-    """Scores configurations on fixed splits of preprocessed data."""
+    """Scores configurations on fixed splits of preprocessed data.
+
+    Intermediate losses go to ``scheduler``: the running mean over folds
+    (cross-validation), or the validation loss at boosting rounds 4, 8, 16, ...
+    (holdout).
+    """
 
     X: pd.DataFrame
     y: np.ndarray
@@ -33,35 +41,64 @@ class Objective:
     n_classes: int
     n_jobs: int
     categorical_features: tuple[str, ...] = ()
+    scheduler: Scheduler = field(default_factory=Scheduler)
 
     def __call__(self, trial: Trial, deadline: float | None) -> TrialResult:
+        self.scheduler.start(trial.trial_id)
+        result = self._evaluate(trial, deadline)
+        self.scheduler.finish(trial.trial_id, result.status, result.loss)
+        return result
+
+    def _evaluate(self, trial: Trial, deadline: float | None) -> TrialResult:
         adapter = self.adapters[trial.estimator]
         context = BuildContext(self.task, self.n_classes, self.n_jobs, trial.seed, self.categorical_features)
         scores: list[float] = []
         logged: list[dict[str, float]] = []
         fit_times: list[float] = []
+        reports: list[tuple[int, float]] = []
         model: Any = None
+
+        def partial(reason: str) -> TrialResult:
+            return TrialResult(PRUNED, fit_time_s=float(np.mean(fit_times or [0.0])), error=reason, intermediate=reports)
+
+        def on_value(step: int, value: float) -> bool:
+            reports.append((step, value))
+            return self.scheduler.report(trial.trial_id, step, value)
+
         try:
             with threadpool_limits(limits=self.n_jobs):
-                for train, val in self.splits:
+                for fold, (train, val) in enumerate(self.splits):
                     model = adapter.build(trial.config, context)
+                    monitor = self._round_monitor(val, on_value)
                     started = time.perf_counter()
-                    completed = adapter.fit(model, self.X.iloc[train], self.y[train], deadline)
+                    completed = adapter.fit(model, self.X.iloc[train], self.y[train], deadline, monitor)
                     fit_times.append(time.perf_counter() - started)
+                    if monitor is not None and monitor.stopped:
+                        return partial(f"stopped by {self.scheduler.name} at round {reports[-1][0]}")
                     if not completed:
-                        return TrialResult(PRUNED, fit_time_s=float(np.mean(fit_times)), error="stopped at the time budget")
+                        return partial(BUDGET_STOP)
                     value, logs = self._score(model, train, val, trial.config)
                     scores.append(value)
                     logged.append(logs)
-                    if deadline is not None and time.monotonic() > deadline and len(scores) < len(self.splits):
-                        return TrialResult(PRUNED, fit_time_s=float(np.mean(fit_times)), error="stopped at the time budget")
+                    if len(self.splits) > 1 and fold + 1 < len(self.splits):
+                        running = self.metric.loss(float(np.nanmean(scores)))
+                        if on_value(fold + 1, running):
+                            return partial(f"stopped by {self.scheduler.name} after fold {fold + 1}")
+                        if deadline is not None and time.monotonic() > deadline:
+                            return partial(BUDGET_STOP)
         except Exception as exc:  # noqa: BLE001 - a failing trial is recorded, the search goes on
             logger.debug("trial %s failed:\n%s", trial.trial_id, traceback.format_exc())
-            return TrialResult(FAILED, error=f"{type(exc).__name__}: {exc}", fit_time_s=float(np.mean(fit_times or [0.0])))
+            return TrialResult(FAILED, error=f"{type(exc).__name__}: {exc}", fit_time_s=float(np.mean(fit_times or [0.0])), intermediate=reports)
         finite = [s for s in scores if np.isfinite(s)]
         score = float(np.mean(finite)) if finite else float("nan")  # a fold without a score (one class) is skipped
         metrics = {k: float(np.mean([d[k] for d in logged])) for k in logged[0]} if logged else {}
-        return TrialResult(OK, score, self.metric.loss(score), metrics, float(np.mean(fit_times)), model=model)
+        return TrialResult(OK, score, self.metric.loss(score), metrics, float(np.mean(fit_times)), model=model, intermediate=reports)
+
+    def _round_monitor(self, val: np.ndarray, on_value: Any) -> RoundMonitor | None:
+        """Boosting rounds are reported on a holdout split only (folds are the steps under CV)."""
+        if len(self.splits) > 1 or isinstance(self.metric, CustomMetric):
+            return None
+        return RoundMonitor(self.metric, self.X.iloc[val], self.y[val], self.n_classes, on_value)
 
     def _score(self, model: Any, train: np.ndarray, val: np.ndarray, config: dict[str, Any]) -> tuple[float, dict[str, float]]:
         return score_model(

@@ -33,6 +33,7 @@ class TrialResult:
     fit_time_s: float = 0.0
     error: str | None = None
     model: Any = None  # the last fold's fitted model, kept for the best trial only
+    intermediate: list[tuple[int, float]] = field(default_factory=list)  # (step, loss) reports
 
 
 @dataclass
@@ -51,6 +52,15 @@ class Trial:
     fit_time_s: float = 0.0
     error: str | None = None
     started_at: float = 0.0
+    intermediate: list[tuple[int, float]] = field(default_factory=list)
+
+    @property
+    def last_step(self) -> int | None:
+        return self.intermediate[-1][0] if self.intermediate else None
+
+    @property
+    def last_value(self) -> float | None:
+        return self.intermediate[-1][1] if self.intermediate else None
 
 
 def trial_seed(seed: int, trial_id: int) -> int:
@@ -79,6 +89,7 @@ class Study:
         trial.duration_s = time.time() - trial.started_at
         trial.status, trial.metrics, trial.fit_time_s = result.status, result.metrics, result.fit_time_s
         trial.score, trial.loss, trial.error = result.score, result.loss, result.error
+        trial.intermediate = list(result.intermediate)
         if trial.status == OK and (trial.loss is None or not math.isfinite(trial.loss)):
             trial.status, trial.error = FAILED, f"non-finite score {trial.score!r}"
         if trial.status == OK and (self.best is None or trial.loss < self.best.loss):  # type: ignore[operator]
@@ -90,10 +101,11 @@ class Study:
 
     def leaderboard(self) -> pd.DataFrame:
         """One row per trial, best first: ok trials by loss, then pruned, then failed."""
-        columns = ["trial_id", "estimator", "status", "score", "duration_s", "error"]
+        columns = ["trial_id", "estimator", "status", "score", "duration_s", "error", "last_step", "last_value"]
         rows = []
         for t in self.trials:
             row = {k: v for k, v in asdict(t).items() if k in columns}
+            row.update(last_step=t.last_step, last_value=t.last_value)
             row.update({f"param.{k}": v for k, v in t.config.items()})
             row["_rank"] = (0 if t.status == OK else 1 if t.status == PRUNED else 2, t.loss if t.loss is not None else math.inf, t.trial_id)
             rows.append(row)

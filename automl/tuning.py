@@ -19,6 +19,7 @@ from automl.metrics import CustomMetric, Metric
 from automl.model import TunedModel
 from automl.objective import Objective
 from automl.space import JointSpace, SearchSpace, load_file, merge_overrides
+from automl.schedulers import make_scheduler
 from automl.strategies import STRATEGIES
 from automl.study import Study, Trial
 from automl.task import TaskSpec
@@ -63,6 +64,7 @@ def run_job(
     space: JointSpace,
     splits: list[Split],
     strategy_name: str,
+    early_stop: str | None,
     backend_name: str,
     budget: Budget,
     tracker: Tracker,
@@ -76,7 +78,9 @@ def run_job(
     n_classes = 0 if classes is None else len(classes)
     categorical = tuple(preprocessor.categorical_features_)
     adapters = {f: get_adapter(f) for f in families}
-    objective = Objective(X, y, splits, metric, adapters, task.family_task, n_classes, n_jobs, categorical)
+    objective = Objective(
+        X, y, splits, metric, adapters, task.family_task, n_classes, n_jobs, categorical, make_scheduler(early_stop)
+    )
     strategy = STRATEGIES.get(strategy_name)(space, seed, families)
     study = Study(seed)
     train_rows = float(np.mean([len(train) for train, _ in splits]))

@@ -9,6 +9,7 @@ import pytest
 from automl import InputError
 from automl.space import JointSpace, parse_space
 from automl.strategies import STRATEGIES, resolve_strategy_name
+from automl.strategies.family_choice import FamilyChooser
 from automl.study import FAILED, OK, Study, TrialResult
 
 QUADRATIC = parse_space(
@@ -28,7 +29,7 @@ SMALL = parse_space({"params": {"k": {"type": "int", "low": 1, "high": 3, "defau
 )
 SPACE = JointSpace({"quad": QUADRATIC, "tiny": SMALL})
 # (strategy, trials, distance): each strategy gets within `distance` of the optimum (1, -2) in `trials` trials.
-QUALITY = {"tpe": (80, 0.6), "random": (80, 1.6), "grid": (40, 0.0)}
+QUALITY = {"tpe": (80, 0.6), "random": (80, 1.6), "grid": (40, 0.0), "cfo": (80, 1.0), "blendsearch": (80, 0.6)}
 
 
 def loss_of(family: str, config: dict) -> float:
@@ -54,8 +55,13 @@ def run(name: str, trials: int, space: JointSpace = SPACE, seed: int = 0, fail_e
             loss = loss_of(suggestion.estimator, suggestion.config)
             result = TrialResult(OK, score=loss, loss=loss)
         study.finish(trial, result)
+        trial.duration_s = synthetic_cost(suggestion.estimator, suggestion.config)  # measured costs vary; these do not
         strategy.tell(suggestion, trial)
     return study
+
+
+def synthetic_cost(family: str, config: dict) -> float:
+    return 0.01 * (1 + config.get("n", config.get("k", 1)) / 100)
 
 
 @pytest.mark.parametrize("name", STRATEGIES.names())
@@ -74,6 +80,7 @@ def test_starts_from_each_familys_defaults(name: str) -> None:
 
 @pytest.mark.parametrize("name", STRATEGIES.names())
 def test_same_seed_same_trials(name: str) -> None:
+    """Same seed and same observations (losses and costs) give the same trials."""
     a, b = run(name, 25, seed=3), run(name, 25, seed=3)
     assert [(t.estimator, t.config) for t in a.trials] == [(t.estimator, t.config) for t in b.trials]
 
@@ -112,4 +119,35 @@ def test_grid_exhausts_cleanly() -> None:
 def test_unknown_strategy_lists_auto_too() -> None:
     with pytest.raises(InputError, match='Unknown strategy "tpee".*Did you mean "tpe".*auto'):
         resolve_strategy_name("tpee")
-    assert resolve_strategy_name("auto") == "tpe"
+    assert resolve_strategy_name("auto", 500, 30, 60)[0] == "tpe"
+    assert resolve_strategy_name("auto", 200_000, 50, 60) == ("cfo", "200000 x 50 data is large for a 60s budget")
+    assert resolve_strategy_name("random", 200_000, 50, 60) == ("random", "chosen by the user")
+
+
+@pytest.mark.parametrize("name", ["cfo", "blendsearch"])
+def test_flaml_strategies_start_at_the_low_cost_point(name: str) -> None:
+    costly = parse_space(
+        {"params": {"trees": {"type": "int", "low": 4, "high": 4096, "log": True, "default": 100, "low_cost": 4},
+                    "rate": {"type": "float", "low": 0.01, "high": 1.0, "log": True, "default": 0.1}}},
+        "costly", "boost",
+    ).for_task("classification", {})
+    strategy = STRATEGIES.get(name)(JointSpace({"boost": costly}), 0, ["boost"])
+    first = strategy.ask()
+    assert first is not None and first.config == {"trees": 4, "rate": 0.1}
+
+
+def test_family_choice_is_cost_aware() -> None:
+    chooser = FamilyChooser(["fast", "slow"], seed=0)
+    assert chooser.choose() == "fast"  # untried families go first, cheapest first
+    chooser.update("fast", 0.30, 0.1)
+    assert chooser.choose() == "slow"
+    chooser.update("slow", 0.50, 5.0)
+    drawn = []
+    for i in range(200):
+        family = chooser.choose()
+        drawn.append(family)
+        if family == "fast":
+            chooser.update("fast", 0.30 - 0.0001 * i, 0.1)
+        else:
+            chooser.update("slow", 0.50, 5.0)  # slow and never improving
+    assert drawn.count("slow") < 0.15 * len(drawn)

@@ -25,7 +25,8 @@ def tune(
     task: Optional[str] = typer.Option(None, "--task", help="classification, binary, multiclass or regression."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Metric name, e.g. roc_auc, log_loss, r2."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Seconds for the whole job."),
-    strategy: Optional[str] = typer.Option(None, "--strategy", help="auto, tpe, random or grid."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="auto, tpe, random, grid, cfo or blendsearch."),
+    early_stop: Optional[str] = typer.Option(None, "--early-stop", help="Stop weak trials early: median or asha."),
     estimators: Optional[str] = typer.Option(None, "--estimators", help="Comma-separated families, or auto."),
     seed: Optional[int] = typer.Option(None, "--seed"),
     tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
@@ -43,7 +44,7 @@ def tune(
 
     overrides: dict[str, Any] = {
         "data": data, "target": target, "task": task, "metric": metric, "time_budget": time_budget,
-        "strategy": strategy, "estimators": estimators, "seed": seed, "tracking_uri": tracking_uri,
+        "strategy": strategy, "early_stop": early_stop, "estimators": estimators, "seed": seed, "tracking_uri": tracking_uri,
         "experiment": experiment, "output": output, "max_trials": max_trials, "eval_method": eval_method,
         "test_data": test_data, "test_size": test_size, "tracking": tracking,
     }

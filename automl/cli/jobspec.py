@@ -22,6 +22,7 @@ class JobSpec(BaseModel):
     metric: str | None = None
     time_budget: float | None = Field(60.0, gt=0)
     strategy: str = "auto"
+    early_stop: str | None = None
     estimators: list[str] | Literal["auto"] = "auto"
     seed: int = 0
     tracking_uri: str | None = None
@@ -49,7 +50,7 @@ class JobSpec(BaseModel):
         for name in ("data", "test_data", "output"):
             value = getattr(self, name)
             if value is not None and not value.is_absolute():
-                updates[name] = base / value
+                updates[name] = (base / value).resolve()
         return self.model_copy(update=updates)
 
 

@@ -18,7 +18,8 @@ from automl.metrics import METRICS
 from automl.params import check_max_trials, check_time_budget, resolve_families
 from automl.persistence import save_model
 from automl.registry import unknown_name_error
-from automl.strategies import resolve_strategy_name
+from automl.schedulers import SCHEDULERS
+from automl.strategies import check_strategy_name
 from automl.task import make_task
 
 LEADERBOARD_ROWS = 10
@@ -27,7 +28,8 @@ LEADERBOARD_ROWS = 10
 def check_job(spec: JobSpec) -> None:
     """Every name in the job is checked before any data is read."""
     task = make_task(spec.task, eval_method=spec.eval_method, n_splits=spec.n_splits)
-    resolve_strategy_name(spec.strategy)
+    check_strategy_name(spec.strategy)
+    SCHEDULERS.get(spec.early_stop or "none")
     resolve_families(spec.estimators, task.family_task)
     if spec.metric is not None and spec.metric != "auto" and spec.metric not in METRICS:
         raise unknown_name_error("metric", "metric", spec.metric, METRICS.names())
@@ -44,7 +46,7 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False) -> AutoML:
     logging.basicConfig(level=logging.WARNING)
     automl = AutoML(
         task=spec.task, metric=spec.metric, time_budget=spec.time_budget, seed=spec.seed,
-        estimators=spec.estimators, strategy=spec.strategy, max_trials=spec.max_trials,
+        estimators=spec.estimators, strategy=spec.strategy, early_stop=spec.early_stop, max_trials=spec.max_trials,
         eval_method=spec.eval_method, n_splits=spec.n_splits, n_jobs=spec.n_jobs, tracking=spec.tracking,
         tracking_uri=spec.tracking_uri, experiment=spec.experiment, search_space=spec.search_space,
     )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
 from automl.space import SearchSpace, load_builtin
+
+if TYPE_CHECKING:
+    from automl.monitor import RoundMonitor
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,11 @@ class EstimatorAdapter:
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
         raise NotImplementedError
 
-    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None) -> bool:
-        """Fit ``model``; return ``False`` when it stopped early at ``deadline`` (monotonic seconds)."""
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: "RoundMonitor | None" = None) -> bool:
+        """Fit ``model``; return ``False`` when it stopped early (``deadline`` in monotonic seconds, or ``monitor``).
+
+        Families with training rounds report the validation loss to ``monitor``
+        at :func:`automl.monitor.is_report_round` rounds and stop when it says so.
+        """
         model.fit(X, y)
         return True

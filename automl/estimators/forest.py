@@ -48,7 +48,7 @@ class RandomForestAdapter(EstimatorAdapter):
         forest = cls(**params, n_jobs=context.n_jobs, random_state=context.seed)
         return Pipeline([("codes", CategoryCodes()), ("forest", forest)])
 
-    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None) -> bool:
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: Any = None) -> bool:
         """Grow the forest in chunks (warm start) sized to the time left, so a deadline stops it promptly."""
         if deadline is None:
             model.fit(X, y)

@@ -8,19 +8,27 @@ from typing import Any
 import pandas as pd
 
 from automl.estimators.base import BuildContext, EstimatorAdapter
+from automl.monitor import RoundMonitor, is_report_round
 
 
-def _deadline_callback(deadline: float) -> Any:
+def _stopping_callback(deadline: float | None, monitor: RoundMonitor | None, total_rounds: int) -> Any:
     import xgboost as xgb
 
-    class StopAtDeadline(xgb.callback.TrainingCallback):
+    class StopEarly(xgb.callback.TrainingCallback):
         stopped = False
 
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-            self.stopped = time.monotonic() > deadline
+            rounds = epoch + 1
+            if monitor is not None and monitor.active and is_report_round(rounds) and rounds < total_rounds:
+                if "dmatrix" not in monitor.cache:
+                    monitor.cache["dmatrix"] = xgb.DMatrix(monitor.X_val, enable_categorical=True)
+                output = model.predict(monitor.cache["dmatrix"], iteration_range=(0, rounds))
+                self.stopped = monitor.report(rounds, output)
+            if deadline is not None and time.monotonic() > deadline:
+                self.stopped = True
             return self.stopped
 
-    return StopAtDeadline()
+    return StopEarly()
 
 
 class XGBoostAdapter(EstimatorAdapter):
@@ -42,11 +50,11 @@ class XGBoostAdapter(EstimatorAdapter):
             verbosity=0,
         )
 
-    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None) -> bool:
-        if deadline is None:
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: RoundMonitor | None = None) -> bool:
+        if deadline is None and monitor is None:
             model.fit(X, y)
             return True
-        callback = _deadline_callback(deadline)
+        callback = _stopping_callback(deadline, monitor, int(model.get_params()["n_estimators"]))
         model.set_params(callbacks=[callback])
         try:
             model.fit(X, y)

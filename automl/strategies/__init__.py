@@ -9,17 +9,31 @@ STRATEGIES: Registry[type[Strategy]] = Registry("strategy", "strategy")
 STRATEGIES.register("random", "automl.strategies.optuna_search:RandomStrategy")
 STRATEGIES.register("tpe", "automl.strategies.optuna_search:TPEStrategy")
 STRATEGIES.register("grid", "automl.strategies.grid:GridStrategy")
-#: What strategy="auto" means: Optuna's TPE, which starts from every family's defaults.
-AUTO_STRATEGY = "tpe"
+STRATEGIES.register("cfo", "automl.strategies.flaml_search:CFOStrategy")
+STRATEGIES.register("blendsearch", "automl.strategies.flaml_search:BlendSearchStrategy")
+#: Rows x features per second of budget above which the data counts as large for its budget.
+LARGE_FOR_BUDGET = 20_000
 
 
-def resolve_strategy_name(name: str) -> str:
-    """Map "auto" to a concrete name and check that the name exists."""
-    if name == "auto":
-        return AUTO_STRATEGY
-    if name not in STRATEGIES:
+def check_strategy_name(name: str) -> None:
+    """Raise a "did you mean" error unless ``name`` is a strategy or "auto"."""
+    if name != "auto" and name not in STRATEGIES:
         raise unknown_name_error("strategy", "strategy", name, [*STRATEGIES.names(), "auto"])
-    return name
 
 
-__all__ = ["AUTO_STRATEGY", "STRATEGIES", "Strategy", "resolve_strategy_name"]
+def resolve_strategy_name(name: str, n_rows: int = 0, n_features: int = 0, time_budget: float | None = None) -> tuple[str, str]:
+    """The concrete strategy for ``name`` and why it was chosen.
+
+    "auto" picks CFO when the data is large for the budget (each trial is costly,
+    so start cheap and grow only when it pays) and TPE otherwise (trials are
+    cheap, so a model of the whole space pays off).
+    """
+    check_strategy_name(name)
+    if name != "auto":
+        return name, "chosen by the user"
+    if time_budget is not None and n_rows * n_features / time_budget > LARGE_FOR_BUDGET:
+        return "cfo", f"{n_rows} x {n_features} data is large for a {time_budget:g}s budget"
+    return "tpe", f"{n_rows} x {n_features} data is small for the budget"
+
+
+__all__ = ["LARGE_FOR_BUDGET", "STRATEGIES", "Strategy", "check_strategy_name", "resolve_strategy_name"]

@@ -162,7 +162,10 @@ class MlflowTracker(Tracker):
         values = {"duration_s": trial.duration_s, "fit_time_s": trial.fit_time_s, **trial.metrics}
         if trial.score is not None:
             values["score"] = trial.score
+        if trial.last_step is not None:
+            values["last_step"] = trial.last_step
         metrics = [Metric(k, float(v), started, 0) for k, v in values.items()]
+        metrics += [Metric("intermediate_loss", float(v), started, int(step)) for step, v in trial.intermediate]
         params = [Param(k, _text(v)) for k, v in trial.config.items()] + [Param("estimator", trial.estimator)]
         self.client.log_batch(run.info.run_id, metrics=metrics, params=params)
         end = started + int(trial.duration_s * 1000)

@@ -1,0 +1,72 @@
+"""Cost-aware choice among estimator families, after FLAML's estimated cost for improvement (ECI).
+
+Every family is tried once, cheapest first. After that a family is drawn with
+probability proportional to 1 / ECI, where ECI estimates the seconds the family
+needs to beat the best loss found so far: the time it has spent without
+improving (at least one more trial of its measured cost), plus, for a family
+behind the leader, the gap divided by its own rate of improvement. A slow
+family that does not improve grows a large ECI and gets few trials.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+EXPLORATION = 0.05  # share of draws spread evenly, so no family is starved forever
+
+
+@dataclass
+class FamilyRecord:
+    trials: int = 0
+    time_s: float = 0.0
+    best: float = math.inf
+    first: float = math.inf
+    time_at_best_s: float = 0.0
+    last_cost_s: float = 0.0
+
+
+class FamilyChooser:
+    """Draws the family of the next trial; ``update`` after each finished trial."""
+
+    def __init__(self, families: Sequence[str], seed: int) -> None:
+        self.families = list(families)
+        self.records = {f: FamilyRecord() for f in self.families}
+        self.rng = np.random.default_rng(seed)
+
+    def choose(self, allowed: Sequence[str] | None = None) -> str:
+        candidates = [f for f in self.families if allowed is None or f in allowed]
+        for family in candidates:
+            if self.records[family].trials == 0:
+                return family
+        eci = np.array([self.eci(f) for f in candidates])
+        weights = 1.0 / np.maximum(eci, 1e-9)
+        weights = (1 - EXPLORATION) * weights / weights.sum() + EXPLORATION / len(candidates)
+        return candidates[int(self.rng.choice(len(candidates), p=weights / weights.sum()))]
+
+    def update(self, family: str, loss: float | None, cost_s: float) -> None:
+        record = self.records[family]
+        record.trials += 1
+        record.time_s += cost_s
+        record.last_cost_s = cost_s
+        if loss is not None and math.isfinite(loss):
+            if not math.isfinite(record.first):
+                record.first = loss
+            if loss < record.best:
+                record.best, record.time_at_best_s = loss, record.time_s
+
+    def eci(self, family: str) -> float:
+        record = self.records[family]
+        leader = min(r.best for r in self.records.values())
+        stalled = max(record.time_s - record.time_at_best_s, record.last_cost_s, 1e-3)
+        if not math.isfinite(record.best):
+            return 10 * max(record.time_s, 1e-3)  # only failures so far
+        gap = record.best - leader
+        if gap <= 0:
+            return stalled
+        gained = record.first - record.best
+        speed = gained / record.time_s if gained > 0 and record.time_s > 0 else 0.0
+        return stalled + (gap / speed if speed > 0 else 10 * max(record.time_s, stalled))

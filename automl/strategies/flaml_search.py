@@ -1,0 +1,121 @@
+"""CFO and BlendSearch: FLAML's own searchers (``flaml.tune.searcher``), one per family, with a cost-aware family choice.
+
+Each family's searcher starts at the family's low-cost point (``low_cost`` in
+searchspaces/) and is told every trial's loss and measured cost, so it moves
+toward costly configurations only when they pay.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Sequence
+
+from automl.space import JointSpace, Param, SearchSpace
+from automl.strategies.base import Strategy
+from automl.strategies.family_choice import FamilyChooser
+from automl.study import OK, Suggestion, Trial
+
+logger = logging.getLogger(__name__)
+COST_KEY = "time_total_s"
+
+
+def flaml_space(space: SearchSpace) -> dict[str, Any]:
+    """The family's space as flaml.tune domains (integer upper bounds are exclusive there)."""
+    from flaml import tune
+
+    domains: dict[str, Any] = {}
+    for p in space.params:
+        if p.type == "categorical":
+            domains[p.name] = tune.choice(list(p.choices or ()))
+        elif p.low == p.high:
+            domains[p.name] = p.low
+        elif p.type == "int":
+            domains[p.name] = (tune.lograndint if p.log else tune.randint)(int(p.low), int(p.high) + 1)
+        else:
+            domains[p.name] = (tune.loguniform if p.log else tune.uniform)(float(p.low), float(p.high))
+    return domains
+
+
+def _cast(p: Param, value: Any) -> Any:
+    if p.type == "categorical":
+        return value
+    return p.clip(value.item() if hasattr(value, "item") else value)
+
+
+class FlamlStrategy(Strategy):
+    """Drives one FLAML searcher per family from the product's ask/tell loop."""
+
+    name = "flaml"
+
+    def __init__(self, space: JointSpace, seed: int, families: Sequence[str] | None = None) -> None:
+        super().__init__(space, seed, families)
+        self.chooser = FamilyChooser(self.families, seed)
+        self.searchers: dict[str, Any] = {}
+        self.exhausted: set[str] = set()
+        self._asked = 0
+        self._suggested: dict[str, dict[str, Any]] = {}  # token -> the searcher's own config
+
+    def make_searcher(self, family: str) -> Any:
+        raise NotImplementedError
+
+    def _searcher_kwargs(self, family: str) -> dict[str, Any]:
+        space = self.space.spaces[family]
+        low_cost = {p.name: p.low_cost for p in space.params if p.low_cost is not None}
+        return {
+            "metric": "loss",
+            "mode": "min",
+            "space": flaml_space(space),
+            "low_cost_partial_config": low_cost or None,
+            "points_to_evaluate": [space.low_cost_config()],
+            "seed": self.seed + 7919 * self.families.index(family),
+            "cost_attr": COST_KEY,
+        }
+
+    def ask(self) -> Suggestion | None:
+        while len(self.exhausted) < len(self.families):
+            family = self.chooser.choose([f for f in self.families if f not in self.exhausted])
+            if family not in self.searchers:
+                self.searchers[family] = self.make_searcher(family)
+            token = f"{family}-{self._asked}"
+            self._asked += 1
+            config = self.searchers[family].suggest(token)
+            if config is None:
+                logger.debug("%s searcher for %s has nothing more to suggest", self.name, family)
+                self.exhausted.add(family)
+                continue
+            self._suggested[token] = config
+            params = {p.name: p for p in self.space.params(family)}
+            return Suggestion(family, {k: _cast(params[k], v) for k, v in config.items() if k in params}, token)
+        return None
+
+    def tell(self, suggestion: Suggestion, trial: Trial) -> None:
+        searcher = self.searchers[suggestion.estimator]
+        config = self._suggested.pop(suggestion.token)
+        if trial.status == OK and trial.loss is not None:
+            result = {"loss": trial.loss, COST_KEY: trial.duration_s, "config": config}
+            searcher.on_trial_complete(suggestion.token, result)
+        else:
+            searcher.on_trial_complete(suggestion.token, None, error=True)
+        self.chooser.update(suggestion.estimator, trial.loss if trial.status == OK else None, trial.duration_s)
+
+
+class CFOStrategy(FlamlStrategy):
+    """Cost-frugal optimisation: randomised local search from the low-cost point (flaml.tune.searcher.CFO)."""
+
+    name = "cfo"
+
+    def make_searcher(self, family: str) -> Any:
+        from flaml.tune.searcher.blendsearch import CFO
+
+        return CFO(**self._searcher_kwargs(family))
+
+
+class BlendSearchStrategy(FlamlStrategy):
+    """CFO's local search blended with a global Bayesian search (flaml.tune.searcher.BlendSearch)."""
+
+    name = "blendsearch"
+
+    def make_searcher(self, family: str) -> Any:
+        from flaml.tune.searcher.blendsearch import BlendSearch
+
+        return BlendSearch(**self._searcher_kwargs(family))

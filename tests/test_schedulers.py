@@ -1,0 +1,99 @@
+"""The contract every registered early-stopping scheduler keeps, and early stopping in real jobs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from automl import AutoML, InputError
+from automl.schedulers import SCHEDULERS, make_scheduler
+from automl.study import FAILED, OK, PRUNED
+
+STOPPING = [n for n in SCHEDULERS.names() if n != "none"]
+
+
+def curve(level: float, steps: int = 5) -> list[float]:
+    """A learning curve that flattens out at ``level``."""
+    return [level + 1.0 / (step + 1) for step in range(steps)]
+
+
+def play(name: str, levels: list[float], steps: int = 5) -> list[int | None]:
+    """Run trials one after another; return the step at which each was stopped (None: ran to the end)."""
+    scheduler = make_scheduler(name)
+    stopped_at: list[int | None] = []
+    for trial_id, level in enumerate(levels):
+        scheduler.start(trial_id)
+        stop = None
+        for step, value in enumerate(curve(level, steps), start=1):
+            if scheduler.report(trial_id, step, value):
+                stop = step
+                break
+        scheduler.finish(trial_id, PRUNED if stop else OK, None if stop else curve(level, steps)[-1])
+        stopped_at.append(stop)
+    return stopped_at
+
+
+@pytest.mark.parametrize("name", STOPPING)
+def test_clearly_bad_trials_stop_early_and_good_ones_run_to_the_end(name: str) -> None:
+    stopped = play(name, [1.0, 1.1, 0.9, 1.05, 0.95, 5.0, 0.5, 6.0])
+    assert stopped[5] is not None and stopped[5] < 5  # a much worse trial is cut short
+    assert stopped[7] is not None and stopped[7] < 5
+    assert stopped[6] is None  # the best trial is never stopped
+
+
+@pytest.mark.parametrize("name", SCHEDULERS.names())
+def test_nan_reports_and_failed_trials_are_harmless(name: str) -> None:
+    scheduler = make_scheduler(name)
+    scheduler.start(0)
+    assert scheduler.report(0, 1, math.nan) is False
+    scheduler.finish(0, FAILED, None)
+    scheduler.start(1)
+    assert scheduler.report(1, 1, 0.5) is False
+    scheduler.finish(1, OK, math.inf)
+
+
+def test_none_never_stops() -> None:
+    assert play("none", [1.0, 9.0, 9.0, 9.0, 9.0, 9.0]) == [None] * 6
+
+
+def test_unknown_early_stop_name() -> None:
+    with pytest.raises(InputError, match='Unknown early-stopping rule "hyperband" for early_stop'):
+        AutoML(early_stop="hyperband", tracking=False).fit(pd.DataFrame({"a": [1, 2, 3, 4]}), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(("early_stop", "eval_method"), [("median", "cv"), ("asha", "cv"), ("median", "holdout"), ("asha", "holdout")])
+def test_jobs_record_pruned_trials(early_stop: str, eval_method: str, breast_cancer: tuple[pd.DataFrame, pd.Series],
+                                   tracking_uri: str, experiment: str) -> None:
+    X, y = breast_cancer
+    m = AutoML(time_budget=None, max_trials=25, seed=1, n_jobs=1, early_stop=early_stop, eval_method=eval_method,
+               estimators=["lgbm", "xgboost"], strategy="random", tracking_uri=tracking_uri,
+               experiment=f"{experiment}-{early_stop}-{eval_method}").fit(X, y)
+    board = m.leaderboard()
+    pruned = board[board.status == "pruned"]
+    assert len(pruned) >= 1, board[["estimator", "status", "score", "last_step"]]
+    assert pruned.error.str.contains(f"stopped by {early_stop}").all()
+    assert pruned.last_step.notna().all() and pruned.last_value.notna().all()
+    if eval_method == "holdout":
+        assert set(pruned.last_step) <= {4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048}
+    else:
+        assert set(pruned.last_step) <= {1, 2, 3, 4}
+    assert board.iloc[0].status == "ok" and m.best_score_ > 0.9
+    runs = MlflowClient(tracking_uri).search_runs(
+        [MlflowClient(tracking_uri).get_experiment_by_name(f"{experiment}-{early_stop}-{eval_method}").experiment_id],
+        filter_string="tags.`automl.status` = 'pruned'",
+    )
+    assert len(runs) == len(pruned)
+    history = MlflowClient(tracking_uri).get_metric_history(runs[0].info.run_id, "intermediate_loss")
+    assert [h.step for h in history] == sorted(h.step for h in history) and history[-1].step == runs[0].data.metrics["last_step"]
+
+
+def test_early_stopping_works_with_every_strategy(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = breast_cancer
+    for strategy in ("grid", "tpe", "cfo", "blendsearch"):
+        m = AutoML(time_budget=None, max_trials=12, seed=0, n_jobs=1, early_stop="median", eval_method="cv",
+                   estimators=["lgbm", "lr"], strategy=strategy, tracking=False).fit(X, y)
+        assert np.isfinite(m.best_score_) and len(m.study_.trials) == 12, strategy
