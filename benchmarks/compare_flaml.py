@@ -59,10 +59,10 @@ def run_flaml(X: pd.DataFrame, y: np.ndarray, metric: str, task: str, budget: fl
     from flaml import AutoML as FlamlAutoML
 
     m = FlamlAutoML()
-    log = Path(tempfile.mkdtemp()) / "flaml.log"  # one JSON line per trial: the way to count FLAML's trials
+    log = Path(tempfile.mkdtemp()) / "flaml.log"  # log_type="all": one JSON line per trial, to count them
     started = time.monotonic()
     m.fit(X, y, task="regression" if task == "regression" else "classification", metric=metric,
-          time_budget=budget, seed=seed, verbose=0, log_file_name=str(log))
+          time_budget=budget, seed=seed, verbose=0, log_file_name=str(log), log_type="all")
     wall = time.monotonic() - started
     trials = sum(1 for line in log.read_text().splitlines() if '"record_id"' in line) if log.exists() else -1
     return m, {"wall_s": wall, "trials": trials, "best": m.best_estimator,

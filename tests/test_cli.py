@@ -78,6 +78,20 @@ def test_flags_alone_without_a_job_file(tmp_path: Path) -> None:
     assert "accuracy=" in result.stdout and (tmp_path / "model.pkl").is_file()
 
 
+def test_strategy_and_early_stop_from_job_file_and_flags(tmp_path: Path) -> None:
+    job = write_job(tmp_path, strategy="cfo", early_stop="asha", estimators=["lgbm", "xgboost"], max_trials=6, eval_method="holdout")
+    result = cli("tune", str(job), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_id = re.search(r"MLflow run id: (\w+)", result.stdout).group(1)
+    params = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(run_id).data.params
+    assert (params["strategy"], params["early_stop"]) == ("cfo", "asha")
+    result = cli("tune", str(job), "--strategy", "blendsearch", "--early-stop", "median", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_id = re.search(r"MLflow run id: (\w+)", result.stdout).group(1)
+    params = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(run_id).data.params
+    assert (params["strategy"], params["early_stop"]) == ("blendsearch", "median")
+
+
 def test_spaces_list_and_show(tmp_path: Path) -> None:
     listed = cli("spaces", "list", cwd=tmp_path)
     assert listed.returncode == 0 and all(f in listed.stdout for f in ("lgbm", "xgb_limitdepth", "extra_trees", "lr"))
@@ -98,6 +112,7 @@ def test_spaces_list_and_show(tmp_path: Path) -> None:
         ({"strategy": "bayes"}, [], 'Unknown strategy "bayes"'),
         ({}, ["--estimators", "lgbm,catboost"], 'Unknown estimator "catboost"'),
         ({}, ["--task", "regresion"], 'Did you mean "regression"'),
+        ({"early_stop": "hyperband"}, [], 'Unknown early-stopping rule "hyperband" for early_stop'),
     ],
 )
 def test_bad_jobs_fail_in_one_line_before_any_work(tmp_path: Path, fields: dict, args: list[str], message: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 from mlflow import MlflowClient
 
 from automl import AutoML, InputError
-from automl.tracking.mlflow_tracker import mlflow_safe_frame
+from automl.tracking.mlflow_records import mlflow_safe_frame
 
 
 def fit_tracked(X: pd.DataFrame, y: pd.Series, tracking_uri: str, experiment: str, **kwargs: object) -> AutoML:

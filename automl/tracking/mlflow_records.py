@@ -1,0 +1,177 @@
+"""The MLflow writes of one tuning job: parent run, nested trial runs, summary and model.
+
+Runs inside the writer process (see ``automl.tracking.writer``); the search
+process never waits on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+from automl.study import FAILED, OK, PRUNED, Trial
+
+_RUN_STATUS = {OK: "FINISHED", FAILED: "FAILED", PRUNED: "KILLED"}
+
+
+class MlflowRecorder:
+    """Writes through ``MlflowClient``, a few batched calls per trial."""
+
+    def __init__(self, tracking_uri: str | None, experiment: str) -> None:
+        self.requested_uri = tracking_uri
+        self.experiment = experiment
+        self.run_id: str | None = None
+        self.model_uri: str | None = None
+
+    def open(self, params: dict[str, Any], tags: dict[str, str]) -> None:
+        import mlflow
+        from mlflow.entities import Param
+
+        self.tracking_uri = self.requested_uri or mlflow.get_tracking_uri()
+        self.client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+        experiment = self.client.get_experiment_by_name(self.experiment)
+        self.experiment_id = (
+            experiment.experiment_id if experiment else self.client.create_experiment(self.experiment)
+        )
+        run = self.client.create_run(
+            self.experiment_id, tags={"automl.role": "job", **tags}, run_name=tags.get("automl.job_name")
+        )
+        self.run_id = run.info.run_id
+        self.client.log_batch(self.run_id, params=[Param(k, _text(v)) for k, v in params.items()])
+
+    def write_result(
+        self, leaderboard: pd.DataFrame, best: Trial | None, summary: dict[str, Any], model: Any, input_example: pd.DataFrame | None
+    ) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        now = int(time.time() * 1000)
+        metrics = [Metric(k, float(v), now, 0) for k, v in summary.items() if isinstance(v, (int, float))]
+        params, tags = [], []
+        if best is not None:
+            metrics.append(Metric("best_score", float(best.score), now, 0))  # type: ignore[arg-type]
+            params = [Param(f"best.{k}", _text(v)) for k, v in best.config.items()]
+            tags = [RunTag("automl.best_estimator", best.estimator), RunTag("automl.best_trial_id", str(best.trial_id))]
+        self.client.log_batch(self.run_id, metrics=metrics, params=params, tags=tags)
+        self.client.log_text(self.run_id, leaderboard.to_csv(index=False), "leaderboard.csv")
+        if best is not None:
+            self.client.log_dict(self.run_id, {"estimator": best.estimator, "config": best.config}, "best_config.json")
+        if model is not None:
+            self.model_uri = self.log_model(model, input_example)
+
+    def write_trial(self, trial: Trial, strategy: str) -> None:
+        from mlflow.entities import Metric, Param
+
+        started = int(trial.started_at * 1000)
+        tags = {
+            "mlflow.parentRunId": self.run_id,
+            "automl.role": "trial",
+            "automl.trial_id": str(trial.trial_id),
+            "automl.estimator": trial.estimator,
+            "automl.strategy": strategy,
+            "automl.status": trial.status,
+        }
+        if trial.error:
+            tags["automl.error"] = trial.error[:5000]
+        run = self.client.create_run(
+            self.experiment_id, start_time=started, tags=tags, run_name=f"trial-{trial.trial_id:04d}-{trial.estimator}"
+        )
+        values = {"duration_s": trial.duration_s, "fit_time_s": trial.fit_time_s, **trial.metrics}
+        if trial.score is not None:
+            values["score"] = trial.score
+        if trial.last_step is not None:
+            values["last_step"] = trial.last_step
+        metrics = [Metric(k, float(v), started, 0) for k, v in values.items()]
+        metrics += [Metric("intermediate_loss", float(v), started, int(step)) for step, v in trial.intermediate]
+        params = [Param(k, _text(v)) for k, v in trial.config.items()] + [Param("estimator", trial.estimator)]
+        self.client.log_batch(run.info.run_id, metrics=metrics, params=params)
+        end = started + int(trial.duration_s * 1000)
+        self.client.set_terminated(run.info.run_id, _RUN_STATUS.get(trial.status, "FAILED"), end_time=end)
+
+    def terminate(self, failed: bool) -> None:
+        if self.run_id is not None:
+            self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
+
+    def log_model(self, model: Any, input_example: pd.DataFrame | None) -> str:
+        import mlflow
+        from mlflow.models import infer_signature
+
+        import automl
+
+        example = None if input_example is None else mlflow_safe_frame(input_example)
+        signature = None if example is None else _optional_inputs(infer_signature(example, model.predict(input_example)))
+        with _tracking_uri(self.tracking_uri):
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                serialization_format="cloudpickle",
+                signature=signature,
+                input_example=example,
+                pip_requirements=_requirements(),
+                code_paths=[str(Path(automl.__file__).parent)],
+                run_id=self.run_id,
+            )
+        return str(info.model_uri)
+
+
+@contextlib.contextmanager
+def _tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's model logging reads the global tracking URI: point it at ours, then restore it."""
+    import mlflow
+
+    try:  # MLflow's own save-and-restore, when this version has it
+        from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+    except ImportError:
+        _use_tracking_uri = None
+    if _use_tracking_uri is not None:
+        with _use_tracking_uri(uri):
+            yield
+        return
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+def mlflow_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as plain objects, which MLflow's schemas understand.
+
+    MLflow cannot convert pandas ``category`` columns; callers of the pyfunc model
+    pass such columns as strings (as JSON and CSV requests do anyway).
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype(object)
+    return out
+
+
+def _optional_inputs(signature: Any) -> Any:
+    """Every input column may hold missing values at predict time, as ``TunedModel`` allows."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    columns = [ColSpec(c.type, c.name, required=False) for c in signature.inputs.inputs]
+    return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["scikit-learn", "lightgbm", "xgboost", "pandas", "numpy", "pyyaml", "optuna", "threadpoolctl"]
+    pins = []
+    for name in names:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return pins
+
+
+def _text(value: Any) -> str:
+    return str(value)[:6000]
