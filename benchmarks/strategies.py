@@ -1,6 +1,6 @@
 """Every strategy, with and without early stopping, at equal budget on scikit-learn's bundled datasets.
 
-    python benchmarks/strategies.py --budget 10 --out benchmarks/results/strategies.json
+    python -m benchmarks.strategies --budget 10 --out benchmarks/results/strategies.json
 
 For each dataset: one stratified 75/25 split (seed 0); each (strategy,
 early_stop) pair fits on the training part with the same budget and seed
@@ -29,7 +29,6 @@ from automl import AutoML
 from benchmarks.compare_flaml import DATASETS, test_score
 
 STRATEGIES = ["random", "grid", "tpe", "cfo", "blendsearch"]
-EARLY_STOP = [None, "median", "asha"]
 
 
 def reached_at(m: AutoML, target_loss: float) -> float | None:
@@ -45,6 +44,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=10.0)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--strategies", nargs="+", default=STRATEGIES)
+    parser.add_argument("--early-stop", nargs="+", default=["none", "median", "asha"])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/strategies.json"))
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -57,9 +58,9 @@ def main() -> None:
             X, y, test_size=0.25, random_state=0, stratify=None if task == "regression" else y
         )
         classes = None if task == "regression" else np.unique(y_train)
-        for strategy in STRATEGIES:
+        for strategy in args.strategies:
             baseline: AutoML | None = None
-            for early_stop in EARLY_STOP:
+            for early_stop in [None if e == "none" else e for e in args.early_stop]:
                 m = AutoML(task="regression" if task == "regression" else "classification", metric=metric,
                            time_budget=args.budget, seed=0, strategy=strategy, early_stop=early_stop, tracking=False)
                 m.fit(X_train, y_train)
@@ -81,7 +82,8 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
     frame = pd.DataFrame(rows)
     record = {
-        "command": f"python benchmarks/strategies.py --budget {args.budget:g} --out {args.out}",
+        "command": f"python -m benchmarks.strategies --budget {args.budget:g} --strategies {' '.join(args.strategies)} "
+                   f"--early-stop {' '.join(args.early_stop)} --out {args.out}",
         "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"), "budget_s": args.budget, "rows": rows,
     }

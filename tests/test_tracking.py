@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -40,6 +41,8 @@ def test_parent_and_nested_trial_runs(mixed_frame: tuple[pd.DataFrame, pd.Series
     parent = parents[0]
     assert parent.info.status == "FINISHED"
     assert parent.data.params["task"] == "binary" and parent.data.params["strategy"] == "tpe"
+    assert parent.data.params["strategy_requested"] == "auto"
+    assert re.fullmatch(rf"{len(X)} x \d+ data is small for the budget", parent.data.tags["automl.strategy_reason"])
     assert parent.data.params["n_rows"] == str(len(X)) and parent.data.params["seed"] == "0"
     assert parent.data.metrics["best_score"] == pytest.approx(m.best_score_)
     assert parent.data.metrics["n_trials"] == 6
