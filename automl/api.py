@@ -11,12 +11,12 @@ from sklearn.base import BaseEstimator
 
 from automl import __version__
 from automl.budget import Budget
-from automl.data import TabularPreprocessor, check_xy, summarize
+from automl.data import TabularPreprocessor, check_xy, fingerprint, summarize
 from automl.errors import InputError, NotFittedError
 from automl.metrics import get_metric
 from automl.objective import score_model
 from automl.params import check_max_trials, check_time_budget, resolve_families, resolve_n_jobs
-from automl.schedulers import SCHEDULERS
+from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name, resolve_strategy_name
 from automl.study import FAILED, PRUNED, Study, Trial
 from automl.task import TaskSpec, make_task
@@ -48,9 +48,10 @@ class AutoML(BaseEstimator):
     strategy : {"auto", "tpe", "random", "grid", "cfo", "blendsearch"}
         Search strategy. "auto" picks CFO when the data is large for the budget
         and TPE otherwise (the choice is logged and recorded in MLflow).
-    early_stop : {None, "median", "asha"}
+    early_stop : {"auto", "asha", "median", None}
         Stop weak trials early from their intermediate results (folds under
-        cross-validation, boosting rounds on a holdout split).
+        cross-validation, boosting rounds on a holdout split); "auto" is ASHA,
+        None turns early stopping off.
     max_trials : int, optional
         Stop after this many trials.
     eval_method : {"auto", "holdout", "cv"}
@@ -69,6 +70,9 @@ class AutoML(BaseEstimator):
         that overrides the shipped space.
     callbacks : list of callables, optional
         Called as ``callback(study, trial)`` after every trial.
+    register : str, optional
+        Register the best model under this name in the MLflow model registry,
+        tagged with task, metric, score, data fingerprint and automl version.
     backend : str
         Where trials run; "inprocess".
     """
@@ -81,7 +85,7 @@ class AutoML(BaseEstimator):
         seed: int = 0,
         estimators: str | Sequence[str] = "auto",
         strategy: str = "auto",
-        early_stop: str | None = None,
+        early_stop: str | None = "auto",
         max_trials: int | None = None,
         eval_method: str = "auto",
         n_splits: int = 5,
@@ -92,6 +96,7 @@ class AutoML(BaseEstimator):
         search_space: Mapping[str, Any] | None = None,
         callbacks: Sequence[Callable[[Study, Trial], None]] | None = None,
         backend: str = "inprocess",
+        register: str | None = None,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -110,15 +115,18 @@ class AutoML(BaseEstimator):
         self.search_space = search_space
         self.callbacks = callbacks
         self.backend = backend
+        self.register = register
 
     # -- fitting -------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> "AutoML":
         """Search configurations within the budget and refit the best one."""
         check_time_budget(self.time_budget, self.max_trials)
+        if self.register is not None and (not self.tracking or not isinstance(self.register, str) or not self.register.strip()):
+            raise InputError(f"register={self.register!r} needs tracking=True and a non-empty model name.")
         check_max_trials(self.max_trials)
         budget = Budget(self.time_budget, self.max_trials)
         check_strategy_name(self.strategy)
-        SCHEDULERS.get("none" if self.early_stop is None else self.early_stop)
+        early_stop = resolve_early_stop(self.early_stop)
         n_jobs = resolve_n_jobs(self.n_jobs)
         frame, target = check_xy(X, y)
         task = self._task_spec().resolve(target)
@@ -137,11 +145,12 @@ class AutoML(BaseEstimator):
         )
         tracker = make_tracker(self.tracking, self.tracking_uri, self.experiment)
         params, tags = self._job_record(task, metric.name, strategy, eval_method, families, summary)
+        params["data_fingerprint"] = fingerprint(frame, target)
         tracker.start(params, {**tags, "automl.strategy_reason": reason})
         try:
             result = run_job(
                 X=features, y=encoded, preprocessor=preprocessor, task=task, metric=metric, space=space,
-                splits=splits, strategy_name=strategy, early_stop=self.early_stop, backend_name=self.backend, budget=budget,
+                splits=splits, strategy_name=strategy, early_stop=early_stop, backend_name=self.backend, budget=budget,
                 tracker=tracker, n_jobs=n_jobs, seed=self.seed, classes=classes, callbacks=list(self.callbacks or []),
             )
             self._set_fitted(result, task, metric.name, eval_method, strategy, frame, classes)
@@ -149,11 +158,18 @@ class AutoML(BaseEstimator):
             outcome = {"n_trials": len(result.study.trials), "n_failed": result.study.count(FAILED),
                        "n_pruned": result.study.count(PRUNED), **timing}
             tracker.log_result(self.leaderboard(), result.study.best, outcome, result.model, frame.head(5))
+            if self.register is not None:
+                tracker.register(self.register, {
+                    "task": task.kind, "metric": metric.name, "score": str(self.best_score_),
+                    "data_fingerprint": params["data_fingerprint"], "automl_version": __version__,
+                    "estimator": self.best_estimator_,
+                })
         except BaseException:
             tracker.end(failed=True)
             raise
         tracker.end()
         self.mlflow_run_id_, self.model_uri_ = tracker.run_id, tracker.model_uri
+        self.registered_model_uri_ = tracker.registered_uri
         self.time_spent_ = {**timing, "total_s": budget.elapsed()}
         return self
 
@@ -166,7 +182,7 @@ class AutoML(BaseEstimator):
     def _job_record(self, task: TaskSpec, metric: str, strategy: str, eval_method: str, families: list[str], summary: Any) -> tuple[dict[str, Any], dict[str, str]]:
         params = {
             "task": task.kind, "metric": metric, "time_budget": self.time_budget, "max_trials": self.max_trials,
-            "strategy": strategy, "strategy_requested": self.strategy, "early_stop": self.early_stop or "none",
+            "strategy": strategy, "strategy_requested": self.strategy, "early_stop": resolve_early_stop(self.early_stop),
             "seed": self.seed, "eval_method": eval_method, "n_splits": task.n_splits,
             "estimators": ",".join(families), "n_jobs": resolve_n_jobs(self.n_jobs), "backend": self.backend,
             "n_rows": summary.n_rows, "n_features": summary.n_features, "n_categorical": summary.n_categorical,

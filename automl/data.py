@@ -157,6 +157,17 @@ def _datetime_parts(series: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({part: getattr(accessor, part) for part in DATETIME_PARTS})
 
 
+def fingerprint(X: pd.DataFrame, y: pd.Series) -> str:
+    """A short content hash of the training data (rows, columns and target), for model lineage."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(",".join(map(str, X.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(y.astype(object), index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def summarize(X: pd.DataFrame, preprocessor: TabularPreprocessor, y: pd.Series | None, classification: bool) -> DataSummary:
     """Summarise transformed training data for spaces and validation."""
     counts = {str(k): int(v) for k, v in y.value_counts().items()} if (classification and y is not None) else {}

@@ -58,7 +58,7 @@ class Objective:
         reports: list[tuple[int, float]] = []
         model: Any = None
 
-        def partial(reason: str) -> TrialResult:
+        def stopped_early(reason: str) -> TrialResult:
             return TrialResult(PRUNED, fit_time_s=float(np.mean(fit_times or [0.0])), error=reason, intermediate=reports)
 
         def on_value(step: int, value: float) -> bool:
@@ -74,18 +74,18 @@ class Objective:
                     completed = adapter.fit(model, self.X.iloc[train], self.y[train], deadline, monitor)
                     fit_times.append(time.perf_counter() - started)
                     if monitor is not None and monitor.stopped:
-                        return partial(f"stopped by {self.scheduler.name} at round {reports[-1][0]}")
+                        return stopped_early(f"stopped by {self.scheduler.name} at round {reports[-1][0]}")
                     if not completed:
-                        return partial(BUDGET_STOP)
+                        return stopped_early(BUDGET_STOP)
                     value, logs = self._score(model, train, val, trial.config)
                     scores.append(value)
                     logged.append(logs)
                     if len(self.splits) > 1 and fold + 1 < len(self.splits):
                         running = self.metric.loss(float(np.nanmean(scores)))
                         if on_value(fold + 1, running):
-                            return partial(f"stopped by {self.scheduler.name} after fold {fold + 1}")
+                            return stopped_early(f"stopped by {self.scheduler.name} after fold {fold + 1}")
                         if deadline is not None and time.monotonic() > deadline:
-                            return partial(BUDGET_STOP)
+                            return stopped_early(BUDGET_STOP)
         except Exception as exc:  # noqa: BLE001 - a failing trial is recorded, the search goes on
             logger.debug("trial %s failed:\n%s", trial.trial_id, traceback.format_exc())
             return TrialResult(FAILED, error=f"{type(exc).__name__}: {exc}", fit_time_s=float(np.mean(fit_times or [0.0])), intermediate=reports)

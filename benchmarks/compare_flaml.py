@@ -45,9 +45,10 @@ def test_score(task: str, metric_name: str, model: Any, X: pd.DataFrame, y: np.n
     return metric.fn(y, np.asarray(model.predict(X)))
 
 
-def run_automl(X: pd.DataFrame, y: np.ndarray, metric: str, task: str, budget: float, seed: int, store: str) -> tuple[Any, dict]:
+def run_automl(X: pd.DataFrame, y: np.ndarray, metric: str, task: str, budget: float, seed: int, store: str,
+               early_stop: str | None = None) -> tuple[Any, dict]:
     m = AutoML(task="regression" if task == "regression" else "classification", metric=metric, time_budget=budget,
-               seed=seed, tracking_uri=store, experiment="benchmark")
+               seed=seed, tracking_uri=store, experiment="benchmark", early_stop=early_stop)
     started = time.monotonic()
     m.fit(X, y)
     wall = time.monotonic() - started
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=30.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--automl-early-stop", default=None, help="early_stop for automl (default: none)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/core.json"))
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -86,7 +88,7 @@ def main() -> None:
         for seed in args.seeds:
             stratify = None if task == "regression" else y
             X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=stratify)
-            for tool, runner in (("automl", lambda: run_automl(X_train, y_train, metric, task, args.budget, seed, store)),
+            for tool, runner in (("automl", lambda: run_automl(X_train, y_train, metric, task, args.budget, seed, store, args.automl_early_stop)),
                                  ("flaml", lambda: run_flaml(X_train, y_train, metric, task, args.budget, seed))):
                 model, info = runner()
                 classes = None if task == "regression" else np.unique(y_train)
@@ -99,7 +101,8 @@ def main() -> None:
     frame = pd.DataFrame(rows)
     summary = summarize(frame)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"command": f"python benchmarks/compare_flaml.py --budget {args.budget:g} --seeds {' '.join(map(str, args.seeds))} --out {args.out}",
+    early = f" --automl-early-stop {args.automl_early_stop}" if args.automl_early_stop else ""
+    record = {"command": f"python benchmarks/compare_flaml.py --budget {args.budget:g} --seeds {' '.join(map(str, args.seeds))}{early} --out {args.out}",
               "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, {platform.python_version()}",
               "date": time.strftime("%Y-%m-%d"), "rows": rows, "summary": summary.to_dict(orient="records")}
     args.out.write_text(json.dumps(record, indent=2))

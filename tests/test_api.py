@@ -70,7 +70,7 @@ def test_regression(diabetes: tuple[pd.DataFrame, pd.Series]) -> None:
 def test_mixed_column_types_and_unseen_values_at_predict(mixed_frame: tuple[pd.DataFrame, pd.Series]) -> None:
     X, y = mixed_frame
     m = quick(max_trials=7).fit(X, y)
-    assert {t.status for t in m.study_.trials} == {"ok"}, m.leaderboard()[["estimator", "error"]]
+    assert {t.status for t in m.study_.trials} <= {"ok", "pruned"}, m.leaderboard()[["estimator", "error"]]
     new = X.head(4).copy()
     new["colour"] = ["purple", None, "red", "green"]
     new.loc[new.index[0], "amount"] = np.nan

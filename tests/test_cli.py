@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -141,3 +142,38 @@ def test_predict_with_missing_columns_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert re.search(r"error: X is missing column\(s\) \['mean radius'\]", result.stderr)
     assert not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.slow
+def test_register_flag_and_ui_command(tmp_path: Path) -> None:
+    import os
+    import socket
+    import urllib.request
+
+    result = cli("tune", str(write_job(tmp_path, estimators=["lr"], max_trials=2)), "--register", "cli-model", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Registered model: models:/cli-model/1" in result.stdout
+    run_id = re.search(r"MLflow run id: (\w+)", result.stdout).group(1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "automl", "ui", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--experiment", "cli",
+         "--port", str(port)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    try:
+        line = ui.stdout.readline()
+        assert line.strip().startswith(f"MLflow UI: http://127.0.0.1:{port}/#/experiments/") and line.strip().endswith(f"/runs/{run_id}")
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and ui.poll() is None
+                time.sleep(0.5)
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)

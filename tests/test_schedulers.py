@@ -10,7 +10,7 @@ import pytest
 from mlflow import MlflowClient
 
 from automl import AutoML, InputError
-from automl.schedulers import SCHEDULERS, make_scheduler
+from automl.schedulers import SCHEDULERS, make_scheduler, resolve_early_stop
 from automl.study import FAILED, OK, PRUNED
 
 STOPPING = [n for n in SCHEDULERS.names() if n != "none"]
@@ -58,6 +58,13 @@ def test_nan_reports_and_failed_trials_are_harmless(name: str) -> None:
 
 def test_none_never_stops() -> None:
     assert play("none", [1.0, 9.0, 9.0, 9.0, 9.0, 9.0]) == [None] * 6
+
+
+def test_auto_is_asha_and_none_turns_it_off() -> None:
+    assert resolve_early_stop("auto") == "asha"
+    assert resolve_early_stop(None) == "none" and resolve_early_stop("none") == "none"
+    with pytest.raises(InputError, match='Did you mean "median"'):
+        resolve_early_stop("medain")
 
 
 def test_unknown_early_stop_name() -> None:

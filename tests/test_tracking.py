@@ -172,3 +172,25 @@ def test_an_unusable_store_costs_a_warning_not_the_model(breast_cancer: tuple[pd
     with pytest.warns(RuntimeWarning, match="MLflow tracking failed"):
         m = AutoML(time_budget=None, max_trials=2, estimators=["lr"], tracking_uri=f"sqlite:///{tmp_path / 'not-a-db.db'}").fit(X, y)
     assert m.mlflow_run_id_ is None and m.predict(X).shape == (len(X),)
+
+
+def test_register_puts_the_best_model_in_the_registry(breast_cancer: tuple[pd.DataFrame, pd.Series], tracking_uri: str,
+                                                      experiment: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = breast_cancer
+    m = fit_tracked(X, y, tracking_uri, experiment, max_trials=2, estimators=["lgbm"], register=f"{experiment}-model")
+    assert m.registered_model_uri_ == f"models:/{experiment}-model/1"
+    client = MlflowClient(tracking_uri)
+    version = client.get_model_version(f"{experiment}-model", "1")
+    assert version.tags["task"] == "binary" and version.tags["metric"] == "roc_auc"
+    assert float(version.tags["score"]) == pytest.approx(m.best_score_)
+    assert version.tags["automl_version"] and len(version.tags["data_fingerprint"]) == 16
+    assert version.tags["data_fingerprint"] == client.get_run(m.mlflow_run_id_).data.params["data_fingerprint"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    loaded = mlflow.pyfunc.load_model(m.registered_model_uri_)
+    np.testing.assert_array_equal(np.asarray(loaded.predict(X.head(40))), m.predict(X.head(40)))
+
+
+def test_register_needs_tracking(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = breast_cancer
+    with pytest.raises(InputError, match="register='x' needs tracking=True"):
+        AutoML(tracking=False, register="x", max_trials=1).fit(X, y)

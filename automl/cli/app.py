@@ -26,7 +26,7 @@ def tune(
     metric: Optional[str] = typer.Option(None, "--metric", help="Metric name, e.g. roc_auc, log_loss, r2."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Seconds for the whole job."),
     strategy: Optional[str] = typer.Option(None, "--strategy", help="auto, tpe, random, grid, cfo or blendsearch."),
-    early_stop: Optional[str] = typer.Option(None, "--early-stop", help="Stop weak trials early: median or asha."),
+    early_stop: Optional[str] = typer.Option(None, "--early-stop", help="Stop weak trials early: auto (asha), asha, median or none."),
     estimators: Optional[str] = typer.Option(None, "--estimators", help="Comma-separated families, or auto."),
     seed: Optional[int] = typer.Option(None, "--seed"),
     tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
@@ -37,6 +37,7 @@ def tune(
     test_data: Optional[Path] = typer.Option(None, "--test-data", help="Held-out data to report a test score on."),
     test_size: Optional[float] = typer.Option(None, "--test-size", help="Share of data held out for a test score."),
     tracking: Optional[bool] = typer.Option(None, "--tracking/--no-tracking", help="Record the job in MLflow."),
+    register: Optional[str] = typer.Option(None, "--register", help="Register the best model under this name."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
 ) -> None:
     """Run a tuning job: search, refit the best model, write it, record everything in MLflow."""
@@ -46,7 +47,7 @@ def tune(
         "data": data, "target": target, "task": task, "metric": metric, "time_budget": time_budget,
         "strategy": strategy, "early_stop": early_stop, "estimators": estimators, "seed": seed, "tracking_uri": tracking_uri,
         "experiment": experiment, "output": output, "max_trials": max_trials, "eval_method": eval_method,
-        "test_data": test_data, "test_size": test_size, "tracking": tracking,
+        "test_data": test_data, "test_size": test_size, "tracking": tracking, "register": register,
     }
     with one_line_errors():
         run_tune(load_job(job, overrides), stdout, quiet=quiet)
@@ -65,6 +66,21 @@ def predict(
     with one_line_errors():
         written = run_predict(model, data, out, proba)
         stdout.print(f"Wrote {written} predictions to {out}")
+
+
+@app.command()
+def ui(
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI or ./mlflow.db)."),
+    experiment: str = typer.Option("automl", "--experiment", help="Experiment whose latest job is shown."),
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="A job's parent run id (default: the latest job)."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(5000, "--port"),
+) -> None:
+    """Start the MLflow UI on the job's tracking store and print the URL of the job's parent run."""
+    from automl.cli.ui_command import run_ui
+
+    with one_line_errors():
+        run_ui(tracking_uri, experiment, run_id, host, port, stdout)
 
 
 @spaces_app.command("list")

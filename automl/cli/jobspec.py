@@ -14,7 +14,7 @@ from automl.errors import InputError
 class JobSpec(BaseModel):
     """Fields of ``job.yaml``; the same names exist as ``automl tune`` flags."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     data: Path
     target: str
@@ -22,7 +22,7 @@ class JobSpec(BaseModel):
     metric: str | None = None
     time_budget: float | None = Field(60.0, gt=0)
     strategy: str = "auto"
-    early_stop: str | None = None
+    early_stop: str | None = "auto"
     estimators: list[str] | Literal["auto"] = "auto"
     seed: int = 0
     tracking_uri: str | None = None
@@ -36,6 +36,7 @@ class JobSpec(BaseModel):
     test_data: Path | None = None
     test_size: float | None = Field(None, gt=0, lt=1)
     search_space: dict[str, Any] | None = None
+    register_as: str | None = Field(None, alias="register")  # "register" would shadow BaseModel.register
 
     @field_validator("estimators", mode="before")
     @classmethod
@@ -86,7 +87,7 @@ def _validate(fields: dict[str, Any], source: str) -> JobSpec:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"]) or "job"
         if error["type"] == "extra_forbidden":
-            allowed = ", ".join(JobSpec.model_fields)
+            allowed = ", ".join(f.alias or name for name, f in JobSpec.model_fields.items())
             raise InputError(f"{source}: unknown field {where!r}; allowed fields: {allowed}.") from None
         if error["type"] == "missing":
             raise InputError(f"{source}: field {where!r} is required; add it (e.g. {where}: ...).") from None

@@ -13,12 +13,13 @@ from automl.api import AutoML
 from automl.cli.errors import stderr
 from automl.cli.jobspec import JobSpec
 from automl.cli.progress import TuneProgress
+from automl.errors import InputError
 from automl.io import read_table, split_target
 from automl.metrics import METRICS
 from automl.params import check_max_trials, check_time_budget, resolve_families
 from automl.persistence import save_model
 from automl.registry import unknown_name_error
-from automl.schedulers import SCHEDULERS
+from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name
 from automl.task import make_task
 
@@ -29,11 +30,13 @@ def check_job(spec: JobSpec) -> None:
     """Every name in the job is checked before any data is read."""
     task = make_task(spec.task, eval_method=spec.eval_method, n_splits=spec.n_splits)
     check_strategy_name(spec.strategy)
-    SCHEDULERS.get(spec.early_stop or "none")
+    resolve_early_stop(spec.early_stop)
     resolve_families(spec.estimators, task.family_task)
     if spec.metric is not None and spec.metric != "auto" and spec.metric not in METRICS:
         raise unknown_name_error("metric", "metric", spec.metric, METRICS.names())
     check_time_budget(spec.time_budget, spec.max_trials)
+    if spec.register_as is not None and not spec.tracking:
+        raise InputError(f"register={spec.register_as!r} needs tracking; drop --no-tracking or --register.")
     check_max_trials(spec.max_trials)
 
 
@@ -49,6 +52,7 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False) -> AutoML:
         estimators=spec.estimators, strategy=spec.strategy, early_stop=spec.early_stop, max_trials=spec.max_trials,
         eval_method=spec.eval_method, n_splits=spec.n_splits, n_jobs=spec.n_jobs, tracking=spec.tracking,
         tracking_uri=spec.tracking_uri, experiment=spec.experiment, search_space=spec.search_space,
+        register=spec.register_as,
     )
     progress = TuneProgress(spec.time_budget, spec.max_trials, stderr)
     automl.set_params(callbacks=[] if quiet else [progress])
@@ -99,6 +103,8 @@ def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFram
         console.print(f"MLflow run id: {automl.mlflow_run_id_} (experiment {automl.experiment or 'automl'!r}, "
                       f"store {tracker_uri})")
         console.print(f"MLflow model: {automl.model_uri_}")
+        if automl.registered_model_uri_:
+            console.print(f"Registered model: {automl.registered_model_uri_}")
         console.print(f"Browse: mlflow ui --backend-store-uri {tracker_uri}")
 
 

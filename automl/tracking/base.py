@@ -16,6 +16,7 @@ class Tracker:
     finish_reserve_s: float = 0.0
     run_id: str | None = None
     model_uri: str | None = None
+    registered_uri: str | None = None
 
     def start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         """Open the job's record."""
@@ -32,6 +33,9 @@ class Tracker:
         input_example: pd.DataFrame | None,
     ) -> None:
         """Record the outcome: best score and config, leaderboard, fitted model."""
+
+    def register(self, name: str, tags: dict[str, str]) -> None:
+        """Register the logged model under ``name`` in the model registry."""
 
     def end(self, failed: bool = False) -> None:
         """Close the job's record (``failed`` when the job raised)."""

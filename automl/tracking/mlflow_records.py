@@ -26,6 +26,7 @@ class MlflowRecorder:
         self.experiment = experiment
         self.run_id: str | None = None
         self.model_uri: str | None = None
+        self.registered_uri: str | None = None
 
     def open(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         import mlflow
@@ -90,6 +91,16 @@ class MlflowRecorder:
         self.client.log_batch(run.info.run_id, metrics=metrics, params=params)
         end = started + int(trial.duration_s * 1000)
         self.client.set_terminated(run.info.run_id, _RUN_STATUS.get(trial.status, "FAILED"), end_time=end)
+
+    def register_model(self, name: str, tags: dict[str, str]) -> None:
+        """Register the logged model as a new version of ``name`` in the model registry, with ``tags``."""
+        import mlflow
+
+        if self.model_uri is None:
+            raise RuntimeError("no model was logged, so there is nothing to register")
+        with _tracking_uri(self.tracking_uri):
+            version = mlflow.register_model(self.model_uri, name, tags=tags)
+        self.registered_uri = f"models:/{name}/{version.version}"
 
     def terminate(self, failed: bool) -> None:
         if self.run_id is not None:

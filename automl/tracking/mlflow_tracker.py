@@ -75,6 +75,9 @@ class MlflowTracker(Tracker):
     ) -> None:
         self._send("write_result", leaderboard, best, summary, model, input_example)
 
+    def register(self, name: str, tags: dict[str, str]) -> None:
+        self._send("register_model", name, tags)
+
     def end(self, failed: bool = False) -> None:
         if self._process is None:
             return
@@ -84,6 +87,7 @@ class MlflowTracker(Tracker):
             self._feeder.join()
         reply = self._collect()
         self.run_id, self.model_uri = reply.get("run_id"), reply.get("model_uri")
+        self.registered_uri = reply.get("registered_uri")
         self.tracking_uri = reply.get("tracking_uri") or self.tracking_uri
         self._errors += reply.get("errors", [])
         if self._errors:

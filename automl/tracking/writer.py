@@ -2,7 +2,7 @@
 
 Reads pickled ``(method, args)`` messages from stdin and applies them to an
 ``MlflowRecorder``; on ``("close", ())`` (or end of input) it answers one
-pickled dict on stdout: ``run_id``, ``model_uri``, ``tracking_uri``, ``errors``.
+pickled dict on stdout: ``run_id``, ``model_uri``, ``registered_uri``, ``tracking_uri``, ``errors``.
 Living in its own process, MLflow's Python work (SQLAlchemy, serialisation)
 never competes with the search loop for the interpreter lock.
 """
@@ -46,6 +46,7 @@ def main() -> None:
     reply: dict[str, Any] = {
         "run_id": recorder.run_id,
         "model_uri": recorder.model_uri,
+        "registered_uri": recorder.registered_uri,
         "tracking_uri": getattr(recorder, "tracking_uri", uri),
         "errors": errors,
     }
