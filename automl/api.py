@@ -170,6 +170,7 @@ class AutoML(BaseEstimator):
         tracker.end()
         self.mlflow_run_id_, self.model_uri_ = tracker.run_id, tracker.model_uri
         self.registered_model_uri_ = tracker.registered_uri
+        self.tracking_uri_ = getattr(tracker, "tracking_uri", None) if self.tracking else None
         self.time_spent_ = {**timing, "total_s": budget.elapsed()}
         return self
 

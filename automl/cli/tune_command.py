@@ -99,13 +99,13 @@ def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFram
                   f"(search {spent['search_s']:.1f}s, refit {spent['refit_s']:.1f}s)")
     console.print(f"Model written to {spec.output}")
     if automl.mlflow_run_id_:
-        tracker_uri = spec.tracking_uri or _default_uri()
+        tracker_uri = automl.tracking_uri_ or spec.tracking_uri or _default_uri()
         console.print(f"MLflow run id: {automl.mlflow_run_id_} (experiment {automl.experiment or 'automl'!r}, "
                       f"store {tracker_uri})")
         console.print(f"MLflow model: {automl.model_uri_}")
         if automl.registered_model_uri_:
             console.print(f"Registered model: {automl.registered_model_uri_}")
-        console.print(f"Browse: mlflow ui --backend-store-uri {tracker_uri}")
+        console.print(f"Browse: automl ui --tracking-uri {tracker_uri} --experiment {automl.experiment or 'automl'}")
 
 
 def _default_uri() -> str:
