@@ -1,15 +1,15 @@
 """The MLflow writes of one tuning job: parent run, nested trial runs, summary and model.
 
-Runs inside the writer process (see ``automl.tracking.writer``); the search
-process never waits on it.
+Runs inside the writer process (see ``automl.tracking.writer``), which it owns:
+it sets that process's global MLflow tracking URI. The search process never
+waits on it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -33,6 +33,7 @@ class MlflowRecorder:
         from mlflow.entities import Param
 
         self.tracking_uri = self.requested_uri or mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(self.tracking_uri)  # model logging reads the global URI; this process is ours
         self.client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
         experiment = self.client.get_experiment_by_name(self.experiment)
         self.experiment_id = (
@@ -98,8 +99,7 @@ class MlflowRecorder:
 
         if self.model_uri is None:
             raise RuntimeError("no model was logged, so there is nothing to register")
-        with _tracking_uri(self.tracking_uri):
-            version = mlflow.register_model(self.model_uri, name, tags=tags)
+        version = mlflow.register_model(self.model_uri, name, tags=tags)
         self.registered_uri = f"models:/{name}/{version.version}"
 
     def terminate(self, failed: bool) -> None:
@@ -114,39 +114,17 @@ class MlflowRecorder:
 
         example = None if input_example is None else mlflow_safe_frame(input_example)
         signature = None if example is None else _optional_inputs(infer_signature(example, model.predict(input_example)))
-        with _tracking_uri(self.tracking_uri):
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                serialization_format="cloudpickle",
-                signature=signature,
-                input_example=example,
-                pip_requirements=_requirements(),
-                code_paths=[str(Path(automl.__file__).parent)],
-                run_id=self.run_id,
-            )
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            serialization_format="cloudpickle",
+            signature=signature,
+            input_example=example,
+            pip_requirements=_requirements(),
+            code_paths=[str(Path(automl.__file__).parent)],
+            run_id=self.run_id,
+        )
         return str(info.model_uri)
-
-
-@contextlib.contextmanager
-def _tracking_uri(uri: str) -> Iterator[None]:
-    """MLflow's model logging reads the global tracking URI: point it at ours, then restore it."""
-    import mlflow
-
-    try:  # MLflow's own save-and-restore, when this version has it
-        from mlflow.tracking._tracking_service.utils import _use_tracking_uri
-    except ImportError:
-        _use_tracking_uri = None
-    if _use_tracking_uri is not None:
-        with _use_tracking_uri(uri):
-            yield
-        return
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(previous)
 
 
 def mlflow_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
