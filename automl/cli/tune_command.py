@@ -82,7 +82,8 @@ def _test_set(spec: JobSpec, X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFram
 
 def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFrame | None, y_test: pd.Series | None) -> None:
     board = automl.leaderboard()
-    table = Table(title=f"Leaderboard (top {min(LEADERBOARD_ROWS, len(board))} of {len(board)} trials)")
+    counts = ", ".join(f"{n} {status}" for status, n in board.status.value_counts().items())
+    table = Table(title=f"Leaderboard (top {min(LEADERBOARD_ROWS, len(board))} of {len(board)} trials: {counts})")
     for column in ("trial_id", "estimator", "status", "score", "duration_s"):
         table.add_column(column, justify="right" if column != "estimator" else "left")
     for row in board.head(LEADERBOARD_ROWS).itertuples():
