@@ -15,7 +15,7 @@ from automl.data import TabularPreprocessor, check_xy, fingerprint, summarize
 from automl.errors import InputError, NotFittedError
 from automl.metrics import get_metric
 from automl.objective import score_model
-from automl.params import check_max_trials, check_time_budget, resolve_families, resolve_n_jobs
+from automl.params import check_max_trials, check_register, check_time_budget, resolve_families, resolve_n_jobs
 from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name, resolve_strategy_name
 from automl.study import FAILED, PRUNED, Study, Trial
@@ -121,9 +121,8 @@ class AutoML(BaseEstimator):
     def fit(self, X: Any, y: Any) -> "AutoML":
         """Search configurations within the budget and refit the best one."""
         check_time_budget(self.time_budget, self.max_trials)
-        if self.register is not None and (not self.tracking or not isinstance(self.register, str) or not self.register.strip()):
-            raise InputError(f"register={self.register!r} needs tracking=True and a non-empty model name.")
         check_max_trials(self.max_trials)
+        check_register(self.register, self.tracking)
         budget = Budget(self.time_budget, self.max_trials)
         check_strategy_name(self.strategy)
         early_stop = resolve_early_stop(self.early_stop)
@@ -144,9 +143,10 @@ class AutoML(BaseEstimator):
             eval_method, encoded, task.is_classification, task.n_splits, task.validation_fraction(len(frame)), self.seed
         )
         tracker = make_tracker(self.tracking, self.tracking_uri, self.experiment)
-        params, tags = self._job_record(task, metric.name, strategy, eval_method, families, summary)
-        params["data_fingerprint"] = fingerprint(frame, target)
-        tracker.start(params, {**tags, "automl.strategy_reason": reason})
+        params, tags = self._job_record(task, metric.name, strategy, reason, early_stop, eval_method, families, n_jobs, summary)
+        if self.tracking:
+            params["data_fingerprint"] = fingerprint(frame, target)
+        tracker.start(params, tags)
         try:
             result = run_job(
                 X=features, y=encoded, preprocessor=preprocessor, task=task, metric=metric, space=space,
@@ -180,17 +180,20 @@ class AutoML(BaseEstimator):
         metric = None if self.metric in (None, "auto") else self.metric
         return make_task(self.task, metric=metric, eval_method=self.eval_method, n_splits=self.n_splits)
 
-    def _job_record(self, task: TaskSpec, metric: str, strategy: str, eval_method: str, families: list[str], summary: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    def _job_record(
+        self, task: TaskSpec, metric: str, strategy: str, reason: str, early_stop: str, eval_method: str,
+        families: list[str], n_jobs: int, summary: Any,
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         params = {
             "task": task.kind, "metric": metric, "time_budget": self.time_budget, "max_trials": self.max_trials,
-            "strategy": strategy, "strategy_requested": self.strategy, "early_stop": resolve_early_stop(self.early_stop),
+            "strategy": strategy, "strategy_requested": self.strategy, "early_stop": early_stop,
             "seed": self.seed, "eval_method": eval_method, "n_splits": task.n_splits,
-            "estimators": ",".join(families), "n_jobs": resolve_n_jobs(self.n_jobs), "backend": self.backend,
+            "estimators": ",".join(families), "n_jobs": n_jobs, "backend": self.backend,
             "n_rows": summary.n_rows, "n_features": summary.n_features, "n_categorical": summary.n_categorical,
             "n_classes": summary.n_classes,
         }
         tags = {"automl.version": __version__, "automl.task": task.kind, "automl.strategy": strategy,
-                "automl.job_name": f"automl-{task.kind}-{strategy}"}
+                "automl.strategy_reason": reason, "automl.job_name": f"automl-{task.kind}-{strategy}"}
         return params, tags
 
     def _set_fitted(self, result: Any, task: TaskSpec, metric: str, eval_method: str, strategy: str, frame: pd.DataFrame, classes: np.ndarray | None) -> None:

@@ -24,6 +24,11 @@ def check_max_trials(max_trials: Any) -> None:
         raise InputError(f"max_trials={max_trials!r} is invalid; pass a positive integer or None.")
 
 
+def check_register(register: Any, tracking: bool) -> None:
+    if register is not None and (not tracking or not isinstance(register, str) or not register.strip()):
+        raise InputError(f"register={register!r} needs tracking=True and a non-empty model name.")
+
+
 def resolve_n_jobs(n_jobs: Any) -> int:
     """Threads per trial: ``-1`` means every core this process may use."""
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
