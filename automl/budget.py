@@ -27,9 +27,6 @@ class Budget:
     def end(self) -> float:
         return math.inf if self.time_budget is None else self.started + self.time_budget
 
-    def remaining(self) -> float:
-        return self.end - time.monotonic()
-
     @property
     def slack_s(self) -> float:
         """Kept free for work that cannot stop at once (a tree being grown, a fold being scored)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from automl.data import TabularPreprocessor
 from automl.errors import InputError

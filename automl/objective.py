@@ -49,9 +49,19 @@ class Objective:
         self.scheduler.finish(trial.trial_id, result.status, result.loss)
         return result
 
+    def fit_all_rows(self, trial: Trial, deadline: float | None) -> tuple[Any, bool]:
+        """Build ``trial``'s configuration and fit it on every row (the final refit); ``False`` if it stopped early."""
+        adapter = self.adapters[trial.estimator]
+        model = adapter.build(trial.config, self._context(trial.seed))
+        with threadpool_limits(limits=self.n_jobs):
+            return model, adapter.fit(model, self.X, self.y, deadline)
+
+    def _context(self, seed: int) -> BuildContext:
+        return BuildContext(self.task, self.n_classes, self.n_jobs, seed, self.categorical_features)
+
     def _evaluate(self, trial: Trial, deadline: float | None) -> TrialResult:
         adapter = self.adapters[trial.estimator]
-        context = BuildContext(self.task, self.n_classes, self.n_jobs, trial.seed, self.categorical_features)
+        context = self._context(trial.seed)
         scores: list[float] = []
         logged: list[dict[str, float]] = []
         fit_times: list[float] = []

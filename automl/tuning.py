@@ -14,7 +14,7 @@ from automl.backends import BACKENDS
 from automl.budget import Budget
 from automl.data import DataSummary, TabularPreprocessor
 from automl.errors import AutoMLError
-from automl.estimators import BuildContext, get_adapter
+from automl.estimators import get_adapter
 from automl.metrics import CustomMetric, Metric
 from automl.model import TunedModel
 from automl.objective import Objective
@@ -103,7 +103,7 @@ def run_job(
             "raise time_budget or check the data and estimators."
         )
     refit_started = time.monotonic()
-    model, refit = _refit(study, adapters, X, y, task, n_classes, n_jobs, categorical, budget, tracker, train_rows)
+    model, refit = _refit(study, objective, budget, tracker, train_rows)
     timings = {"search_s": search_s, "refit_s": time.monotonic() - refit_started}
     return JobResult(study, TunedModel(preprocessor, model, classes), refit, timings)
 
@@ -113,31 +113,14 @@ def refit_estimate(best: Trial, n_rows: int, train_rows: float) -> float:
     return best.fit_time_s * (n_rows / max(train_rows, 1.0)) * REFIT_MARGIN
 
 
-def _refit(
-    study: Study,
-    adapters: dict[str, Any],
-    X: pd.DataFrame,
-    y: np.ndarray,
-    task: TaskSpec,
-    n_classes: int,
-    n_jobs: int,
-    categorical: tuple[str, ...],
-    budget: Budget,
-    tracker: Tracker,
-    train_rows: float,
-) -> tuple[Any, str]:
+def _refit(study: Study, objective: Objective, budget: Budget, tracker: Tracker, train_rows: float) -> tuple[Any, str]:
     best = study.best
     assert best is not None  # checked by the caller
     end = budget.end - tracker.finish_reserve_s
-    if end - time.monotonic() < refit_estimate(best, len(y), train_rows) / REFIT_MARGIN:
+    if end - time.monotonic() < refit_estimate(best, len(objective.y), train_rows) / REFIT_MARGIN:
         logger.info("Not enough budget left to refit on all rows; keeping the best trial's validation-fold model.")
         return study.best_model, "validation-fold model"
-    from threadpoolctl import threadpool_limits
-
-    adapter = adapters[best.estimator]
-    model = adapter.build(best.config, BuildContext(task.family_task, n_classes, n_jobs, best.seed, categorical))
-    with threadpool_limits(limits=n_jobs):
-        completed = adapter.fit(model, X, y, None if budget.time_budget is None else end)
+    model, completed = objective.fit_all_rows(best, None if budget.time_budget is None else end)
     if not completed:
         logger.info("The refit on all rows reached the time budget; keeping the best trial's validation-fold model.")
         return study.best_model, "validation-fold model"

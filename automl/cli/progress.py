@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
-from automl.study import OK, Study, Trial
+from automl.study import Study, Trial
 
 
 class TuneProgress:

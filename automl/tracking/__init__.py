@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from automl.tracking.base import NullTracker, Tracker
 
 
