@@ -15,7 +15,7 @@ from automl.data import TabularPreprocessor, check_xy, fingerprint, summarize
 from automl.errors import InputError, NotFittedError
 from automl.metrics import get_metric
 from automl.objective import score_model
-from automl.params import check_max_trials, check_register, check_time_budget, resolve_families, resolve_n_jobs
+from automl.params import check_backend, check_max_trials, check_register, check_time_budget, resolve_families, resolve_n_jobs
 from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name, resolve_strategy_name
 from automl.study import FAILED, PRUNED, Study, Trial
@@ -73,8 +73,20 @@ class AutoML(BaseEstimator):
     register : str, optional
         Register the best model under this name in the MLflow model registry,
         tagged with task, metric, score, data fingerprint and automl version.
-    backend : str
-        Where trials run; "inprocess".
+    backend : {"inprocess", "ray"}
+        Where trials run: one at a time in this process, or on Ray workers.
+    n_concurrent_trials : int
+        Trials running at once (backend="ray").
+    resources_per_trial : dict, optional
+        ``{"cpu": 1, "gpu": 0.5}``: what each Ray trial reserves; its threads
+        follow its CPUs and a trial with a GPU trains on it (XGBoost, LightGBM).
+        Default: an equal share of the cluster's CPUs, no GPU.
+    ray_address : str, optional
+        None starts a local Ray instance sized to the machine (and stops it
+        after the search); "auto" or an address joins a running cluster.
+    trial_retries : int
+        How often a trial whose Ray worker died is run again before it is
+        recorded as failed.
     """
 
     def __init__(
@@ -97,6 +109,10 @@ class AutoML(BaseEstimator):
         callbacks: Sequence[Callable[[Study, Trial], None]] | None = None,
         backend: str = "inprocess",
         register: str | None = None,
+        n_concurrent_trials: int = 1,
+        resources_per_trial: Mapping[str, float] | None = None,
+        ray_address: str | None = None,
+        trial_retries: int = 0,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -116,6 +132,10 @@ class AutoML(BaseEstimator):
         self.callbacks = callbacks
         self.backend = backend
         self.register = register
+        self.n_concurrent_trials = n_concurrent_trials
+        self.resources_per_trial = resources_per_trial
+        self.ray_address = ray_address
+        self.trial_retries = trial_retries
 
     # -- fitting -------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> "AutoML":
@@ -123,6 +143,9 @@ class AutoML(BaseEstimator):
         check_time_budget(self.time_budget, self.max_trials)
         check_max_trials(self.max_trials)
         check_register(self.register, self.tracking)
+        backend_options = check_backend(
+            self.backend, self.n_concurrent_trials, self.resources_per_trial, self.ray_address, self.trial_retries
+        )
         budget = Budget(self.time_budget, self.max_trials)
         check_strategy_name(self.strategy)
         early_stop = resolve_early_stop(self.early_stop)
@@ -144,13 +167,15 @@ class AutoML(BaseEstimator):
         )
         tracker = make_tracker(self.tracking, self.tracking_uri, self.experiment)
         params, tags = self._job_record(task, metric.name, strategy, reason, early_stop, eval_method, families, n_jobs, summary)
+        params.update(backend_options.as_params())
         if self.tracking:
             params["data_fingerprint"] = fingerprint(frame, target)
         tracker.start(params, tags)
         try:
             result = run_job(
                 X=features, y=encoded, preprocessor=preprocessor, task=task, metric=metric, space=space,
-                splits=splits, strategy_name=strategy, early_stop=early_stop, backend_name=self.backend, budget=budget,
+                splits=splits, strategy_name=strategy, early_stop=early_stop, backend_name=self.backend, backend_options=backend_options,
+                budget=budget,
                 tracker=tracker, n_jobs=n_jobs, seed=self.seed, classes=classes, callbacks=list(self.callbacks or []),
             )
             self._set_fitted(result, task, metric.name, eval_method, strategy, frame, classes)

@@ -42,6 +42,7 @@ class Objective:
     n_jobs: int
     categorical_features: tuple[str, ...] = ()
     scheduler: Scheduler = field(default_factory=Scheduler)
+    device: str = "cpu"  # "cuda" on a worker that was given a GPU
 
     def __call__(self, trial: Trial, deadline: float | None) -> TrialResult:
         self.scheduler.start(trial.trial_id)
@@ -57,7 +58,7 @@ class Objective:
             return model, adapter.fit(model, self.X, self.y, deadline)
 
     def _context(self, seed: int) -> BuildContext:
-        return BuildContext(self.task, self.n_classes, self.n_jobs, seed, self.categorical_features)
+        return BuildContext(self.task, self.n_classes, self.n_jobs, seed, self.categorical_features, self.device)
 
     def _evaluate(self, trial: Trial, deadline: float | None) -> TrialResult:
         adapter = self.adapters[trial.estimator]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
+from automl.backends import BACKENDS, BackendOptions
 from automl.errors import InputError
 from automl.estimators import ESTIMATORS, get_adapter
 from automl.registry import unknown_name_error
@@ -54,3 +55,41 @@ def resolve_families(estimators: str | Sequence[str], task: str) -> list[str]:
                 raise InputError(f'estimator "{name}" does not support {task}; remove it from estimators.')
     names = list(dict.fromkeys(names))
     return sorted(names, key=lambda n: get_adapter(n).cost_rank)
+
+
+def check_backend(
+    backend: Any, n_concurrent_trials: Any, resources_per_trial: Any, ray_address: Any, trial_retries: Any
+) -> BackendOptions:
+    """The backend's options, checked before any work starts."""
+    if backend not in BACKENDS:
+        raise unknown_name_error("backend", "backend", backend, BACKENDS.names())
+    if isinstance(n_concurrent_trials, bool) or not isinstance(n_concurrent_trials, int) or n_concurrent_trials < 1:
+        raise InputError(f"n_concurrent_trials={n_concurrent_trials!r} is invalid; pass a positive integer.")
+    if isinstance(trial_retries, bool) or not isinstance(trial_retries, int) or trial_retries < 0:
+        raise InputError(f"trial_retries={trial_retries!r} is invalid; pass 0 (record the trial as failed) or more.")
+    resources = _check_resources(resources_per_trial)
+    if backend != "ray":
+        ray_only = {"n_concurrent_trials": n_concurrent_trials if n_concurrent_trials != 1 else None,
+                    "resources_per_trial": resources_per_trial or None, "ray_address": ray_address}
+        for name, value in ray_only.items():
+            if value is not None:
+                raise InputError(f'{name}={value!r} needs backend="ray" (backend={backend!r} runs one trial at a time '
+                                 'with n_jobs threads); pass backend="ray" or drop it.')
+    if ray_address is not None and (not isinstance(ray_address, str) or not ray_address.strip()):
+        raise InputError(f'ray_address={ray_address!r} is invalid; pass "auto", an address such as "10.0.0.5:6379", or None.')
+    return BackendOptions(n_concurrent_trials, resources, ray_address, trial_retries)
+
+
+def _check_resources(resources: Any) -> dict[str, float]:
+    if resources is None:
+        return {}
+    if not isinstance(resources, Mapping):
+        raise InputError(f'resources_per_trial={resources!r} is invalid; pass a mapping such as {{"cpu": 1, "gpu": 0.5}}.')
+    checked: dict[str, float] = {}
+    for key, value in resources.items():
+        if key not in ("cpu", "gpu"):
+            raise InputError(f'resources_per_trial has unknown key {key!r}; use "cpu" and "gpu".')
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (key == "cpu" and value == 0):
+            raise InputError(f"resources_per_trial[{key!r}]={value!r} is invalid; pass a number >= 0 (cpu > 0), fractions allowed.")
+        checked[key] = float(value)
+    return checked

@@ -53,6 +53,7 @@ class Trial:
     error: str | None = None
     started_at: float = 0.0
     intermediate: list[tuple[int, float]] = field(default_factory=list)
+    worker: str = ""  # pid@host of the Ray worker that ran it; empty in-process
 
     @property
     def last_step(self) -> int | None:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from automl.backends import BACKENDS
+from automl.backends import BACKENDS, BackendOptions
 from automl.budget import Budget
 from automl.data import DataSummary, TabularPreprocessor
 from automl.errors import AutoMLError
@@ -66,6 +66,7 @@ def run_job(
     strategy_name: str,
     early_stop: str | None,
     backend_name: str,
+    backend_options: BackendOptions,
     budget: Budget,
     tracker: Tracker,
     n_jobs: int,
@@ -94,7 +95,7 @@ def run_job(
             callback(study, trial)
 
     search_started = time.monotonic()
-    BACKENDS.get(backend_name)().run(study, strategy, objective, budget, on_trial_end)
+    BACKENDS.get(backend_name)(backend_options).run(study, strategy, objective, budget, on_trial_end)
     search_s = time.monotonic() - search_started
     if study.best is None:
         errors = sorted({t.error for t in study.trials if t.error})[:3]

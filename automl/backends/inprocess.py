@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from automl.backends.base import Evaluate, TrialCallback
+from automl.backends.base import BackendOptions, Evaluate, TrialCallback
 from automl.budget import Budget
 from automl.strategies import Strategy
 from automl.study import Study
@@ -10,6 +10,9 @@ from automl.study import Study
 
 class InProcessBackend:
     """Evaluate one trial at a time, each with the job's ``n_jobs`` threads."""
+
+    def __init__(self, options: BackendOptions | None = None) -> None:
+        self.options = options or BackendOptions()
 
     def run(self, study: Study, strategy: Strategy, objective: Evaluate, budget: Budget, on_trial_end: TrialCallback) -> None:
         while not budget.search_over(len(study.trials)):

@@ -38,6 +38,11 @@ def tune(
     test_size: Optional[float] = typer.Option(None, "--test-size", help="Share of data held out for a test score."),
     tracking: Optional[bool] = typer.Option(None, "--tracking/--no-tracking", help="Record the job in MLflow."),
     register: Optional[str] = typer.Option(None, "--register", help="Register the best model under this name."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Where trials run: inprocess or ray."),
+    n_concurrent_trials: Optional[int] = typer.Option(None, "--n-concurrent-trials", help="Trials at once (ray)."),
+    resources_per_trial: Optional[str] = typer.Option(None, "--resources-per-trial", help="Per Ray trial, e.g. cpu=1,gpu=0.5."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join this Ray cluster (or auto); default: start a local one."),
+    trial_retries: Optional[int] = typer.Option(None, "--trial-retries", help="Reruns of a trial whose Ray worker died."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
 ) -> None:
     """Run a tuning job: search, refit the best model, write it, record everything in MLflow."""
@@ -48,6 +53,8 @@ def tune(
         "strategy": strategy, "early_stop": early_stop, "estimators": estimators, "seed": seed, "tracking_uri": tracking_uri,
         "experiment": experiment, "output": output, "max_trials": max_trials, "eval_method": eval_method,
         "test_data": test_data, "test_size": test_size, "tracking": tracking, "register": register,
+        "backend": backend, "n_concurrent_trials": n_concurrent_trials, "resources_per_trial": resources_per_trial,
+        "ray_address": ray_address, "trial_retries": trial_retries,
     }
     with one_line_errors():
         run_tune(load_job(job, overrides), stdout, quiet=quiet)

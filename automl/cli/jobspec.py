@@ -37,6 +37,11 @@ class JobSpec(BaseModel):
     test_size: float | None = Field(None, gt=0, lt=1)
     search_space: dict[str, Any] | None = None
     register_as: str | None = Field(None, alias="register")  # "register" would shadow BaseModel.register
+    backend: str = "inprocess"
+    n_concurrent_trials: int = Field(1, ge=1)
+    resources_per_trial: dict[str, float] | None = None
+    ray_address: str | None = None
+    trial_retries: int = Field(0, ge=0)
 
     @field_validator("estimators", mode="before")
     @classmethod
@@ -44,6 +49,20 @@ class JobSpec(BaseModel):
         if isinstance(value, str) and value != "auto":
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    @field_validator("resources_per_trial", mode="before")
+    @classmethod
+    def _parse_resources(cls, value: Any) -> Any:
+        """The flag form ``cpu=1,gpu=0.5``."""
+        if not isinstance(value, str):
+            return value
+        resources: dict[str, Any] = {}
+        for item in filter(None, (v.strip() for v in value.split(","))):
+            key, sep, amount = item.partition("=")
+            if not sep:
+                raise ValueError(f"expected key=value pairs such as cpu=1,gpu=0.5, got {item!r}")
+            resources[key.strip()] = amount.strip()
+        return resources
 
     def resolve_paths(self, base: Path) -> "JobSpec":
         """Paths in a job file are relative to the file's folder."""

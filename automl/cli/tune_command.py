@@ -16,7 +16,7 @@ from automl.cli.progress import TuneProgress
 from automl.errors import InputError
 from automl.io import read_table, split_target
 from automl.metrics import METRICS
-from automl.params import check_max_trials, check_time_budget, resolve_families
+from automl.params import check_backend, check_max_trials, check_time_budget, resolve_families
 from automl.persistence import save_model
 from automl.registry import unknown_name_error
 from automl.schedulers import resolve_early_stop
@@ -38,6 +38,7 @@ def check_job(spec: JobSpec) -> None:
     if spec.register_as is not None and not spec.tracking:
         raise InputError(f"register={spec.register_as!r} needs tracking; drop --no-tracking or --register.")
     check_max_trials(spec.max_trials)
+    check_backend(spec.backend, spec.n_concurrent_trials, spec.resources_per_trial, spec.ray_address, spec.trial_retries)
 
 
 def run_tune(spec: JobSpec, console: Console, quiet: bool = False) -> AutoML:
@@ -52,7 +53,8 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False) -> AutoML:
         estimators=spec.estimators, strategy=spec.strategy, early_stop=spec.early_stop, max_trials=spec.max_trials,
         eval_method=spec.eval_method, n_splits=spec.n_splits, n_jobs=spec.n_jobs, tracking=spec.tracking,
         tracking_uri=spec.tracking_uri, experiment=spec.experiment, search_space=spec.search_space,
-        register=spec.register_as,
+        register=spec.register_as, backend=spec.backend, n_concurrent_trials=spec.n_concurrent_trials,
+        resources_per_trial=spec.resources_per_trial, ray_address=spec.ray_address, trial_retries=spec.trial_retries,
     )
     progress = TuneProgress(spec.time_budget, spec.max_trials, stderr)
     automl.set_params(callbacks=[] if quiet else [progress])

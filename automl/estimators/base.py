@@ -22,6 +22,7 @@ class BuildContext:
     n_jobs: int
     seed: int
     categorical_features: tuple[str, ...] = ()
+    device: str = "cpu"  # "cuda" when the trial was given a GPU
 
 
 class EstimatorAdapter:

@@ -44,6 +44,7 @@ class XGBoostAdapter(EstimatorAdapter):
             **self.fixed,
             **config,
             tree_method="hist",
+            device=context.device,
             enable_categorical=True,
             n_jobs=context.n_jobs,
             random_state=context.seed,

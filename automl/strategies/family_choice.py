@@ -21,6 +21,7 @@ EXPLORATION = 0.05  # share of draws spread evenly, so no family is starved fore
 
 @dataclass
 class FamilyRecord:
+    chosen: int = 0  # trials handed out, finished or not (concurrent trials)
     trials: int = 0
     time_s: float = 0.0
     best: float = math.inf
@@ -39,13 +40,18 @@ class FamilyChooser:
 
     def choose(self, allowed: Sequence[str] | None = None) -> str:
         candidates = [f for f in self.families if allowed is None or f in allowed]
-        for family in candidates:
-            if self.records[family].trials == 0:
-                return family
-        eci = np.array([self.eci(f) for f in candidates])
-        weights = 1.0 / np.maximum(eci, 1e-9)
-        weights = (1 - EXPLORATION) * weights / weights.sum() + EXPLORATION / len(candidates)
-        return candidates[int(self.rng.choice(len(candidates), p=weights / weights.sum()))]
+        untried = [f for f in candidates if self.records[f].chosen == 0]
+        if untried:
+            family = untried[0]
+        elif any(self.records[f].trials == 0 for f in candidates):  # concurrent trials: wait for first results
+            family = min(candidates, key=lambda f: (self.records[f].chosen, self.families.index(f)))
+        else:
+            eci = np.array([self.eci(f) for f in candidates])
+            weights = 1.0 / np.maximum(eci, 1e-9)
+            weights = (1 - EXPLORATION) * weights / weights.sum() + EXPLORATION / len(candidates)
+            family = candidates[int(self.rng.choice(len(candidates), p=weights / weights.sum()))]
+        self.records[family].chosen += 1
+        return family
 
     def update(self, family: str, loss: float | None, cost_s: float) -> None:
         record = self.records[family]

@@ -78,6 +78,8 @@ class MlflowRecorder:
         }
         if trial.error:
             tags["automl.error"] = trial.error[:5000]
+        if trial.worker:
+            tags["automl.worker"] = trial.worker
         run = self.client.create_run(
             self.experiment_id, start_time=started, tags=tags, run_name=f"trial-{trial.trial_id:04d}-{trial.estimator}"
         )

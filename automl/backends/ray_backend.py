@@ -1,0 +1,212 @@
+"""Trials on Ray: a pool of reused worker actors, the search loop and the ledger stay in this process.
+
+Why actors and not Ray Tune trials: a reused actor costs under a millisecond
+per trial, where a Tune trial costs a process (about a second on a small
+machine, see DESIGN.md), and the product's own strategies, schedulers and
+tracking then behave exactly as in-process. The driver asks the strategy,
+sends a trial to an idle worker, and records results as they arrive; MLflow
+records are written from the driver only, so they are complete and nested
+the same way whichever node ran a trial.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Any
+
+from automl.backends.base import BackendOptions, Evaluate, TrialCallback
+from automl.backends.ray_cluster import RaySession, TrialResources, import_ray, node_resources, plan_resources
+from automl.budget import Budget
+from automl.objective import BUDGET_STOP, Objective
+from automl.schedulers import Scheduler
+from automl.strategies import Strategy
+from automl.study import FAILED, PRUNED, Study, Suggestion, Trial, TrialResult
+
+logger = logging.getLogger(__name__)
+#: Seconds kept at the end of the search for shutting down a Ray instance this job started (ray.shutdown took 1.3 s on 2 cores; the exiting processes slow the logging after it).
+SHUTDOWN_RESERVE_S = 2.0
+#: Seconds a trial may run past the search deadline (finishing a tree, scoring) before it is cancelled.
+STRAGGLER_GRACE_S = 2.0
+
+
+@dataclass
+class Running:
+    trial: Trial
+    suggestion: Suggestion
+    worker: Any
+    attempt: int
+
+
+class RayBackend:
+    """Runs up to ``n_concurrent_trials`` trials at once on Ray workers (see :class:`BackendOptions`)."""
+
+    def __init__(self, options: BackendOptions | None = None) -> None:
+        self.options = options or BackendOptions()
+
+    def run(self, study: Study, strategy: Strategy, objective: Evaluate, budget: Budget, on_trial_end: TrialCallback) -> None:
+        if not isinstance(objective, Objective):
+            raise TypeError("the Ray backend evaluates automl.objective.Objective instances")
+        session = RaySession.connect(self.options.ray_address)
+        try:
+            resources = plan_resources(self.options.resources_per_trial, self.options.n_concurrent_trials, node_resources())
+            shutdown_s = SHUTDOWN_RESERVE_S if session.started else 0.0
+            _TrialLoop(study, strategy, objective, budget, on_trial_end, resources, self.options.trial_retries, shutdown_s).run()
+        finally:
+            session.close()
+
+
+class _TrialLoop:
+    """One job's pool of workers and the trials in flight."""
+
+    def __init__(
+        self, study: Study, strategy: Strategy, objective: Objective, budget: Budget, on_trial_end: TrialCallback,
+        resources: TrialResources, retries: int, shutdown_s: float,
+    ) -> None:
+        from automl.backends.ray_workers import RemoteSchedulerActor, RemoteTrialWorker
+
+        self.ray = import_ray()
+        self.study, self.strategy, self.budget, self.on_trial_end = study, strategy, budget, on_trial_end
+        self.resources, self.retries, self.shutdown_s = resources, retries, shutdown_s
+        self.scheduler: Scheduler = objective.scheduler
+        self.scheduler_actor = None if type(self.scheduler) is Scheduler else RemoteSchedulerActor.remote(self.scheduler)
+        self.data = self.ray.put(replace(objective, scheduler=Scheduler()))  # shipped once, shared by every worker
+        self.worker_class = RemoteTrialWorker.options(**resources.actor_options())
+        self.idle: deque[Any] = deque()
+        self.starting: dict[Any, Any] = {}  # identity() ref -> worker not yet ready
+        self.identities: dict[Any, str] = {}
+        self.running: dict[Any, Running] = {}  # evaluate() ref -> trial
+        self.retry: deque[Running] = deque()
+        self.exhausted = False
+
+    def run(self) -> None:
+        for _ in range(self.resources.n_concurrent):
+            self._spawn()
+        try:
+            while self._dispatch() or self.running or self.starting:
+                if not self.running and not self.retry and self._search_over():
+                    break
+                if not self._wait():
+                    break
+        finally:
+            self._stop_all()
+
+    # -- scheduling ----------------------------------------------------------------
+    def _search_deadline(self) -> float | None:
+        deadline = self.budget.search_deadline()
+        return None if deadline is None else deadline - self.shutdown_s
+
+    def _search_over(self) -> bool:
+        deadline = self._search_deadline()
+        if deadline is not None and time.monotonic() >= deadline:
+            return True
+        return self.exhausted or self.budget.search_over(len(self.study.trials))
+
+    def _dispatch(self) -> bool:
+        """Send work to idle workers; ``False`` when nothing more will be sent."""
+        while self.idle:
+            if self.retry:
+                self._send(self.retry.popleft())
+                continue
+            if self._search_over():
+                return False
+            suggestion = self.strategy.ask()
+            if suggestion is None:
+                self.exhausted = True
+                return False
+            trial = self.study.start(suggestion)
+            self._send(Running(trial, suggestion, None, 0))
+        return not self._search_over()
+
+    def _send(self, item: Running) -> None:
+        worker = self.idle.popleft()
+        deadline = self._search_deadline()
+        seconds_left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        best = self.study.best.loss if self.study.best is not None else math.inf
+        item.worker = worker
+        item.trial.worker = self.identities.get(worker, "")
+        item.trial.started_at = time.time()
+        self.running[worker.evaluate.remote(item.trial, seconds_left, best)] = item
+
+    def _wait(self) -> bool:
+        """Handle whatever finishes next; ``False`` once stragglers had to be cancelled at the budget's end."""
+        refs = [*self.running, *self.starting]
+        if not refs:
+            logger.error("No Ray trial worker is left to run trials; ending the search.")
+            return False
+        deadline = self._search_deadline()
+        timeout = None if deadline is None else max(0.0, deadline + STRAGGLER_GRACE_S - time.monotonic())
+        done, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
+        if not done:
+            if self.running:
+                logger.info("Cancelling %d trial(s) still running at the end of the time budget.", len(self.running))
+            return False
+        for ref in done:
+            if ref in self.starting:
+                self._ready(ref)
+            else:
+                self._finished(ref)
+        return True
+
+    # -- workers -----------------------------------------------------------------
+    def _spawn(self) -> None:
+        worker = self.worker_class.remote(self.data, self.scheduler_actor, self.scheduler.name,
+                                          self.resources.threads, self.resources.gpu > 0)
+        self.starting[worker.identity.remote()] = worker
+
+    def _ready(self, ref: Any) -> None:
+        worker = self.starting.pop(ref)
+        try:
+            self.identities[worker] = self.ray.get(ref)
+        except self.ray.exceptions.RayError as exc:
+            logger.warning("A Ray trial worker failed to start (%s); continuing with the others.", exc)
+            return
+        self.idle.append(worker)
+
+    def _finished(self, ref: Any) -> None:
+        item = self.running.pop(ref)
+        try:
+            result: TrialResult = self.ray.get(ref)
+        except self.ray.exceptions.RayActorError as exc:
+            self._worker_died(item, exc)
+            return
+        except self.ray.exceptions.RayError as exc:
+            result = TrialResult(FAILED, error=f"{type(exc).__name__}: {exc}")
+        self.idle.append(item.worker)
+        self._record(item, result)
+
+    def _worker_died(self, item: Running, exc: Exception) -> None:
+        """Replace the worker; run the trial again or record it as failed."""
+        self.identities.pop(item.worker, None)
+        self._spawn()
+        reason = f"worker {item.trial.worker or '?'} died during the trial ({type(exc).__name__})"
+        if self.scheduler_actor is not None:
+            self.scheduler_actor.finish.remote(item.trial.trial_id, FAILED, None)
+        if item.attempt < self.retries:
+            logger.warning("%s; retrying trial %d (attempt %d).", reason, item.trial.trial_id, item.attempt + 2)
+            self.retry.append(Running(item.trial, item.suggestion, None, item.attempt + 1))
+            return
+        logger.warning("%s; recording trial %d as failed.", reason, item.trial.trial_id)
+        self._record(item, TrialResult(FAILED, error=reason))
+
+    def _record(self, item: Running, result: TrialResult) -> None:
+        self.study.finish(item.trial, result)
+        self.strategy.tell(item.suggestion, item.trial)
+        self.on_trial_end(self.study, item.trial)
+
+    def _stop_all(self) -> None:
+        """Stop what still runs (recorded as pruned at the budget, as in-process), then release every worker."""
+        for item in self.running.values():
+            self.ray.kill(item.worker)
+            self._record(item, TrialResult(PRUNED, error=BUDGET_STOP))
+        for item in self.retry:
+            self._record(item, TrialResult(FAILED, error=f"{BUDGET_STOP} before it could be retried"))
+        self.running.clear()
+        self.retry.clear()
+        for worker in [*self.idle, *self.starting.values()]:
+            self.ray.kill(worker)
+        if self.scheduler_actor is not None:
+            self.ray.kill(self.scheduler_actor)

@@ -1,0 +1,117 @@
+"""Connecting to Ray and fitting the trials' resources to the cluster (one of the modules importing ray)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from automl.errors import AutoMLError, InputError
+
+logger = logging.getLogger(__name__)
+INSTALL_HINT = "backend='ray' needs Ray; install it with: pip install 'automl[ray]'."
+
+
+def import_ray() -> ModuleType:
+    try:
+        import ray
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise AutoMLError(INSTALL_HINT) from exc
+    return ray
+
+
+@dataclass
+class RaySession:
+    """A connection to Ray; ``started`` when this job started the local instance (and shuts it down)."""
+
+    address: str
+    started: bool
+    connect_s: float
+
+    @classmethod
+    def connect(cls, address: str | None) -> "RaySession":
+        """Join ``address`` ("auto" or host:port / ray://...), reuse this process's Ray, or start a local one."""
+        ray = import_ray()
+        began = time.monotonic()
+        if ray.is_initialized():
+            return cls(ray.get_runtime_context().gcs_address, False, 0.0)
+        try:
+            if address is None:
+                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            else:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise InputError(
+                f"ray_address={address!r}: could not connect to a Ray cluster ({exc}); start one with "
+                "`ray start --head` or pass ray_address=None for a local instance."
+            ) from exc
+        session = cls(ray.get_runtime_context().gcs_address, address is None, time.monotonic() - began)
+        logger.info("Ray %s at %s in %.1fs", "started" if session.started else "joined", session.address, session.connect_s)
+        return session
+
+    def close(self) -> None:
+        if self.started:
+            import_ray().shutdown()
+
+
+@dataclass(frozen=True)
+class TrialResources:
+    """What one trial's worker reserves, and how many such workers run at once."""
+
+    cpu: float
+    gpu: float
+    n_concurrent: int
+
+    @property
+    def threads(self) -> int:
+        """Threads a trial uses: its CPUs, at least one."""
+        return max(1, int(math.floor(self.cpu)))
+
+    def actor_options(self) -> dict[str, Any]:
+        return {"num_cpus": self.cpu, "num_gpus": self.gpu}
+
+
+def plan_resources(requested: dict[str, float], n_concurrent: int, nodes: list[dict[str, float]]) -> TrialResources:
+    """Resources per trial checked against the cluster's ``nodes`` (each node's resource totals).
+
+    Without a CPU request each trial gets an equal share of the cluster's CPUs.
+    A request no node can satisfy is an error up front (Ray would leave the
+    trial PENDING forever); more concurrent trials than the cluster can hold
+    are capped, with a warning.
+    """
+    total_cpu = sum(n.get("CPU", 0.0) for n in nodes)
+    total_gpu = sum(n.get("GPU", 0.0) for n in nodes)
+    gpu = float(requested.get("gpu", 0.0))
+    cpu = float(requested["cpu"]) if "cpu" in requested else max(1.0, math.floor(total_cpu / n_concurrent))
+    if gpu > 0 and total_gpu == 0:
+        raise InputError(
+            f"resources_per_trial={requested!r} asks for a GPU but the Ray cluster has none "
+            f"(resources: {total_cpu:g} CPU, 0 GPU); remove 'gpu' or join a cluster with GPUs via ray_address."
+        )
+    fits = [n for n in nodes if n.get("CPU", 0.0) >= cpu and n.get("GPU", 0.0) >= gpu]
+    if not fits:
+        cpus, gpus = max(n.get("CPU", 0.0) for n in nodes), max(n.get("GPU", 0.0) for n in nodes)
+        raise InputError(
+            f"resources_per_trial={requested!r} does not fit on any Ray node (the largest have {cpus:g} CPU "
+            f"and {gpus:g} GPU); ask for less per trial."
+        )
+    capacity = sum(_slots(n, cpu, gpu) for n in fits)
+    if n_concurrent > capacity:
+        logger.warning("n_concurrent_trials=%d but the cluster holds %d trials of %s; running %d at a time.",
+                       n_concurrent, capacity, requested or {"cpu": cpu}, capacity)
+    return TrialResources(cpu, gpu, min(n_concurrent, capacity))
+
+
+def _slots(node: dict[str, float], cpu: float, gpu: float) -> int:
+    by_cpu = math.floor(node.get("CPU", 0.0) / cpu + 1e-9) if cpu > 0 else math.inf
+    by_gpu = math.floor(node.get("GPU", 0.0) / gpu + 1e-9) if gpu > 0 else math.inf
+    slots = min(by_cpu, by_gpu)
+    return 1_000_000 if slots == math.inf else int(slots)
+
+
+def node_resources() -> list[dict[str, float]]:
+    """Resource totals of the cluster's live nodes."""
+    return [dict(n["Resources"]) for n in import_ray().nodes() if n.get("Alive")]

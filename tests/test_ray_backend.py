@@ -1,0 +1,128 @@
+"""The Ray backend on a real local Ray instance: same results shape as in-process, resources honoured."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+ray = pytest.importorskip("ray", reason="the Ray tests need the ray extra: pip install -e '.[test]'")
+
+from automl import AutoML, InputError  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray() -> object:
+    """One local Ray instance (2 CPUs, no GPU) for the module; AutoML joins it instead of starting its own."""
+    ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def ray_fit(X: pd.DataFrame, y: pd.Series, **kwargs: object) -> AutoML:
+    params = {"time_budget": None, "max_trials": 10, "seed": 0, "tracking": False, "backend": "ray",
+              "n_concurrent_trials": 2, "resources_per_trial": {"cpu": 1}}
+    params.update(kwargs)
+    return AutoML(**params).fit(X, y)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("strategy,early_stop", [
+    ("grid", None), ("random", "median"), ("tpe", "asha"), ("cfo", "asha"), ("blendsearch", "median"),
+])
+def test_every_strategy_and_scheduler_runs_on_two_workers(breast_cancer, strategy: str, early_stop: str | None) -> None:
+    X, y = breast_cancer
+    m = ray_fit(X, y, strategy=strategy, early_stop=early_stop, estimators=["lgbm", "xgboost", "lr"])
+    board = m.leaderboard()
+    assert len(board) == 10 and sorted(board.trial_id) == list(range(10))
+    assert set(board.status) <= {"ok", "pruned", "failed"} and (board.status == "ok").any()
+    assert m.best_score_ == board.score.max() and m.best_score_ > 0.95
+    assert len({t.worker for t in m.study_.trials}) == 2  # both workers ran trials, reused across them
+    assert all(t.worker.split("@")[0].isdigit() for t in m.study_.trials)
+    if early_stop is not None:
+        assert all(t.intermediate for t in m.study_.trials if t.status == "pruned")
+    assert m.predict(X.head(20)).shape == (20,)
+
+
+def test_leaderboard_and_mlflow_records_have_the_in_process_shape(breast_cancer, tracking_uri: str, experiment: str) -> None:
+    X, y = breast_cancer
+    common = {"max_trials": 8, "tracking_uri": tracking_uri, "tracking": True, "estimators": ["lgbm", "lr"]}
+    local = AutoML(time_budget=None, seed=0, n_jobs=1, experiment=experiment + "-inprocess", **common).fit(X, y)
+    on_ray = ray_fit(X, y, experiment=experiment, **common)
+    assert list(on_ray.leaderboard().columns) == list(local.leaderboard().columns)
+    client = MlflowClient(tracking_uri)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=100)
+    parents = [r for r in runs if r.data.tags.get("automl.role") == "job"]
+    trials = [r for r in runs if r.data.tags.get("automl.role") == "trial"]
+    assert len(runs) == 9 and len(parents) == 1 and parents[0].info.run_id == on_ray.mlflow_run_id_
+    assert parents[0].data.params["backend"] == "ray" and parents[0].data.params["n_concurrent_trials"] == "2"
+    assert parents[0].data.params["resources_per_trial"] == "cpu=1"
+    assert sorted(int(r.data.tags["automl.trial_id"]) for r in trials) == list(range(8))  # no duplicates, no orphans
+    assert {r.data.tags["mlflow.parentRunId"] for r in trials} == {on_ray.mlflow_run_id_}
+    assert {r.data.tags["automl.worker"] for r in trials} == {t.worker for t in on_ray.study_.trials}
+    local_runs = client.search_runs([client.get_experiment_by_name(experiment + "-inprocess").experiment_id])
+    local_trial = next(r for r in local_runs if r.data.tags.get("automl.role") == "trial")
+    assert set(trials[0].data.tags) - set(local_trial.data.tags) == {"automl.worker"}
+
+
+def test_one_worker_repeats_the_in_process_trials(diabetes) -> None:
+    X, y = diabetes
+    common = {"task": "regression", "time_budget": None, "max_trials": 8, "seed": 3, "tracking": False, "strategy": "tpe",
+              "early_stop": None,
+              "estimators": ["lgbm", "lr"]}
+    local = AutoML(n_jobs=1, **common).fit(X, y)
+    on_ray = AutoML(backend="ray", n_concurrent_trials=1, resources_per_trial={"cpu": 1}, **common).fit(X, y)
+    assert [t.config for t in on_ray.study_.trials] == [t.config for t in local.study_.trials]
+    np.testing.assert_allclose([t.score for t in on_ray.study_.trials], [t.score for t in local.study_.trials], rtol=1e-9)
+
+
+def _probe(X_val, y_val, estimator, labels, X_train, y_train, *args: object) -> tuple[float, dict[str, float]]:
+    """A custom metric that also reports what the worker it runs in was given."""
+    from threadpoolctl import threadpool_info
+
+    from sklearn.metrics import log_loss
+
+    loss = log_loss(y_val, estimator.predict_proba(X_val), labels=labels)
+    limits = [pool["num_threads"] for pool in threadpool_info()]
+    return loss, {"n_jobs": float(estimator.get_params()["n_jobs"]), "max_pool_threads": float(max(limits, default=1)),
+                  "gpu_hidden": float(os.environ.get("CUDA_VISIBLE_DEVICES") == ""), "pid": float(os.getpid())}
+
+
+def test_each_trial_uses_exactly_the_cpus_it_was_given(breast_cancer) -> None:
+    X, y = breast_cancer
+    m = ray_fit(X, y, metric=_probe, max_trials=4, early_stop=None, estimators=["lgbm"], n_jobs=2)
+    for trial in m.study_.trials:
+        assert trial.status == "ok", trial.error
+        assert trial.metrics["n_jobs"] == 1 and trial.metrics["max_pool_threads"] == 1
+        assert trial.metrics["gpu_hidden"] == 1  # a trial without a GPU cannot reach one
+        assert trial.metrics["pid"] != os.getpid()
+
+
+def test_a_gpu_request_without_gpus_fails_up_front(breast_cancer) -> None:
+    X, y = breast_cancer
+    with pytest.raises(InputError, match=r"resources_per_trial=\{'gpu': 0.5\} asks for a GPU but the Ray cluster has none"):
+        ray_fit(X, y, resources_per_trial={"gpu": 0.5})
+
+
+def test_a_trial_larger_than_any_node_fails_up_front(breast_cancer) -> None:
+    X, y = breast_cancer
+    with pytest.raises(InputError, match=r"does not fit on any Ray node \(the largest have 2 CPU and 0 GPU\)"):
+        ray_fit(X, y, resources_per_trial={"cpu": 4})
+
+
+def test_more_concurrent_trials_than_fit_are_capped(breast_cancer, caplog: pytest.LogCaptureFixture) -> None:
+    X, y = breast_cancer
+    m = ray_fit(X, y, n_concurrent_trials=5, max_trials=6, estimators=["lr"])
+    assert "holds 2 trials" in caplog.text
+    assert len({t.worker for t in m.study_.trials}) == 2
+
+
+def test_time_budget_holds_with_concurrent_trials(breast_cancer) -> None:
+    X, y = breast_cancer
+    m = ray_fit(X, y, time_budget=8, max_trials=None)
+    assert m.time_spent_["total_s"] <= 8 * 1.05 + 0.5
+    assert len(m.study_.trials) >= 10
+    assert m.study_.count("running") == 0
