@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_RESERVE_S = 2.0
 #: Seconds a trial may run past the search deadline (finishing a tree, scoring) before it is cancelled.
 STRAGGLER_GRACE_S = 2.0
+#: Seconds to wait for a worker to be placed when no trial is running (e.g. its node died) before giving up.
+PLACEMENT_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -139,10 +141,15 @@ class _TrialLoop:
             return False
         deadline = self._search_deadline()
         timeout = None if deadline is None else max(0.0, deadline + STRAGGLER_GRACE_S - time.monotonic())
+        if not self.running:
+            timeout = PLACEMENT_TIMEOUT_S if timeout is None else min(timeout, PLACEMENT_TIMEOUT_S)
         done, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
         if not done:
             if self.running:
                 logger.info("Cancelling %d trial(s) still running at the end of the time budget.", len(self.running))
+            elif deadline is None or time.monotonic() < deadline:
+                logger.error("No Ray worker could be placed for %.0fs (resources per trial: %s); ending the search.",
+                             PLACEMENT_TIMEOUT_S, self.resources.actor_options())
             return False
         for ref in done:
             if ref in self.starting:

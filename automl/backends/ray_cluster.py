@@ -25,11 +25,16 @@ def import_ray() -> ModuleType:
 
 @dataclass
 class RaySession:
-    """A connection to Ray; ``started`` when this job started the local instance (and shuts it down)."""
+    """A connection to Ray; ``started`` when this job started a local instance, ``owned`` when it connected.
+
+    Closing undoes what connecting did: stop the local instance, or disconnect
+    from a joined cluster; a Ray session the caller opened is left alone.
+    """
 
     address: str
     started: bool
     connect_s: float
+    owned: bool = True
 
     @classmethod
     def connect(cls, address: str | None) -> "RaySession":
@@ -37,7 +42,7 @@ class RaySession:
         ray = import_ray()
         began = time.monotonic()
         if ray.is_initialized():
-            return cls(ray.get_runtime_context().gcs_address, False, 0.0)
+            return cls(ray.get_runtime_context().gcs_address, False, 0.0, owned=False)
         try:
             if address is None:
                 ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -53,7 +58,7 @@ class RaySession:
         return session
 
     def close(self) -> None:
-        if self.started:
+        if self.owned:
             import_ray().shutdown()
 
 
