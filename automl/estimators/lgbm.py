@@ -22,6 +22,7 @@ class LGBMAdapter(EstimatorAdapter):
         params["max_bin"] = 2 ** int(params.pop("log_max_bin")) - 1
         if context.device == "cuda":
             params["device_type"] = "gpu"  # LightGBM's OpenCL build, shipped in the PyPI wheel
+            params["max_bin"] = min(params["max_bin"], 255)  # its GPU learner refuses larger bins
         cls = lgb.LGBMClassifier if context.task == "classification" else lgb.LGBMRegressor
         return cls(**params, n_jobs=context.n_jobs, random_state=context.seed, verbose=-1)
 
