@@ -27,8 +27,6 @@ from automl.strategies import Strategy
 from automl.study import FAILED, PRUNED, Study, Suggestion, Trial, TrialResult
 
 logger = logging.getLogger(__name__)
-#: Seconds kept at the end of the search for shutting down a Ray instance this job started (ray.shutdown took 1.3 s on 2 cores; the exiting processes slow the logging after it).
-SHUTDOWN_RESERVE_S = 2.0
 #: Seconds a trial may run past the search deadline (finishing a tree, scoring) before it is cancelled.
 STRAGGLER_GRACE_S = 2.0
 #: Seconds to wait for a worker to be placed when no trial is running (e.g. its node died) before giving up.
@@ -55,8 +53,9 @@ class RayBackend:
         session = RaySession.connect(self.options.ray_address)
         try:
             resources = plan_resources(self.options.resources_per_trial, self.options.n_concurrent_trials, node_resources())
-            shutdown_s = SHUTDOWN_RESERVE_S if session.started else 0.0
-            _TrialLoop(study, strategy, objective, budget, on_trial_end, resources, self.options.trial_retries, shutdown_s).run()
+            loop = _TrialLoop(study, strategy, objective, budget, on_trial_end, resources, self.options.trial_retries,
+                              session.close_reserve_s)
+            loop.run()
         finally:
             session.close()
 
@@ -66,13 +65,13 @@ class _TrialLoop:
 
     def __init__(
         self, study: Study, strategy: Strategy, objective: Objective, budget: Budget, on_trial_end: TrialCallback,
-        resources: TrialResources, retries: int, shutdown_s: float,
+        resources: TrialResources, retries: int, close_reserve_s: float,
     ) -> None:
         from automl.backends.ray_workers import RemoteSchedulerActor, RemoteTrialWorker
 
         self.ray = import_ray()
         self.study, self.strategy, self.budget, self.on_trial_end = study, strategy, budget, on_trial_end
-        self.resources, self.retries, self.shutdown_s = resources, retries, shutdown_s
+        self.resources, self.retries, self.close_reserve_s = resources, retries, close_reserve_s
         self.scheduler: Scheduler = objective.scheduler
         self.scheduler_actor = None if type(self.scheduler) is Scheduler else RemoteSchedulerActor.remote(self.scheduler)
         self.data = self.ray.put(replace(objective, scheduler=Scheduler()))  # shipped once, shared by every worker
@@ -99,7 +98,7 @@ class _TrialLoop:
     # -- scheduling ----------------------------------------------------------------
     def _search_deadline(self) -> float | None:
         deadline = self.budget.search_deadline()
-        return None if deadline is None else deadline - self.shutdown_s
+        return None if deadline is None else deadline - self.close_reserve_s
 
     def _search_over(self) -> bool:
         deadline = self._search_deadline()

@@ -61,6 +61,39 @@ def tune(
 
 
 @app.command()
+def submit(
+    job: Path = typer.Argument(..., help="YAML job file; its folder is uploaded to the cluster with it."),
+    address: str = typer.Option(..., "--address", envvar="RAY_JOB_ADDRESS", help="Ray job server, e.g. http://127.0.0.1:8265."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Seconds for the whole job."),
+    max_trials: Optional[int] = typer.Option(None, "--max-trials"),
+    strategy: Optional[str] = typer.Option(None, "--strategy"),
+    early_stop: Optional[str] = typer.Option(None, "--early-stop"),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow store the cluster writes to."),
+    experiment: Optional[str] = typer.Option(None, "--experiment"),
+    n_concurrent_trials: Optional[int] = typer.Option(None, "--n-concurrent-trials"),
+    resources_per_trial: Optional[str] = typer.Option(None, "--resources-per-trial", help="e.g. cpu=1,gpu=0.5."),
+    trial_retries: Optional[int] = typer.Option(None, "--trial-retries"),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Stream the job's output until it ends."),
+) -> None:
+    """Submit a tuning job to a Ray cluster (job-submission API), stream its progress, leave its trials in MLflow."""
+    from automl.cli.submit_command import run_submit
+    from automl.cli.tune_command import check_job
+
+    flags: dict[str, Any] = {
+        "time_budget": time_budget, "max_trials": max_trials, "strategy": strategy, "early_stop": early_stop,
+        "seed": seed, "tracking_uri": tracking_uri, "experiment": experiment,
+        "n_concurrent_trials": n_concurrent_trials, "resources_per_trial": resources_per_trial,
+        "trial_retries": trial_retries,
+    }
+    with one_line_errors():
+        spec = load_job(job, flags)
+        check_job(spec.model_copy(update={"backend": "ray"}) if "backend" not in spec.model_fields_set else spec)
+        code = run_submit(job, spec, {k: v for k, v in flags.items() if v is not None}, address, wait, stdout)
+    raise typer.Exit(code)
+
+
+@app.command()
 def predict(
     model: str = typer.Option(..., "--model", help="Model file written by `automl tune`, or an MLflow URI (runs:/, models:/)."),
     data: Path = typer.Option(..., "--data", help="Rows to predict (CSV or Parquet)."),

@@ -8,11 +8,15 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
-from automl.study import Study, Trial
+from automl.study import RUNNING, Study, Trial
+
+
+#: Without a terminal (logs, Ray job output), a line at most this often, and whenever the best improves.
+LINE_INTERVAL_S = 2.0
 
 
 class TuneProgress:
-    """A ``callback(study, trial)`` that drives a rich progress bar on stderr."""
+    """A ``callback(study, trial)`` that drives a rich progress bar on stderr, or prints lines without a terminal."""
 
     def __init__(self, time_budget: float | None, max_trials: int | None, console: Console) -> None:
         self.time_budget = time_budget
@@ -27,6 +31,9 @@ class TuneProgress:
             console=console,
             transient=True,
         )
+        self.lines = not console.is_terminal
+        self.console = console
+        self._last_line, self._last_best = -LINE_INTERVAL_S, None
         total = time_budget if time_budget is not None else float(max_trials or 1)
         self.task_id = self.progress.add_task("tune", total=total, trials=0, best="-", left=self._left())
 
@@ -36,14 +43,22 @@ class TuneProgress:
         return f"{max(0.0, self.time_budget - (time.monotonic() - self.started)):.0f}s left"
 
     def __enter__(self) -> "TuneProgress":
-        self.progress.start()
+        if not self.lines:
+            self.progress.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.progress.stop()
+        if not self.lines:
+            self.progress.stop()
 
     def __call__(self, study: Study, trial: Trial) -> None:
-        done = len(study.trials)
+        done = len(study.trials) - study.count(RUNNING)  # concurrent trials may still run
         best = "-" if study.best is None else f"{study.best.score:.5g} ({study.best.estimator})"
         completed = time.monotonic() - self.started if self.time_budget is not None else done
-        self.progress.update(self.task_id, completed=completed, trials=done, best=best, left=self._left())
+        if not self.lines:
+            self.progress.update(self.task_id, completed=completed, trials=done, best=best, left=self._left())
+            return
+        now = time.monotonic()
+        if study.best is not self._last_best or now - self._last_line >= LINE_INTERVAL_S:
+            self._last_line, self._last_best = now, study.best
+            self.console.print(f"tuning: {done} trials, best {best}, {self._left() or 'no time limit'}", soft_wrap=True)
