@@ -54,6 +54,7 @@ class Trial:
     started_at: float = 0.0
     intermediate: list[tuple[int, float]] = field(default_factory=list)
     worker: str = ""  # pid@host of the Ray worker that ran it; empty in-process
+    retries: int = 0  # runs again after its worker died (Ray)
 
     @property
     def last_step(self) -> int | None:

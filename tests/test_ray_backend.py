@@ -117,7 +117,7 @@ def test_more_concurrent_trials_than_fit_are_capped(breast_cancer, caplog: pytes
     X, y = breast_cancer
     m = ray_fit(X, y, n_concurrent_trials=5, max_trials=6, estimators=["lr"])
     assert "holds 2 trials" in caplog.text
-    assert len({t.worker for t in m.study_.trials}) == 2
+    assert 1 <= len({t.worker for t in m.study_.trials}) <= 2  # only two workers exist (the first may take every trial)
 
 
 def test_time_budget_holds_with_concurrent_trials(breast_cancer) -> None:

@@ -193,6 +193,7 @@ class _TrialLoop:
             self.scheduler_actor.finish.remote(item.trial.trial_id, FAILED, None)
         if item.attempt < self.retries:
             logger.warning("%s; retrying trial %d (attempt %d).", reason, item.trial.trial_id, item.attempt + 2)
+            item.trial.retries = item.attempt + 1
             self.retry.append(Running(item.trial, item.suggestion, None, item.attempt + 1))
             return
         logger.warning("%s; recording trial %d as failed.", reason, item.trial.trial_id)

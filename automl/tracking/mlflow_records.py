@@ -80,6 +80,8 @@ class MlflowRecorder:
             tags["automl.error"] = trial.error[:5000]
         if trial.worker:
             tags["automl.worker"] = trial.worker
+        if trial.retries:
+            tags["automl.retries"] = str(trial.retries)
         run = self.client.create_run(
             self.experiment_id, start_time=started, tags=tags, run_name=f"trial-{trial.trial_id:04d}-{trial.estimator}"
         )
