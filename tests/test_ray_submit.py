@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -13,8 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 from mlflow import MlflowClient
+
+from tests.job_files import job_folder
 
 pytest.importorskip("ray", reason="the Ray tests need the ray extra: pip install -e '.[test]'")
 pytestmark = pytest.mark.slow
@@ -50,16 +50,6 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> str:
             time.sleep(0.5)
     yield address
     subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
-
-
-def job_folder(tmp_path: Path, **fields: object) -> Path:
-    folder = tmp_path / "job"
-    (folder / "data").mkdir(parents=True)
-    shutil.copy(REPO / "examples" / "data" / "breast_cancer.csv", folder / "data" / "breast_cancer.csv")
-    job = {"data": "data/breast_cancer.csv", "target": "target", "time_budget": 15, "n_concurrent_trials": 2,
-           "experiment": "submitted", **fields}
-    (folder / "job.yaml").write_text(yaml.safe_dump(job))
-    return folder / "job.yaml"
 
 
 def submit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -107,3 +97,4 @@ def test_no_job_server_at_the_address_is_one_clear_error(tmp_path: Path) -> None
     done = submit(str(job), "--address", f"http://127.0.0.1:{free_port()}", cwd=tmp_path)
     assert done.returncode == 2 and "no Ray job server answered" in done.stderr
     assert "Traceback" not in done.stderr
+

@@ -47,8 +47,8 @@ class RaySession:
             return cls(ray.get_runtime_context().gcs_address, False, 0.0, owned=False)
         address = address or os.environ.get("RAY_ADDRESS")  # set for drivers of Ray jobs (`automl submit`)
         try:
-            if address is None:
-                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            if address is None:  # "local": a new instance even where a `ray start` cluster runs (ray.init() would join it)
+                ray.init(address="local", include_dashboard=False, log_to_driver=False, configure_logging=False)
             else:
                 _join(ray, address)
         except (ConnectionError, RuntimeError, ValueError) as exc:
