@@ -168,6 +168,7 @@ class AutoML(BaseEstimator):
         tracker = make_tracker(self.tracking, self.tracking_uri, self.experiment)
         params, tags = self._job_record(task, metric.name, strategy, reason, early_stop, eval_method, families, n_jobs, summary)
         params.update(backend_options.as_params())
+        params["metric_direction"] = "maximize" if metric.greater_is_better else "minimize"
         if self.tracking:
             params["data_fingerprint"] = fingerprint(frame, target)
         tracker.start(params, tags)

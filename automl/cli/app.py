@@ -109,6 +109,21 @@ def predict(
 
 
 @app.command()
+def report(
+    source: str = typer.Argument(..., help="A job's MLflow parent run id, or a model file written by `automl tune`."),
+    out: Path = typer.Option(Path("report.html"), "--out", help="Where the HTML report is written."),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow store of the run (default: MLFLOW_TRACKING_URI or ./mlflow.db)."),
+    importance: str = typer.Option("fanova", "--importance", help="Hyperparameter importance: fanova or ped-anova (faster)."),
+) -> None:
+    """Write a job's self-contained HTML report (charts work offline)."""
+    from automl.cli.report_command import run_report
+
+    with one_line_errors():
+        written = run_report(source, out, tracking_uri, importance)
+        stdout.print(f"Wrote the report to {written}")
+
+
+@app.command()
 def ui(
     tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI or ./mlflow.db)."),
     experiment: str = typer.Option("automl", "--experiment", help="Experiment whose latest job is shown."),

@@ -27,6 +27,8 @@ class MlflowRecorder:
         self.run_id: str | None = None
         self.model_uri: str | None = None
         self.registered_uri: str | None = None
+        self.job: dict[str, Any] = {}
+        self.trials: list[Trial] = []  # for the job report
 
     def open(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         import mlflow
@@ -43,6 +45,7 @@ class MlflowRecorder:
             self.experiment_id, tags={"automl.role": "job", **tags}, run_name=tags.get("automl.job_name")
         )
         self.run_id = run.info.run_id
+        self.job = {**params, "strategy_reason": tags.get("automl.strategy_reason", "")}
         self.client.log_batch(self.run_id, params=[Param(k, _text(v)) for k, v in params.items()])
 
     def write_result(
@@ -63,10 +66,30 @@ class MlflowRecorder:
             self.client.log_dict(self.run_id, {"estimator": best.estimator, "config": best.config}, "best_config.json")
         if model is not None:
             self.model_uri = self.log_model(model, input_example)
+        self.write_report(summary, model)
+
+    def write_report(self, summary: dict[str, Any], model: Any) -> None:
+        """The job report (``report.html``) and the best model's ``feature_importance.json``."""
+        try:
+            from automl_dashboards import JobRecord, feature_importance, render_report, trials_frame
+        except ImportError:  # the review layouts are a separate package; the job itself does not need them
+            return
+        import automl
+
+        importance = feature_importance(model) if model is not None else {}
+        if importance:
+            self.client.log_dict(self.run_id, importance, "feature_importance.json")
+        record = JobRecord(
+            job=self.job, trials=trials_frame(self.trials), intermediate={t.trial_id: t.intermediate for t in self.trials},
+            time_split={k: float(v) for k, v in summary.items() if k.endswith("_s")}, feature_importance=importance,
+            maximize=self.job.get("metric_direction") == "maximize", run_id=self.run_id,
+        )
+        self.client.log_text(self.run_id, render_report(record, version=automl.__version__), "report.html")
 
     def write_trial(self, trial: Trial, strategy: str) -> None:
         from mlflow.entities import Metric, Param
 
+        self.trials.append(trial)
         started = int(trial.started_at * 1000)
         tags = {
             "mlflow.parentRunId": self.run_id,

@@ -1,0 +1,76 @@
+"""Read a finished job back from MLflow (parent run, trial runs, artifacts) for ``automl report``."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from automl.errors import InputError
+
+TIME_METRICS = ("search_s", "refit_s", "elapsed_s", "total_s")
+
+
+def read_job(run_id: str, tracking_uri: str | None) -> Any:
+    """The ``automl_dashboards.JobRecord`` of the job whose parent run is ``run_id``."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from automl_dashboards import JobRecord
+
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    try:
+        parent = client.get_run(run_id)
+    except MlflowException as exc:
+        raise InputError(f"run {run_id!r} is not in the MLflow store {client.tracking_uri!r} ({exc.message.splitlines()[0]}); "
+                         "pass a job's parent run id (printed by `automl tune`) and its --tracking-uri.") from exc
+    if parent.data.tags.get("automl.role") != "job":
+        raise InputError(f"run {run_id!r} is not an automl job (its tag automl.role is "
+                         f"{parent.data.tags.get('automl.role')!r}); pass the job's parent run id.")
+    children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", max_results=50_000)
+    rows, intermediate = [], {}
+    for run in children:
+        trial_id = int(run.data.tags["automl.trial_id"])
+        rows.append(_trial_row(run, trial_id))
+        if "last_step" in run.data.metrics:
+            history = client.get_metric_history(run.info.run_id, "intermediate_loss")
+            intermediate[trial_id] = sorted((int(m.step), float(m.value)) for m in history)
+    job = {**parent.data.params, "strategy_reason": parent.data.tags.get("automl.strategy_reason", "")}
+    trials = pd.DataFrame(rows).sort_values("trial_id").reset_index(drop=True) if rows else pd.DataFrame(
+        columns=["trial_id", "estimator", "status", "score", "duration_s", "started_at", "error"])
+    return JobRecord(
+        job=job, trials=trials, intermediate=intermediate,
+        time_split={k: v for k, v in parent.data.metrics.items() if k in TIME_METRICS},
+        feature_importance=_artifact_json(client, run_id, "feature_importance.json"),
+        maximize=job.get("metric_direction") == "maximize", run_id=run_id,
+    )
+
+
+def _trial_row(run: Any, trial_id: int) -> dict[str, Any]:
+    tags, metrics = run.data.tags, run.data.metrics
+    row = {"trial_id": trial_id, "estimator": tags.get("automl.estimator"), "status": tags.get("automl.status"),
+           "score": metrics.get("score"), "duration_s": metrics.get("duration_s", 0.0),
+           "started_at": run.info.start_time / 1000.0, "error": tags.get("automl.error"),
+           "last_step": metrics.get("last_step"), "worker": tags.get("automl.worker", "")}
+    row.update({f"param.{k}": _parse(v) for k, v in run.data.params.items() if k != "estimator"})
+    return row
+
+
+def _parse(text: str) -> Any:
+    """MLflow keeps parameters as text; numbers come back as numbers."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _artifact_json(client: Any, run_id: str, name: str) -> dict[str, Any]:
+    if name not in {f.path for f in client.list_artifacts(run_id)}:
+        return {}
+    with tempfile.TemporaryDirectory() as folder:
+        return json.loads(Path(client.download_artifacts(run_id, name, folder)).read_text())
