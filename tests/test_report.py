@@ -39,9 +39,9 @@ class ExternalReferences(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
-        if tag in ("script", "img", "iframe") and found.get("src"):
+        if tag in ("script", "img", "iframe") and found.get("src") and not str(found["src"]).startswith("data:"):
             self.fetched.append(str(found["src"]))
-        if tag == "link" and found.get("href"):
+        if tag == "link" and found.get("href") and not str(found["href"]).startswith("data:"):
             self.fetched.append(str(found["href"]))
 
 
