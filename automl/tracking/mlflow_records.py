@@ -173,10 +173,17 @@ def _use_sqlite_wal() -> None:
 
 
 def _sqlite_pragmas(connection: Any, record: Any) -> None:
-    if type(connection).__module__.startswith("sqlite3"):
-        cursor = connection.cursor()
+    if not type(connection).__module__.startswith("sqlite3"):
+        return
+    import sqlite3
+
+    cursor = connection.cursor()
+    try:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.DatabaseError:  # not a SQLite file: MLflow reports that itself (raising here would make it retry for minutes)
+        pass
+    finally:
         cursor.close()
 
 
