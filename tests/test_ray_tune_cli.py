@@ -1,4 +1,5 @@
-"""`automl tune --backend ray` on a local Ray the job starts itself (its own module: no other Ray runs meanwhile)."""
+"""Ray as the job finds it: `automl tune --backend ray` starting its own local Ray, and an address where no
+cluster runs (its own module: no other Ray runs meanwhile)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,18 @@ def test_tune_on_a_ray_it_starts_keeps_the_budget_and_records_the_backend(tmp_pa
     assert runs[0].data.params["backend"] == "ray" and runs[0].data.params["n_concurrent_trials"] == "2"
     assert "ray_address" not in runs[0].data.params or runs[0].data.params["ray_address"] == "None"
     assert (tmp_path / "model.pkl").is_file()
+
+
+def test_an_address_nobody_listens_on_is_one_clear_error_in_seconds(breast_cancer) -> None:
+    import socket
+    import time
+
+    from automl import AutoML, InputError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(InputError, match=rf"ray_address='127.0.0.1:{port}': could not connect to a Ray cluster \(nothing answers"):
+        AutoML(backend="ray", ray_address=f"127.0.0.1:{port}", tracking=False, max_trials=2).fit(*breast_cancer)
+    assert time.monotonic() - started < 30  # Ray alone retries for minutes

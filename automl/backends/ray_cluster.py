@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ class RaySession:
         ray = import_ray()
         began = time.monotonic()
         if ray.is_initialized():
+            if address is not None:
+                logger.warning("Ray is already initialised in this process; running on it and ignoring ray_address=%r.", address)
             return cls(ray.get_runtime_context().gcs_address, False, 0.0, owned=False)
         address = address or os.environ.get("RAY_ADDRESS")  # set for drivers of Ray jobs (`automl submit`)
         try:
@@ -52,8 +55,12 @@ class RaySession:
             else:
                 _join(ray, address)
         except (ConnectionError, RuntimeError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            if address is None:
+                raise AutoMLError(f"Could not start a local Ray instance ({reason}); check `ray start --head` works "
+                                  "here, or use backend='inprocess'.") from exc
             raise InputError(
-                f"ray_address={address!r}: could not connect to a Ray cluster ({exc}); start one with "
+                f"ray_address={address!r}: could not connect to a Ray cluster ({reason}); start one with "
                 "`ray start --head` or pass ray_address=None for a local instance."
             ) from exc
         session = cls(ray.get_runtime_context().gcs_address, address is None, time.monotonic() - began)
@@ -73,15 +80,27 @@ class RaySession:
 
 def _join(ray: ModuleType, address: str) -> None:
     """Join a running cluster; clusters started by ``ray start`` (Ray >= 2.59) want the local token."""
+    _check_reachable(address)
     try:
         ray.init(address=address, log_to_driver=False, configure_logging=False)
-    except ConnectionError:
+    except ConnectionError:  # reachable but refused: the cluster may want a token
         token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
         if os.environ.get("RAY_AUTH_MODE") or not (os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file()):
             raise
         logger.info("Retrying the connection to %s with token authentication (RAY_AUTH_MODE=token).", address)
         os.environ["RAY_AUTH_MODE"] = "token"
         ray.init(address=address, log_to_driver=False, configure_logging=False)
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A host:port nobody listens on fails in seconds here; Ray itself would retry for minutes."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return  # "auto", ray://... : Ray resolves those itself
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {address} ({exc.strerror or exc})") from exc
 
 
 @dataclass(frozen=True)
