@@ -25,6 +25,7 @@ import pytest
 
 from automl import AutoML
 from tests.conftest import REPO
+from tests.loopback import free_port
 
 pytestmark = pytest.mark.slow
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -67,11 +68,6 @@ def job(breast_cancer: tuple[pd.DataFrame, pd.Series], tracking_uri: str) -> Aut
     return AutoML(time_budget=None, max_trials=30, seed=1, eval_method="holdout", n_jobs=1, tracking_uri=tracking_uri,
                   experiment="browser", estimators=["lgbm", "xgboost", "rf", "lr"]).fit(X, y)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def screenshot_folder(tmp_path: Path) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,13 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.job_files import job_folder
+from tests.loopback import free_port
 
 pytest.importorskip("ray", reason="the Ray tests need the ray extra: pip install -e '.[test]'")
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 RAY = str(Path(sys.executable).with_name("ray"))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

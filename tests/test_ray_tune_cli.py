@@ -13,6 +13,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.job_files import job_folder
+from tests.loopback import free_port
 
 pytest.importorskip("ray", reason="the Ray tests need the ray extra: pip install -e '.[test]'")
 pytestmark = pytest.mark.slow
@@ -37,14 +38,11 @@ def test_tune_on_a_ray_it_starts_keeps_the_budget_and_records_the_backend(tmp_pa
 
 
 def test_an_address_nobody_listens_on_is_one_clear_error_in_seconds(breast_cancer) -> None:
-    import socket
     import time
 
     from automl import AutoML, InputError
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     started = time.monotonic()
     with pytest.raises(InputError, match=rf"ray_address='127.0.0.1:{port}': could not connect to a Ray cluster \(nothing answers"):
         AutoML(backend="ray", ray_address=f"127.0.0.1:{port}", tracking=False, max_trials=2).fit(*breast_cancer)

@@ -84,12 +84,19 @@ def _join(ray: ModuleType, address: str) -> None:
     try:
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     except ConnectionError:  # reachable but refused: the cluster may want a token
-        token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
-        if os.environ.get("RAY_AUTH_MODE") or not (os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file()):
+        if os.environ.get("RAY_AUTH_MODE") or local_ray_token() is None:
             raise
         logger.info("Retrying the connection to %s with token authentication (RAY_AUTH_MODE=token).", address)
         os.environ["RAY_AUTH_MODE"] = "token"
         ray.init(address=address, log_to_driver=False, configure_logging=False)
+
+
+def local_ray_token() -> str | None:
+    """This machine's Ray token, where Ray itself looks: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token."""
+    if os.environ.get("RAY_AUTH_TOKEN", "").strip():
+        return os.environ["RAY_AUTH_TOKEN"].strip()
+    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    return path.read_text().strip() if path.is_file() else None
 
 
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
+from automl.backends.ray_cluster import local_ray_token
 from automl.cli.jobspec import JobSpec
 from automl.errors import AutoMLError, InputError
 
@@ -100,7 +101,7 @@ def _client(address: str) -> Any:
         try:
             return JobSubmissionClient(address)
         except AuthenticationError:
-            token = _local_token()
+            token = local_ray_token()
             if token is None:
                 raise
             return JobSubmissionClient(address, headers={"Authorization": f"Bearer {token}"})
@@ -114,14 +115,6 @@ def _client(address: str) -> Any:
             f"--address {address!r}: no Ray job server answered ({str(exc).splitlines()[0][:200]}); start a cluster with "
             "`ray start --head` (its dashboard listens on port 8265) or fix the address."
         ) from exc
-
-
-def _local_token() -> str | None:
-    """The Ray token this machine holds, where Ray itself would look for it."""
-    if os.environ.get("RAY_AUTH_TOKEN"):
-        return os.environ["RAY_AUTH_TOKEN"].strip()
-    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
-    return path.read_text().strip() if path.is_file() else None
 
 
 def _submit(client: Any, entrypoint: str, folder: Path, wait_s: float = AGENT_WAIT_S) -> str:
