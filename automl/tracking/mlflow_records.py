@@ -7,6 +7,7 @@ waits on it.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -14,21 +15,25 @@ from typing import Any
 import pandas as pd
 
 from automl.study import FAILED, OK, PRUNED, Trial
+from automl.tracking.trial_runs import SqlTrialRunWriter, TrialRun, write_with_client
 
+logger = logging.getLogger(__name__)
 _RUN_STATUS = {OK: "FINISHED", FAILED: "FAILED", PRUNED: "KILLED"}
 
 
 class MlflowRecorder:
     """Writes through ``MlflowClient``, a few batched calls per trial."""
 
-    def __init__(self, tracking_uri: str | None, experiment: str) -> None:
+    def __init__(self, tracking_uri: str | None, experiment: str, fast_trial_runs: bool = True) -> None:
         self.requested_uri = tracking_uri
         self.experiment = experiment
+        self.fast_trial_runs = fast_trial_runs  # False: every trial run through MlflowClient (for comparisons)
         self.run_id: str | None = None
         self.model_uri: str | None = None
         self.registered_uri: str | None = None
         self.job: dict[str, Any] = {}
         self.trials: list[Trial] = []  # for the job report
+        self.sql_writer: SqlTrialRunWriter | None = None
 
     def open(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         import mlflow
@@ -47,6 +52,8 @@ class MlflowRecorder:
             self.experiment_id, tags={"automl.role": "job", **tags}, run_name=tags.get("automl.job_name")
         )
         self.run_id = run.info.run_id
+        if self.fast_trial_runs:
+            self.sql_writer = SqlTrialRunWriter.for_client(self.client, self.experiment_id)
         self.job = {**params, "strategy_reason": tags.get("automl.strategy_reason", "")}
         self.client.log_batch(self.run_id, params=[Param(k, _text(v)) for k, v in params.items()])
 
@@ -89,38 +96,18 @@ class MlflowRecorder:
         self.client.log_text(self.run_id, render_report(record, version=automl.__version__), "report.html")
 
     def write_trial(self, trial: Trial, strategy: str) -> None:
-        from mlflow.entities import Metric, Param
-
+        """The trial's nested run: in one SQL transaction where the store allows, else through the client."""
         self.trials.append(trial)
-        started = int(trial.started_at * 1000)
-        tags = {
-            "mlflow.parentRunId": self.run_id,
-            "automl.role": "trial",
-            "automl.trial_id": str(trial.trial_id),
-            "automl.estimator": trial.estimator,
-            "automl.strategy": strategy,
-            "automl.status": trial.status,
-        }
-        if trial.error:
-            tags["automl.error"] = trial.error[:5000]
-        if trial.worker:
-            tags["automl.worker"] = trial.worker
-        if trial.retries:
-            tags["automl.retries"] = str(trial.retries)
-        run = self.client.create_run(
-            self.experiment_id, start_time=started, tags=tags, run_name=f"trial-{trial.trial_id:04d}-{trial.estimator}"
-        )
-        values = {"duration_s": trial.duration_s, "fit_time_s": trial.fit_time_s, **trial.metrics}
-        if trial.score is not None:
-            values["score"] = trial.score
-        if trial.last_step is not None:
-            values["last_step"] = trial.last_step
-        metrics = [Metric(k, float(v), started, 0) for k, v in values.items()]
-        metrics += [Metric("intermediate_loss", float(v), started, int(step)) for step, v in trial.intermediate]
-        params = [Param(k, _text(v)) for k, v in trial.config.items()] + [Param("estimator", trial.estimator)]
-        self.client.log_batch(run.info.run_id, metrics=metrics, params=params)
-        end = started + int(trial.duration_s * 1000)
-        self.client.set_terminated(run.info.run_id, _RUN_STATUS.get(trial.status, "FAILED"), end_time=end)
+        run = trial_run(trial, strategy, self.run_id)
+        if self.sql_writer is not None:
+            self.sql_writer.validate(run)  # bad data is the trial's error on either path
+            try:
+                self.sql_writer.write(run)
+                return
+            except Exception as exc:  # noqa: BLE001 - an MLflow schema this writer does not know: the client can
+                self.sql_writer = None
+                logger.warning("trial runs go through MlflowClient from now on: the one-transaction write failed (%s)", exc)
+        write_with_client(self.client, self.experiment_id, run)
 
     def register_model(self, name: str, tags: dict[str, str]) -> None:
         """Register the logged model as a new version of ``name`` in the model registry, with ``tags``."""
@@ -154,6 +141,37 @@ class MlflowRecorder:
             run_id=self.run_id,
         )
         return str(info.model_uri)
+
+
+def trial_run(trial: Trial, strategy: str, parent_run_id: str | None) -> TrialRun:
+    """The nested run of one finished trial: searchable tags, its config as params, its scores and curve as metrics."""
+    started = int(trial.started_at * 1000)
+    tags = {
+        "mlflow.parentRunId": str(parent_run_id),
+        "automl.role": "trial",
+        "automl.trial_id": str(trial.trial_id),
+        "automl.estimator": trial.estimator,
+        "automl.strategy": strategy,
+        "automl.status": trial.status,
+    }
+    if trial.error:
+        tags["automl.error"] = trial.error[:5000]
+    if trial.worker:
+        tags["automl.worker"] = trial.worker
+    if trial.retries:
+        tags["automl.retries"] = str(trial.retries)
+    values = {"duration_s": trial.duration_s, "fit_time_s": trial.fit_time_s, **trial.metrics}
+    if trial.score is not None:
+        values["score"] = trial.score
+    if trial.last_step is not None:
+        values["last_step"] = trial.last_step
+    metrics = [(k, float(v), started, 0) for k, v in values.items()]
+    metrics += [("intermediate_loss", float(v), started, int(step)) for step, v in trial.intermediate]
+    params = {k: _text(v) for k, v in trial.config.items()} | {"estimator": trial.estimator}
+    return TrialRun(
+        name=f"trial-{trial.trial_id:04d}-{trial.estimator}", tags=tags, params=params, metrics=metrics,
+        status=_RUN_STATUS.get(trial.status, "FAILED"), start_ms=started, end_ms=started + int(trial.duration_s * 1000),
+    )
 
 
 def _use_sqlite_wal() -> None:
