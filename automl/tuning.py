@@ -12,6 +12,7 @@ import pandas as pd
 
 from automl.backends import BACKENDS, BackendOptions
 from automl.budget import Budget
+from automl.cost import CostModel, FitShape
 from automl.data import DataSummary, TabularPreprocessor
 from automl.errors import AutoMLError
 from automl.estimators import get_adapter
@@ -82,9 +83,10 @@ def run_job(
     objective = Objective(
         X, y, splits, metric, adapters, task.family_task, n_classes, n_jobs, categorical, make_scheduler(early_stop)
     )
-    strategy = STRATEGIES.get(strategy_name)(space, seed, families)
-    study = Study(seed)
     train_rows = float(np.mean([len(train) for train, _ in splits]))
+    cost_model = CostModel(adapters, FitShape(train_rows, X.shape[1], n_classes), n_fits=len(splits))
+    strategy = STRATEGIES.get(strategy_name)(space, seed, families, cost_model=cost_model)
+    study = Study(seed)
     budget.reserve_s = tracker.finish_reserve_s
 
     def on_trial_end(study: Study, trial: Trial) -> None:

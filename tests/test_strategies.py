@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from automl import InputError
+from automl.cost import CostModel, FitShape
+from automl.estimators import EstimatorAdapter
 from automl.space import JointSpace, parse_space
 from automl.strategies import STRATEGIES, resolve_strategy_name
 from automl.strategies.family_choice import FamilyChooser
-from automl.study import FAILED, OK, Study, TrialResult
+from automl.study import FAILED, OK, PRUNED, Study, Trial, TrialResult
 
 QUADRATIC = parse_space(
     {
@@ -39,8 +42,27 @@ def loss_of(family: str, config: dict) -> float:
     return (config["x"] - 1) ** 2 + (config["y"] + 2) ** 2 + extra
 
 
-def run(name: str, trials: int, space: JointSpace = SPACE, seed: int = 0, fail_every: int = 0) -> Study:
-    strategy = STRATEGIES.get(name)(space, seed, space.families)
+class SyntheticFamily(EstimatorAdapter):
+    """Cost terms of the synthetic families: "n" units of work per trial ("k" for tiny)."""
+
+    name = "synthetic"
+    cost_coefficients = {"fit": 0.01, "work": 1e-4}
+
+    def cost_terms(self, config: dict, shape: FitShape) -> dict[str, float]:
+        return {"fit": 1.0, "work": float(config.get("n", config.get("k", 1)))}
+
+
+def cost_model_for(space: JointSpace) -> CostModel:
+    """What AutoML.fit hands every strategy: a deterministic cost estimate per family."""
+    return CostModel({family: SyntheticFamily() for family in space.families}, FitShape(1000, 10, 2))
+
+
+def run(name: str, trials: int, space: JointSpace = SPACE, seed: int = 0, fail_every: int = 0,
+        loss: object = None, jitter: int | None = None) -> Study:
+    """Ask/tell ``trials`` times; ``jitter`` seeds random factors on the durations (a noisy machine's measurements)."""
+    noise = None if jitter is None else np.random.default_rng(jitter)
+    strategy = STRATEGIES.get(name)(space, seed, space.families, cost_model=cost_model_for(space))
+    loss_fn = loss or loss_of
     study = Study(seed)
     for i in range(trials):
         suggestion = strategy.ask()
@@ -52,10 +74,12 @@ def run(name: str, trials: int, space: JointSpace = SPACE, seed: int = 0, fail_e
         elif fail_every and i % fail_every == 2:
             result = TrialResult(OK, score=math.nan, loss=math.nan)
         else:
-            loss = loss_of(suggestion.estimator, suggestion.config)
-            result = TrialResult(OK, score=loss, loss=loss)
+            value = loss_fn(suggestion.estimator, suggestion.config)  # type: ignore[operator]
+            result = TrialResult(OK, score=value, loss=value)
         study.finish(trial, result)
         trial.duration_s = synthetic_cost(suggestion.estimator, suggestion.config)  # measured costs vary; these do not
+        if noise is not None:
+            trial.duration_s *= noise.uniform(0.2, 5.0)
         strategy.tell(suggestion, trial)
     return study
 
@@ -134,6 +158,43 @@ def test_flaml_strategies_start_at_the_low_cost_point(name: str) -> None:
     strategy = STRATEGIES.get(name)(JointSpace({"boost": costly}), 0, ["boost"])
     first = strategy.ask()
     assert first is not None and first.config == {"trees": 4, "rate": 0.1}
+
+
+@pytest.mark.parametrize("name", [n for n in STRATEGIES.names() if n != "grid"])  # the grid visits its points
+def test_costly_stalled_family_gets_few_trials(name: str) -> None:
+    """"slow" starts ahead of "fast" but never improves, and costs about 10x more per trial."""
+    fixed_n = parse_space({"params": {"n": {"type": "int", "low": 5000, "high": 5000, "default": 5000},
+                                      "x": {"type": "float", "low": -5.0, "high": 5.0, "default": 0.0}}},
+                          "slow", "slow").for_task("classification", {})
+    space = JointSpace({"fast": QUADRATIC, "slow": fixed_n})
+
+    def loss(family: str, config: dict) -> float:
+        return 6.0 if family == "slow" else loss_of("quad", config)
+
+    study = run(name, 80, space, loss=loss)
+    slow = sum(t.estimator == "slow" for t in study.trials)
+    assert slow < 0.2 * len(study.trials), slow
+
+
+@pytest.mark.parametrize("name", ["tpe", "random"])
+def test_estimated_costs_keep_a_seed_reproducible(name: str) -> None:
+    """The family choice under TPE/random never sees measured seconds: runs with other durations repeat the trials."""
+    first = run(name, 40, seed=5, jitter=1)
+    second = run(name, 40, seed=5, jitter=2)
+    assert [t.duration_s for t in first.trials] != [t.duration_s for t in second.trials]
+    assert [(t.estimator, t.config) for t in first.trials] == [(t.estimator, t.config) for t in second.trials]
+    assert {t.estimator for t in first.trials} == {"quad", "tiny"}
+
+
+def test_pruned_trials_cost_the_share_they_ran() -> None:
+    families = {"boost": SyntheticFamily()}
+    holdout, folds = CostModel(families, FitShape(100, 5)), CostModel(families, FitShape(100, 5), n_fits=5)
+    trial = Trial(0, "boost", {"n": 100, "n_estimators": 64}, 0, status=PRUNED, intermediate=[(4, 0.5), (16, 0.4)])
+    assert holdout.of(trial) == pytest.approx(holdout.estimate("boost", trial.config) * 16 / 64)
+    trial.intermediate = [(1, 0.5), (2, 0.4)]  # folds are the steps under cross-validation
+    assert folds.of(trial) == pytest.approx(folds.estimate("boost", trial.config) * 2 / 5)
+    trial.status = OK
+    assert folds.of(trial) == pytest.approx(5 * (0.01 + 1e-4 * 100))
 
 
 def test_family_choice_is_cost_aware() -> None:

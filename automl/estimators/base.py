@@ -10,6 +10,7 @@ import pandas as pd
 from automl.space import SearchSpace, load_builtin
 
 if TYPE_CHECKING:
+    from automl.cost import FitShape
     from automl.monitor import RoundMonitor
 
 
@@ -36,6 +37,8 @@ class EstimatorAdapter:
     name: ClassVar[str]
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
     cost_rank: ClassVar[int] = 50
+    #: Seconds per unit of each term of :meth:`cost_terms`, fitted by ``python -m benchmarks.cost_model``.
+    cost_coefficients: ClassVar[dict[str, float]] = {"fit": 0.01, "work": 1e-8}
 
     def search_space(self) -> SearchSpace:
         """The family's shipped space (before task filtering and data-dependent bounds)."""
@@ -43,6 +46,15 @@ class EstimatorAdapter:
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
         raise NotImplementedError
+
+    def cost_terms(self, config: dict[str, Any], shape: "FitShape") -> dict[str, float]:
+        """What one fit does, counted in the family's own units: here one fit and one pass over the data."""
+        return {"fit": 1.0, "work": shape.rows * shape.features}
+
+    def cost_hint(self, config: dict[str, Any], shape: "FitShape") -> float:
+        """Estimated seconds of one single-thread fit of ``config`` on data of ``shape``; deterministic."""
+        terms = self.cost_terms(config, shape)
+        return sum(self.cost_coefficients.get(name, 0.0) * max(value, 0.0) for name, value in terms.items())
 
     def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: "RoundMonitor | None" = None) -> bool:
         """Fit ``model``; return ``False`` when it stopped early (``deadline`` in monotonic seconds, or ``monitor``).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -11,6 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 
+from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
 
 #: Trees grown before the cost per tree is known, and the seconds each later chunk aims for.
@@ -38,7 +40,17 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
 class RandomForestAdapter(EstimatorAdapter):
     name = "rf"
     cost_rank = 4
+    cost_coefficients = {"fit": 0.00514, "trees": 0.000718, "work": 3.95e-09}  # benchmarks/results/cost_model.json
     classes = (RandomForestClassifier, RandomForestRegressor)
+    sorts = True  # best splits sort each node's values; extremely randomised trees draw thresholds
+
+    def cost_terms(self, config: dict[str, Any], shape: FitShape) -> dict[str, float]:
+        """Trees, their leaves, rows x features tried per split x levels (x log rows where values are sorted)."""
+        trees = float(config["n_estimators"])
+        leaves = max(2.0, min(config["max_leaves"], shape.rows))
+        features = max(1.0, config.get("max_features", 1.0) * shape.features)
+        per_level = shape.rows * (math.log2(max(shape.rows, 2.0)) if self.sorts else 1.0)
+        return {"fit": 1.0, "trees": trees, "leaves": trees * leaves, "work": trees * features * per_level * math.log2(leaves)}
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
         params = dict(config)
@@ -79,4 +91,6 @@ class RandomForestAdapter(EstimatorAdapter):
 class ExtraTreesAdapter(RandomForestAdapter):
     name = "extra_trees"
     cost_rank = 5
+    cost_coefficients = {"fit": 0.00311, "trees": 0.000433, "leaves": 1.04e-07, "work": 8.92e-09}  # benchmarks/results/cost_model.json
     classes = (ExtraTreesClassifier, ExtraTreesRegressor)
+    sorts = False

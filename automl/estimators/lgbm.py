@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
 import pandas as pd
 
+from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
 from automl.monitor import RoundMonitor, is_report_round
 
@@ -14,6 +16,18 @@ from automl.monitor import RoundMonitor, is_report_round
 class LGBMAdapter(EstimatorAdapter):
     name = "lgbm"
     cost_rank = 1
+    cost_coefficients = {"fit": 0.00497, "leaves": 5.61e-07, "work": 3.14e-09, "bins": 4.21e-10}  # benchmarks/results/cost_model.json
+
+    def cost_terms(self, config: dict[str, Any], shape: FitShape) -> dict[str, float]:
+        """Trees, their leaves, histogram passes over rows x used features, split scans over bins."""
+        trees = config["n_estimators"] * shape.outputs
+        leaves = max(2.0, min(config["num_leaves"], shape.rows / max(config.get("min_child_samples", 20), 1)))
+        features = max(1.0, config.get("colsample_bytree", 1.0) * shape.features)
+        return {
+            "fit": 1.0, "trees": trees, "leaves": trees * leaves,
+            "work": trees * features * shape.rows * (1 + math.log2(leaves) / 2),
+            "bins": trees * features * leaves * 2 ** int(config["log_max_bin"]),
+        }
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
         import lightgbm as lgb

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sklearn.compose import ColumnTransformer, make_column_selector
@@ -10,12 +11,20 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
 
 
 class LinearAdapter(EstimatorAdapter):
     name = "lr"
     cost_rank = 6
+    cost_coefficients = {"fit": 0.0112, "work": 4.84e-09}  # benchmarks/results/cost_model.json
+
+    def cost_terms(self, config: dict[str, Any], shape: FitShape) -> dict[str, float]:
+        """One fit; rows x features x classes x iterations, which grow with weaker regularisation (larger C)."""
+        if "C" in config:
+            return {"fit": 1.0, "work": shape.rows * shape.features * shape.outputs * (1 + math.log2(1 + config["C"]))}
+        return {"fit": 1.0, "work": shape.rows * shape.features * (1 + shape.features / 8)}  # ridge: one solve
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
         features = ColumnTransformer(

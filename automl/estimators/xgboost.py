@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
 import pandas as pd
 
+from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
 from automl.monitor import RoundMonitor, is_report_round
 
@@ -34,7 +36,23 @@ def _stopping_callback(deadline: float | None, monitor: RoundMonitor | None, tot
 class XGBoostAdapter(EstimatorAdapter):
     name = "xgboost"
     cost_rank = 2
+    cost_coefficients = {"fit": 0.0138, "trees": 1.63e-05, "work": 6.15e-09}  # benchmarks/results/cost_model.json
     fixed: dict[str, Any] = {"max_depth": 0, "grow_policy": "lossguide"}
+
+    def cost_terms(self, config: dict[str, Any], shape: FitShape) -> dict[str, float]:
+        """Trees, their leaves, histogram passes over sampled rows x used features, split scans over 256 bins."""
+        trees = config["n_estimators"] * shape.outputs
+        leaves = max(2.0, min(self._leaves(config), shape.rows))
+        features = max(1.0, config.get("colsample_bytree", 1.0) * config.get("colsample_bylevel", 1.0) * shape.features)
+        return {
+            "fit": 1.0, "trees": trees, "leaves": trees * leaves,
+            "work": trees * features * config.get("subsample", 1.0) * shape.rows * (1 + math.log2(leaves) / 2),
+            "bins": trees * features * leaves * 256,
+        }
+
+    @staticmethod
+    def _leaves(config: dict[str, Any]) -> float:
+        return float(config["max_leaves"])
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
         import xgboost as xgb
@@ -67,4 +85,9 @@ class XGBoostAdapter(EstimatorAdapter):
 class XGBLimitDepthAdapter(XGBoostAdapter):
     name = "xgb_limitdepth"
     cost_rank = 3
+    cost_coefficients = {"fit": 0.0138, "trees": 7.98e-05, "work": 5.67e-09}  # benchmarks/results/cost_model.json
     fixed: dict[str, Any] = {}
+
+    @staticmethod
+    def _leaves(config: dict[str, Any]) -> float:
+        return 2.0 ** config["max_depth"]

@@ -8,15 +8,20 @@ toward costly configurations only when they pay.
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from automl.space import JointSpace, Param, SearchSpace
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
 from automl.study import OK, Suggestion, Trial
 
+if TYPE_CHECKING:
+    from automl.cost import CostModel
+
 logger = logging.getLogger(__name__)
 COST_KEY = "time_total_s"
+#: Calls of a searcher's suggest before its family counts as exhausted (a converged CFO thread costs one None).
+SUGGEST_ATTEMPTS = 3
 
 
 def flaml_space(space: SearchSpace) -> dict[str, Any]:
@@ -47,8 +52,10 @@ class FlamlStrategy(Strategy):
 
     name = "flaml"
 
-    def __init__(self, space: JointSpace, seed: int, families: Sequence[str] | None = None) -> None:
-        super().__init__(space, seed, families)
+    def __init__(
+        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None
+    ) -> None:
+        super().__init__(space, seed, families, cost_model)  # the family choice here learns measured costs, as FLAML's
         self.chooser = FamilyChooser(self.families, seed)
         self.searchers: dict[str, Any] = {}
         self.exhausted: set[str] = set()
@@ -78,7 +85,7 @@ class FlamlStrategy(Strategy):
                 self.searchers[family] = self.make_searcher(family)
             token = f"{family}-{self._asked}"
             self._asked += 1
-            config = self.searchers[family].suggest(token)
+            config = self._suggest(family, token)
             if config is None:
                 logger.debug("%s searcher for %s has nothing more to suggest", self.name, family)
                 self.exhausted.add(family)
@@ -86,6 +93,14 @@ class FlamlStrategy(Strategy):
             self._suggested[token] = config
             params = {p.name: p for p in self.space.params(family)}
             return Suggestion(family, {k: _cast(params[k], v) for k, v in config.items() if k in params}, token)
+        return None
+
+    def _suggest(self, family: str, token: str) -> dict[str, Any] | None:
+        """The searcher's next config; FLAML answers None once when a local search converges, then restarts it."""
+        for _ in range(SUGGEST_ATTEMPTS):
+            config = self.searchers[family].suggest(token)
+            if config is not None:
+                return config
         return None
 
     def tell(self, suggestion: Suggestion, trial: Trial) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from automl.space import JointSpace
 from automl.strategies.base import Strategy
 from automl.study import Suggestion
+
+if TYPE_CHECKING:
+    from automl.cost import CostModel
 
 
 class GridStrategy(Strategy):
@@ -15,9 +18,10 @@ class GridStrategy(Strategy):
     name = "grid"
 
     def __init__(
-        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, resolution: int = 3
+        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
+        resolution: int = 3,
     ) -> None:
-        super().__init__(space, seed, families)
+        super().__init__(space, seed, families, cost_model)
         ordered = JointSpace({f: space.spaces[f] for f in self.families})
         self._points = ordered.grid(resolution)
 

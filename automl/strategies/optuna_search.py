@@ -1,15 +1,26 @@
-"""Random and TPE search through Optuna's ask/tell interface, over the joint space."""
+"""Random and TPE search through Optuna's ask/tell interface, over the joint space.
+
+With a cost model and several families, the family of each trial after the
+defaults is drawn by the cost-aware ``FamilyChooser`` (fed estimated, never
+measured, costs, so a seed still fixes the trials) and Optuna's sampler draws
+that family's parameters; without one, the family is one more categorical
+parameter of the sampler.
+"""
 
 from __future__ import annotations
 
 import warnings
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import optuna
 
 from automl.space import JointSpace, Param
 from automl.strategies.base import Strategy
+from automl.strategies.family_choice import FamilyChooser
 from automl.study import FAILED, OK, PRUNED, Suggestion, Trial
+
+if TYPE_CHECKING:
+    from automl.cost import CostModel
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -26,17 +37,28 @@ class OptunaStrategy(Strategy):
 
     name = "optuna"
 
-    def __init__(self, space: JointSpace, seed: int, families: Sequence[str] | None = None) -> None:
-        super().__init__(space, seed, families)
+    def __init__(
+        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None
+    ) -> None:
+        super().__init__(space, seed, families, cost_model)
         self.study = optuna.create_study(direction="minimize", sampler=self.make_sampler())
-        for family in self.families:
-            defaults = space.spaces[family].default_config()
-            self.study.enqueue_trial({ESTIMATOR_KEY: family, **{flat_name(family, k): v for k, v in defaults.items()}})
+        self.chooser = FamilyChooser(self.families, seed) if cost_model is not None and len(self.families) > 1 else None
+        if self.chooser is None:
+            for family in self.families:
+                self.study.enqueue_trial(self._defaults(family))
+
+    def _defaults(self, family: str) -> dict[str, Any]:
+        defaults = self.space.spaces[family].default_config()
+        return {ESTIMATOR_KEY: family, **{flat_name(family, k): v for k, v in defaults.items()}}
 
     def make_sampler(self) -> optuna.samplers.BaseSampler:
         raise NotImplementedError
 
     def ask(self) -> Suggestion | None:
+        if self.chooser is not None:
+            family = self.chooser.choose()  # untried families first, cheapest first: their defaults
+            first = self.chooser.records[family].chosen == 1
+            self.study.enqueue_trial(self._defaults(family) if first else {ESTIMATOR_KEY: family})  # the sampler draws the rest
         trial = self.study.ask()
         family = trial.suggest_categorical(ESTIMATOR_KEY, self.families)
         config = {p.name: _suggest(trial, flat_name(family, p.name), p) for p in self.space.params(family)}
@@ -46,6 +68,8 @@ class OptunaStrategy(Strategy):
         state = _STATES.get(trial.status, optuna.trial.TrialState.FAIL)
         values = trial.loss if state == optuna.trial.TrialState.COMPLETE else None
         self.study.tell(suggestion.token, values, state=state)
+        if self.chooser is not None and self.cost_model is not None:
+            self.chooser.update(trial.estimator, trial.loss if trial.status == OK else None, self.cost_model.of(trial))
 
 
 def _suggest(trial: optuna.Trial, name: str, p: Param) -> Any:
