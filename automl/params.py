@@ -43,7 +43,7 @@ def resolve_n_jobs(n_jobs: Any) -> int:
 def resolve_families(estimators: str | Sequence[str], task: str) -> list[str]:
     """Family names for ``task`` ("classification"/"regression"), cheapest first."""
     if estimators == "auto":
-        names = [n for n in ESTIMATORS.names() if task in ESTIMATORS.get(n).tasks]
+        names = [n for n in ESTIMATORS.names() if task in ESTIMATORS.get(n).tasks and ESTIMATORS.get(n).in_auto]
     else:
         names = [estimators] if isinstance(estimators, str) else list(estimators)
         if not names:
@@ -53,6 +53,9 @@ def resolve_families(estimators: str | Sequence[str], task: str) -> list[str]:
                 raise unknown_name_error("estimator", "estimators", name, ESTIMATORS.names())
             if task not in ESTIMATORS.get(name).tasks:
                 raise InputError(f'estimator "{name}" does not support {task}; remove it from estimators.')
+            missing = ESTIMATORS.get(name).missing_dependency()
+            if missing:
+                raise InputError(f'estimator "{name}" cannot run here: {missing}, or remove it from estimators.')
     names = list(dict.fromkeys(names))
     return sorted(names, key=lambda n: get_adapter(n).cost_rank)
 

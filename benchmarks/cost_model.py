@@ -3,8 +3,8 @@
     python -m benchmarks.cost_model --configs 10 --out benchmarks/results/cost_model.json
 
 For each family, random configurations from its shipped space (boosting rounds
-capped at 256 and forests at 128 trees to bound the run; the formulas are
-linear in both) are fitted once, one thread, on four calibration datasets;
+capped at 256, forests at 128 trees and networks at 64 epochs to bound the run;
+the formulas are linear in all three) are fitted once, one thread, on four calibration datasets;
 the family's linear model over its ``cost_terms`` (one fit, trees, leaves,
 passes over the data, ...) is fitted to the measured seconds (least squares on
 relative error, non-negative coefficients), then checked on three held-out
@@ -37,8 +37,9 @@ from automl.estimators import BuildContext, get_adapter
 from automl.space import JointSpace
 from automl.strategies import STRATEGIES
 
-FAMILIES = ["lgbm", "xgboost", "xgb_limitdepth", "rf", "extra_trees", "lr"]
-CAPS = {"lgbm": 256, "xgboost": 256, "xgb_limitdepth": 256, "rf": 128, "extra_trees": 128}
+FAMILIES = ["lgbm", "xgboost", "xgb_limitdepth", "rf", "extra_trees", "lr", "mlp"]
+CAPS = {"lgbm": 256, "xgboost": 256, "xgb_limitdepth": 256, "rf": 128, "extra_trees": 128, "mlp": 64}
+ROUNDS = {"mlp": "epochs"}  # the parameter each cap applies to; n_estimators elsewhere
 
 
 def frame(X: np.ndarray, y: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
@@ -69,7 +70,8 @@ def configs(family: str, task: str, X: pd.DataFrame, n_classes: int, count: int,
     for _ in range(count):
         config = dict(strategy.ask().config)  # type: ignore[union-attr]
         if family in CAPS:
-            config["n_estimators"] = min(config["n_estimators"], CAPS[family])
+            rounds = ROUNDS.get(family, "n_estimators")
+            config[rounds] = min(config[rounds], CAPS[family])
         out.append(config)
     return out
 

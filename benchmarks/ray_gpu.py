@@ -4,10 +4,11 @@
 
 Runs the same LightGBM job (30,000 x 40 synthetic rows, holdout, random
 search) on Ray three times: 2 concurrent trials of {"cpu": 2, "gpu": 0.5},
-2 of {"cpu": 2} (no GPU), and XGBoost with {"cpu": 2, "gpu": 0.5}. A custom
-metric runs inside each trial's worker and records what the worker was given:
+2 of {"cpu": 2} (no GPU), XGBoost with {"cpu": 2, "gpu": 0.5}, and the
+PyTorch MLP with and without a GPU (up to 32 epochs). A custom metric runs
+inside each trial's worker and records what the worker was given:
 CUDA_VISIBLE_DEVICES, whether torch sees a GPU there, the estimator's device
-parameter and its thread count. MLflow tracking is off (the GPU image has no
+(for the MLP, the device it trained on) and its thread count. MLflow tracking is off (the GPU image has no
 MLflow).
 """
 
@@ -29,7 +30,7 @@ from sklearn.datasets import make_classification
 from automl import AutoML
 
 #: At most 300 boosting rounds, so six trials stay short on a CPU as well.
-SMALL = {family: {"n_estimators": {"high": 300}} for family in ("lgbm", "xgboost")}
+SMALL = {family: {"n_estimators": {"high": 300}} for family in ("lgbm", "xgboost")} | {"mlp": {"epochs": {"high": 32}}}
 
 
 def probe(X_val: Any, y_val: Any, estimator: Any, labels: Any, *args: Any) -> tuple[float, dict[str, float]]:
@@ -43,11 +44,13 @@ def probe(X_val: Any, y_val: Any, estimator: Any, labels: Any, *args: Any) -> tu
     except ImportError:
         torch_gpus = -1
     params = estimator.get_params()
-    device = str(params.get("device_type") or params.get("device") or "cpu")
+    network = getattr(estimator, "named_steps", {}).get("mlp")
+    device = str(getattr(network, "trained_on_", None) or params.get("device_type") or params.get("device") or "cpu")
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     return log_loss(y_val, estimator.predict_proba(X_val), labels=labels), {
-        "on_gpu": float(device in ("gpu", "cuda")), "torch_gpus_visible": float(torch_gpus),
-        "cuda_visible_devices_set": float(bool(visible)), "threads": float(params.get("n_jobs") or 0),
+        "on_gpu": float(device in ("gpu", "cuda") or device.startswith("cuda:")), "torch_gpus_visible": float(torch_gpus),
+        "cuda_visible_devices_set": float(bool(visible)),
+        "threads": float(params.get("n_jobs") or params.get("mlp__n_jobs") or 0),
     }
 
 
@@ -93,7 +96,8 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "gpu": gpu, "xgboost_built_with_cuda": xgboost_cuda},
         "runs": [run(X, y, "lgbm", {"cpu": 2, "gpu": 0.5}), run(X, y, "lgbm", {"cpu": 2}),
-                 run(X, y, "xgboost", {"cpu": 2, "gpu": 0.5})],
+                 run(X, y, "xgboost", {"cpu": 2, "gpu": 0.5}),
+                 run(X, y, "mlp", {"cpu": 2, "gpu": 0.5}), run(X, y, "mlp", {"cpu": 2})],
     }
     print(json.dumps(record, indent=2))
     if args.out:

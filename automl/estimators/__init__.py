@@ -12,6 +12,7 @@ ESTIMATORS.register("xgb_limitdepth", "automl.estimators.xgboost:XGBLimitDepthAd
 ESTIMATORS.register("rf", "automl.estimators.forest:RandomForestAdapter")
 ESTIMATORS.register("extra_trees", "automl.estimators.forest:ExtraTreesAdapter")
 ESTIMATORS.register("lr", "automl.estimators.linear:LinearAdapter")
+ESTIMATORS.register("mlp", "automl.estimators.mlp:MLPAdapter")
 
 
 def get_adapter(name: str) -> EstimatorAdapter:

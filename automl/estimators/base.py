@@ -37,8 +37,14 @@ class EstimatorAdapter:
     name: ClassVar[str]
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
     cost_rank: ClassVar[int] = 50
+    in_auto: ClassVar[bool] = True  # part of estimators="auto"
     #: Seconds per unit of each term of :meth:`cost_terms`, fitted by ``python -m benchmarks.cost_model``.
     cost_coefficients: ClassVar[dict[str, float]] = {"fit": 0.01, "work": 1e-8}
+
+    @classmethod
+    def missing_dependency(cls) -> str | None:
+        """Why this family cannot run here (an optional package is missing), or None."""
+        return None
 
     def search_space(self) -> SearchSpace:
         """The family's shipped space (before task filtering and data-dependent bounds)."""

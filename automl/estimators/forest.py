@@ -40,7 +40,7 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
 class RandomForestAdapter(EstimatorAdapter):
     name = "rf"
     cost_rank = 4
-    cost_coefficients = {"fit": 0.00514, "trees": 0.000718, "work": 3.95e-09}  # benchmarks/results/cost_model.json
+    cost_coefficients = {"fit": 0.00448, "trees": 0.000713, "work": 3.8e-09}  # benchmarks/results/cost_model.json
     classes = (RandomForestClassifier, RandomForestRegressor)
     sorts = True  # best splits sort each node's values; extremely randomised trees draw thresholds
 
@@ -91,6 +91,6 @@ class RandomForestAdapter(EstimatorAdapter):
 class ExtraTreesAdapter(RandomForestAdapter):
     name = "extra_trees"
     cost_rank = 5
-    cost_coefficients = {"fit": 0.00311, "trees": 0.000433, "leaves": 1.04e-07, "work": 8.92e-09}  # benchmarks/results/cost_model.json
+    cost_coefficients = {"fit": 0.00344, "trees": 0.00043, "leaves": 1.18e-07, "work": 8.76e-09}  # benchmarks/results/cost_model.json
     classes = (ExtraTreesClassifier, ExtraTreesRegressor)
     sorts = False

@@ -16,7 +16,7 @@ from automl.monitor import RoundMonitor, is_report_round
 class LGBMAdapter(EstimatorAdapter):
     name = "lgbm"
     cost_rank = 1
-    cost_coefficients = {"fit": 0.00497, "leaves": 5.61e-07, "work": 3.14e-09, "bins": 4.21e-10}  # benchmarks/results/cost_model.json
+    cost_coefficients = {"fit": 0.00451, "leaves": 6.25e-07, "work": 3.04e-09, "bins": 4.8e-10}  # benchmarks/results/cost_model.json
 
     def cost_terms(self, config: dict[str, Any], shape: FitShape) -> dict[str, float]:
         """Trees, their leaves, histogram passes over rows x used features, split scans over bins."""

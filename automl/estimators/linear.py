@@ -15,10 +15,32 @@ from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
 
 
+def scaled_features(dense: bool = False) -> ColumnTransformer:
+    """Numbers imputed (median) and standardised, categories one-hot encoded: what linear models and networks need.
+
+    ``dense``: always a dense array (networks); otherwise sparse where the one-hot columns make it mostly zeros.
+    """
+    return ColumnTransformer(
+        [
+            (
+                "numeric",
+                make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
+                make_column_selector(dtype_exclude="category"),
+            ),
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", max_categories=64, sparse_output=not dense),
+                make_column_selector(dtype_include="category"),
+            ),
+        ],
+        sparse_threshold=0.0 if dense else 0.3,
+    )
+
+
 class LinearAdapter(EstimatorAdapter):
     name = "lr"
     cost_rank = 6
-    cost_coefficients = {"fit": 0.0112, "work": 4.84e-09}  # benchmarks/results/cost_model.json
+    cost_coefficients = {"fit": 0.0105, "work": 4.28e-09}  # benchmarks/results/cost_model.json
 
     def cost_terms(self, config: dict[str, Any], shape: FitShape) -> dict[str, float]:
         """One fit; rows x features x classes x iterations, which grow with weaker regularisation (larger C)."""
@@ -27,20 +49,7 @@ class LinearAdapter(EstimatorAdapter):
         return {"fit": 1.0, "work": shape.rows * shape.features * (1 + shape.features / 8)}  # ridge: one solve
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
-        features = ColumnTransformer(
-            [
-                (
-                    "numeric",
-                    make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
-                    make_column_selector(dtype_exclude="category"),
-                ),
-                (
-                    "categorical",
-                    OneHotEncoder(handle_unknown="ignore", max_categories=64),
-                    make_column_selector(dtype_include="category"),
-                ),
-            ]
-        )
+        features = scaled_features()
         if context.task == "classification":
             model: Any = LogisticRegression(C=config["C"], max_iter=1000, random_state=context.seed)
         else:

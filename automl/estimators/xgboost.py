@@ -36,7 +36,7 @@ def _stopping_callback(deadline: float | None, monitor: RoundMonitor | None, tot
 class XGBoostAdapter(EstimatorAdapter):
     name = "xgboost"
     cost_rank = 2
-    cost_coefficients = {"fit": 0.0138, "trees": 1.63e-05, "work": 6.15e-09}  # benchmarks/results/cost_model.json
+    cost_coefficients = {"fit": 0.0125, "trees": 1.13e-05, "work": 6.24e-09}  # benchmarks/results/cost_model.json
     fixed: dict[str, Any] = {"max_depth": 0, "grow_policy": "lossguide"}
 
     def cost_terms(self, config: dict[str, Any], shape: FitShape) -> dict[str, float]:
@@ -85,7 +85,7 @@ class XGBoostAdapter(EstimatorAdapter):
 class XGBLimitDepthAdapter(XGBoostAdapter):
     name = "xgb_limitdepth"
     cost_rank = 3
-    cost_coefficients = {"fit": 0.0138, "trees": 7.98e-05, "work": 5.67e-09}  # benchmarks/results/cost_model.json
+    cost_coefficients = {"fit": 0.0137, "trees": 4.17e-05, "work": 5.88e-09}  # benchmarks/results/cost_model.json
     fixed: dict[str, Any] = {}
 
     @staticmethod

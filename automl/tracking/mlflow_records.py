@@ -136,7 +136,7 @@ class MlflowRecorder:
             serialization_format="cloudpickle",
             signature=signature,
             input_example=example,
-            pip_requirements=_requirements(),
+            pip_requirements=_requirements(model),
             code_paths=[str(Path(automl.__file__).parent)],
             run_id=self.run_id,
         )
@@ -227,10 +227,12 @@ def _optional_inputs(signature: Any) -> Any:
     return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
 
 
-def _requirements() -> list[str]:
+def _requirements(model: Any) -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
 
     names = ["scikit-learn", "lightgbm", "xgboost", "pandas", "numpy", "pyyaml", "optuna", "threadpoolctl"]
+    if _uses_torch(model):
+        names.append("torch")
     pins = []
     for name in names:
         try:
@@ -238,6 +240,12 @@ def _requirements() -> list[str]:
         except PackageNotFoundError:
             continue
     return pins
+
+
+def _uses_torch(model: Any) -> bool:
+    """Whether the tuned model's estimator is the PyTorch network (only then does serving need torch)."""
+    steps = getattr(getattr(model, "estimator", None), "named_steps", {})
+    return any(type(step).__module__ == "automl.estimators.torch_mlp" for step in steps.values())
 
 
 def _text(value: Any) -> str:

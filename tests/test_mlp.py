@@ -1,0 +1,83 @@
+"""The PyTorch MLP family: fits, reports epochs to early stopping, repeats with a seed, serves from MLflow."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from automl import AutoML, InputError
+from automl.estimators import BuildContext, get_adapter
+from automl.params import resolve_families
+from automl.tracking.mlflow_records import mlflow_safe_frame
+
+
+def mlp(**kwargs: object) -> AutoML:
+    params = {"estimators": ["mlp"], "time_budget": None, "max_trials": 6, "tracking": False, "seed": 0, "n_jobs": 1}
+    params.update(kwargs)
+    return AutoML(**params)  # type: ignore[arg-type]
+
+
+def test_epochs_are_the_intermediate_steps(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = breast_cancer
+    board = mlp(max_trials=10, eval_method="holdout", early_stop="asha").fit(X, y).leaderboard()
+    pruned = board[board.status == "pruned"]
+    assert len(pruned) >= 3 and set(pruned.last_step) <= {4, 8, 16, 32, 64, 128}
+    assert pruned.error.str.match(r"stopped by asha at round \d+").all()
+    assert board.score.max() > 0.95  # roc_auc of a network on standardised breast-cancer features
+
+
+def test_same_seed_same_network_scores(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = breast_cancer
+    first, second = (mlp(max_trials=3, eval_method="holdout").fit(X, y).leaderboard() for _ in range(2))
+    pd.testing.assert_frame_equal(first[["trial_id", "score"]], second[["trial_id", "score"]])
+
+
+def test_multiclass_with_missing_values_and_categories(mixed_frame: tuple[pd.DataFrame, pd.Series],
+                                                       wine_strings: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = wine_strings
+    m = mlp(max_trials=2, metric="log_loss").fit(X, y)
+    assert m.predict_proba(X).shape == (len(X), 3) and set(m.predict(X)) <= set(y)
+    X, y = mixed_frame
+    m = mlp(max_trials=2).fit(X, y)
+    assert np.isfinite(m.predict_proba(X)).all()
+
+
+def test_deadline_stops_training_between_epochs(diabetes: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = diabetes
+    adapter = get_adapter("mlp")
+    model = adapter.build({"epochs": 10_000, "hidden_units": 64, "n_layers": 2, "dropout": 0.0, "learning_rate": 1e-3,
+                           "weight_decay": 1e-4, "batch_size": 32}, BuildContext("regression", 0, 1, 0))
+    import time
+
+    started = time.monotonic()
+    completed = adapter.fit(model, X, y.to_numpy(), deadline=started + 1.0)
+    assert not completed and time.monotonic() - started < 5
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_not_in_auto_and_a_missing_torch_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "mlp" not in resolve_families("auto", "classification")
+    assert resolve_families(["mlp", "lgbm"], "regression") == ["lgbm", "mlp"]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    with pytest.raises(InputError, match=r'estimator "mlp" cannot run here: PyTorch is not installed; install it with pip install "automl\[torch\]"'):
+        resolve_families(["mlp"], "classification")
+
+
+def test_logged_network_serves_from_mlflow_with_torch_pinned(breast_cancer: tuple[pd.DataFrame, pd.Series],
+                                                             tracking_uri: str, experiment: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = breast_cancer
+    m = mlp(max_trials=2, tracking=True, tracking_uri=tracking_uri, experiment=experiment).fit(X, y)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    loaded = mlflow.pyfunc.load_model(m.model_uri_)
+    np.testing.assert_array_equal(np.asarray(loaded.predict(mlflow_safe_frame(X.head(50)))), m.predict(X.head(50)))
+    requirements = mlflow.pyfunc.get_model_dependencies(m.model_uri_)
+    with open(requirements) as handle:
+        assert any(line.startswith("torch==") for line in handle)
+    assert MlflowClient(tracking_uri).get_run(m.mlflow_run_id_).data.tags["automl.best_estimator"] == "mlp"
