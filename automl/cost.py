@@ -3,9 +3,10 @@
 The family choice under TPE and random search weighs families by these
 estimates, so the same seed and data give the same trials on any machine and
 under any load, while a family whose configurations are expensive still gets
-fewer trials. Each family's formula counts its work (boosting rounds x rows x
-features, trees x rows x log rows, ...); its two coefficients were fitted to
-measured single-thread fit times by ``python -m benchmarks.cost_model``
+fewer trials. Each family counts its work in a few terms (``cost_terms``: one
+fit, trees, leaves, rows x features x levels, ...); the seconds per unit of
+each term were fitted to measured single-thread fit times by
+``python -m benchmarks.cost_model``
 (benchmarks/results/cost_model.json records the fit and how well the
 estimates rank real costs).
 """
@@ -56,5 +57,6 @@ class CostModel:
             return 1.0
         if self.n_fits > 1:  # cross-validation reports after each fold
             return min(1.0, trial.last_step / self.n_fits)
-        rounds = trial.config.get("n_estimators")
+        rounds_param = self.adapters[trial.estimator].rounds_param  # boosting rounds, epochs
+        rounds = trial.config.get(rounds_param) if rounds_param else None
         return min(1.0, trial.last_step / rounds) if rounds else 1.0

@@ -9,7 +9,7 @@ import pytest
 
 from automl import InputError
 from automl.cost import CostModel, FitShape
-from automl.estimators import EstimatorAdapter
+from automl.estimators import EstimatorAdapter, get_adapter
 from automl.space import JointSpace, parse_space
 from automl.strategies import STRATEGIES, resolve_strategy_name
 from automl.strategies.family_choice import FamilyChooser
@@ -186,8 +186,12 @@ def test_estimated_costs_keep_a_seed_reproducible(name: str) -> None:
     assert {t.estimator for t in first.trials} == {"quad", "tiny"}
 
 
+class SyntheticBoosting(SyntheticFamily):
+    rounds_param = "n_estimators"
+
+
 def test_pruned_trials_cost_the_share_they_ran() -> None:
-    families = {"boost": SyntheticFamily()}
+    families = {"boost": SyntheticBoosting()}
     holdout, folds = CostModel(families, FitShape(100, 5)), CostModel(families, FitShape(100, 5), n_fits=5)
     trial = Trial(0, "boost", {"n": 100, "n_estimators": 64}, 0, status=PRUNED, intermediate=[(4, 0.5), (16, 0.4)])
     assert holdout.of(trial) == pytest.approx(holdout.estimate("boost", trial.config) * 16 / 64)
@@ -195,6 +199,10 @@ def test_pruned_trials_cost_the_share_they_ran() -> None:
     assert folds.of(trial) == pytest.approx(folds.estimate("boost", trial.config) * 2 / 5)
     trial.status = OK
     assert folds.of(trial) == pytest.approx(5 * (0.01 + 1e-4 * 100))
+    network = CostModel({"mlp": get_adapter("mlp")}, FitShape(100, 5, 2))  # epochs are the network's steps
+    config = {"epochs": 64, "hidden_units": 32, "n_layers": 2, "batch_size": 32}
+    epochs = Trial(1, "mlp", config, 0, status=PRUNED, intermediate=[(4, 0.6), (16, 0.5)])
+    assert network.of(epochs) == pytest.approx(network.estimate("mlp", config) * 16 / 64)
 
 
 def test_family_choice_is_cost_aware() -> None:

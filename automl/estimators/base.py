@@ -38,6 +38,7 @@ class EstimatorAdapter:
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
     cost_rank: ClassVar[int] = 50
     in_auto: ClassVar[bool] = True  # part of estimators="auto"
+    rounds_param: ClassVar[str | None] = None  # the parameter counting the steps it reports on a holdout split
     #: Seconds per unit of each term of :meth:`cost_terms`, fitted by ``python -m benchmarks.cost_model``.
     cost_coefficients: ClassVar[dict[str, float]] = {"fit": 0.01, "work": 1e-8}
 

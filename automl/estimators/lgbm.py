@@ -15,6 +15,7 @@ from automl.monitor import RoundMonitor, is_report_round
 
 class LGBMAdapter(EstimatorAdapter):
     name = "lgbm"
+    rounds_param = "n_estimators"
     cost_rank = 1
     cost_coefficients = {"fit": 0.00451, "leaves": 6.25e-07, "work": 3.04e-09, "bins": 4.8e-10}  # benchmarks/results/cost_model.json
 
