@@ -122,6 +122,17 @@ class MlflowRecorder:
         if self.run_id is not None:
             self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
 
+    def abandon(self, reason: str) -> None:
+        """The job's run as KILLED, with ``reason`` in tag ``automl.end_reason`` and the trials received so far."""
+        if self.run_id is None:
+            return
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self.client.log_batch(self.run_id, metrics=[Metric("n_trials", float(len(self.trials)), now, 0)])
+        self.client.set_tag(self.run_id, "automl.end_reason", reason)
+        self.client.set_terminated(self.run_id, "KILLED")
+
     def log_model(self, model: Any, input_example: pd.DataFrame | None) -> str:
         import mlflow
         from mlflow.models import infer_signature

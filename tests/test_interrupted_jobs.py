@@ -1,0 +1,66 @@
+"""A tuning job whose process is killed or interrupted keeps its finished trials, and its MLflow run says how it ended."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from tests.job_files import job_folder
+
+
+def start_job(tmp_path: Path, store: str) -> subprocess.Popen[bytes]:
+    job = job_folder(tmp_path, n_concurrent_trials=1, experiment="interrupted", time_budget=300, max_trials=10_000,
+                     strategy="random", early_stop=None)
+    return subprocess.Popen([sys.executable, "-m", "automl", "tune", str(job), "--tracking-uri", store],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def runs(client: MlflowClient) -> tuple[list, list]:
+    experiment = client.get_experiment_by_name("interrupted")
+    found = [] if experiment is None else client.search_runs([experiment.experiment_id], max_results=10_000)
+    return ([r for r in found if r.data.tags.get("automl.role") == "job"],
+            [r for r in found if r.data.tags.get("automl.role") == "trial"])
+
+
+def wait_for(condition, seconds: float = 120):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.parametrize("how", ["SIGKILL of the search process", "Ctrl-C"])
+def test_finished_trials_survive_and_the_job_run_does_not_stay_running(how: str, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(store)
+    job = start_job(tmp_path, store)
+    try:
+        wait_for(lambda: len(runs(client)[1]) >= 3)
+        if how == "Ctrl-C":
+            os.killpg(job.pid, signal.SIGINT)  # the whole process group, as a terminal does
+        else:
+            job.kill()  # only the search process: its MLflow writer sees its input end
+        job.wait(timeout=60)
+        parent = wait_for(lambda: [p for p in runs(client)[0] if p.info.status != "RUNNING"])[0]
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    trials = runs(client)[1]
+    assert len(trials) >= 3 and {t.info.status for t in trials} <= {"FINISHED", "FAILED", "KILLED"}
+    assert sorted(int(t.data.tags["automl.trial_id"]) for t in trials) == list(range(len(trials)))
+    if how == "Ctrl-C":
+        assert parent.info.status == "FAILED"
+    else:
+        assert parent.info.status == "KILLED"
+        assert "ended without finishing the job" in parent.data.tags["automl.end_reason"]
+        assert parent.data.metrics["n_trials"] == len(trials)
