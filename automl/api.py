@@ -15,6 +15,7 @@ from automl.data import TabularPreprocessor, check_xy, fingerprint, summarize
 from automl.errors import InputError, NotFittedError
 from automl.metrics import get_metric
 from automl.objective import score_model
+from automl.resume import trials_to_resume
 from automl.params import check_backend, check_max_trials, check_register, check_time_budget, resolve_families, resolve_n_jobs
 from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name, resolve_strategy_name
@@ -87,6 +88,13 @@ class AutoML(BaseEstimator):
     trial_retries : int
         How often a trial whose Ray worker died is run again before it is
         recorded as failed.
+    resume_from : str, optional
+        The MLflow run id of an earlier run of this job (same data and
+        settings; the budget may differ): its finished trials are replayed
+        without fitting and the search goes on from there. ``max_trials``
+        counts them; ``time_budget`` is for this run.
+    tags : dict, optional
+        Extra tags for the job's MLflow run (team, project, ...).
     """
 
     def __init__(
@@ -113,6 +121,8 @@ class AutoML(BaseEstimator):
         resources_per_trial: Mapping[str, float] | None = None,
         ray_address: str | None = None,
         trial_retries: int = 0,
+        resume_from: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -136,6 +146,8 @@ class AutoML(BaseEstimator):
         self.resources_per_trial = resources_per_trial
         self.ray_address = ray_address
         self.trial_retries = trial_retries
+        self.resume_from = resume_from
+        self.tags = tags
 
     # -- fitting -------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> "AutoML":
@@ -143,6 +155,8 @@ class AutoML(BaseEstimator):
         check_time_budget(self.time_budget, self.max_trials)
         check_max_trials(self.max_trials)
         check_register(self.register, self.tracking)
+        if self.resume_from is not None and not self.tracking:
+            raise InputError(f"resume_from={self.resume_from!r} needs tracking=True: the earlier trials are read from MLflow.")
         backend_options = check_backend(
             self.backend, self.n_concurrent_trials, self.resources_per_trial, self.ray_address, self.trial_retries
         )
@@ -171,6 +185,11 @@ class AutoML(BaseEstimator):
         params["metric_direction"] = "maximize" if metric.greater_is_better else "minimize"
         if self.tracking:
             params["data_fingerprint"] = fingerprint(frame, target)
+        recorded = None
+        if self.resume_from is not None:
+            recorded = trials_to_resume(self.resume_from, self.tracking_uri, space, metric, params)
+            tags["automl.resumed_from"] = self.resume_from
+        tags.update({str(k): str(v) for k, v in (self.tags or {}).items()})
         tracker.start(params, tags)
         try:
             result = run_job(
@@ -178,6 +197,7 @@ class AutoML(BaseEstimator):
                 splits=splits, strategy_name=strategy, early_stop=early_stop, backend_name=self.backend, backend_options=backend_options,
                 budget=budget,
                 tracker=tracker, n_jobs=n_jobs, seed=self.seed, classes=classes, callbacks=list(self.callbacks or []),
+                recorded=recorded,
             )
             self._set_fitted(result, task, metric.name, eval_method, strategy, frame, classes)
             timing = {**result.time_spent, "elapsed_s": budget.elapsed()}

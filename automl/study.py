@@ -34,6 +34,8 @@ class TrialResult:
     error: str | None = None
     model: Any = None  # the last fold's fitted model, kept for the best trial only
     intermediate: list[tuple[int, float]] = field(default_factory=list)  # (step, loss) reports
+    duration_s: float | None = None  # a replayed trial's recorded duration (otherwise measured)
+    started_at: float | None = None  # and its recorded start
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Trial:
     intermediate: list[tuple[int, float]] = field(default_factory=list)
     worker: str = ""  # pid@host of the Ray worker that ran it; empty in-process
     retries: int = 0  # runs again after its worker died (Ray)
+    replayed: bool = False  # told from an earlier run's records when the job was resumed
 
     @property
     def last_step(self) -> int | None:
@@ -88,7 +91,9 @@ class Study:
 
     def finish(self, trial: Trial, result: TrialResult) -> Trial:
         """Record ``result``; a non-finite loss turns an ok trial into a failure."""
-        trial.duration_s = time.time() - trial.started_at
+        if result.started_at is not None:
+            trial.started_at = result.started_at
+        trial.duration_s = result.duration_s if result.duration_s is not None else time.time() - trial.started_at
         trial.status, trial.metrics, trial.fit_time_s = result.status, result.metrics, result.fit_time_s
         trial.score, trial.loss, trial.error = result.score, result.loss, result.error
         trial.intermediate = list(result.intermediate)

@@ -19,6 +19,7 @@ from automl.estimators import get_adapter
 from automl.metrics import CustomMetric, Metric
 from automl.model import TunedModel
 from automl.objective import Objective
+from automl.resume import replay
 from automl.space import JointSpace, SearchSpace, load_file, merge_overrides
 from automl.schedulers import make_scheduler
 from automl.strategies import STRATEGIES
@@ -74,8 +75,9 @@ def run_job(
     seed: int,
     classes: np.ndarray | None,
     callbacks: list[Callable[[Study, Trial], None]],
+    recorded: list[Trial] | None = None,
 ) -> JobResult:
-    """Search, then refit the best configuration on all rows if the budget allows."""
+    """Search (after replaying ``recorded`` trials of the job being resumed), then refit the best on all rows."""
     families = space.families
     n_classes = 0 if classes is None else len(classes)
     categorical = tuple(preprocessor.categorical_features_)
@@ -97,6 +99,9 @@ def run_job(
             callback(study, trial)
 
     search_started = time.monotonic()
+    if recorded:
+        replayed = replay(recorded, study, strategy, objective, budget.max_trials, on_trial_end, budget.search_deadline)
+        logger.info("Resumed: %d recorded trial(s) replayed without fitting.", replayed)
     BACKENDS.get(backend_name)(backend_options).run(study, strategy, objective, budget, on_trial_end)
     search_s = time.monotonic() - search_started
     if study.best is None:
@@ -119,6 +124,9 @@ def refit_estimate(best: Trial, n_rows: int, train_rows: float) -> float:
 def _refit(study: Study, objective: Objective, budget: Budget, tracker: Tracker, train_rows: float) -> tuple[Any, str]:
     best = study.best
     assert best is not None  # checked by the caller
+    if best.replayed and study.best_model is None:  # no model of it in memory: a refit is the only model there is
+        model, _ = objective.fit_all_rows(best, None)
+        return model, "all rows"
     end = budget.end - tracker.finish_reserve_s
     if end - time.monotonic() < refit_estimate(best, len(objective.y), train_rows) / REFIT_MARGIN:
         logger.info("Not enough budget left to refit on all rows; keeping the best trial's validation-fold model.")

@@ -64,3 +64,40 @@ def test_finished_trials_survive_and_the_job_run_does_not_stay_running(how: str,
         assert parent.info.status == "KILLED"
         assert "ended without finishing the job" in parent.data.tags["automl.end_reason"]
         assert parent.data.metrics["n_trials"] == len(trials)
+
+
+def test_automl_resume_continues_a_killed_job(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(store)
+    job = start_job(tmp_path, store)
+    try:
+        wait_for(lambda: len(runs(client)[1]) >= 3)
+        job.kill()
+        job.wait(timeout=60)
+        killed = wait_for(lambda: [p for p in runs(client)[0] if p.info.status == "KILLED"])[0]
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    done = len(runs(client)[1])
+    command = [sys.executable, "-m", "automl", "resume", killed.info.run_id, "--tracking-uri", store,
+               "--max-trials", str(done + 2), "--time-budget", "60", "--quiet"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    resumed = [p for p in runs(client)[0] if p.data.tags.get("automl.resumed_from") == killed.info.run_id]
+    assert len(resumed) == 1 and resumed[0].info.status == "FINISHED"
+    children = client.search_runs([resumed[0].info.experiment_id], f"tags.mlflow.parentRunId = '{resumed[0].info.run_id}'")
+    assert sorted(int(c.data.tags["automl.trial_id"]) for c in children) == list(range(done + 2))
+    assert sum(c.data.tags.get("automl.replayed") == "true" for c in children) == done
+
+
+def test_resume_needs_a_run_started_from_a_job_file(tmp_path: Path) -> None:
+    from automl import AutoML
+    from sklearn.datasets import load_breast_cancer
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    m = AutoML(time_budget=None, max_trials=1, tracking_uri=store, n_jobs=1).fit(X, y)
+    finished = subprocess.run([sys.executable, "-m", "automl", "resume", m.mlflow_run_id_, "--tracking-uri", store],
+                              capture_output=True, text=True, timeout=120)
+    assert finished.returncode != 0
+    assert f"was not started from a job file (no tag automl.job_file); resume it with `automl tune JOB.yaml --resume-from {m.mlflow_run_id_}`" in finished.stderr.replace("\n", " ")

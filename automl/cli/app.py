@@ -43,6 +43,7 @@ def tune(
     resources_per_trial: Optional[str] = typer.Option(None, "--resources-per-trial", help="Per Ray trial, e.g. cpu=1,gpu=0.5."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join this Ray cluster (or auto); default: start a local one."),
     trial_retries: Optional[int] = typer.Option(None, "--trial-retries", help="Reruns of a trial whose Ray worker died."),
+    resume_from: Optional[str] = typer.Option(None, "--resume-from", help="Run id of an earlier run of this job to continue."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
 ) -> None:
     """Run a tuning job: search, refit the best model, write it, record everything in MLflow."""
@@ -54,10 +55,28 @@ def tune(
         "experiment": experiment, "output": output, "max_trials": max_trials, "eval_method": eval_method,
         "test_data": test_data, "test_size": test_size, "tracking": tracking, "register": register,
         "backend": backend, "n_concurrent_trials": n_concurrent_trials, "resources_per_trial": resources_per_trial,
-        "ray_address": ray_address, "trial_retries": trial_retries,
+        "ray_address": ray_address, "trial_retries": trial_retries, "resume_from": resume_from,
     }
     with one_line_errors():
-        run_tune(load_job(job, overrides), stdout, quiet=quiet)
+        run_tune(load_job(job, overrides), stdout, quiet=quiet, job_file=job)
+
+
+@app.command()
+def resume(
+    run_id: str = typer.Argument(..., help="The MLflow run id of the job to continue (printed by `automl tune`)."),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow store of the run (default: MLFLOW_TRACKING_URI or ./mlflow.db)."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Seconds for this run of the job."),
+    max_trials: Optional[int] = typer.Option(None, "--max-trials", help="Trials in all, the earlier ones included."),
+    quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
+) -> None:
+    """Continue a stopped or finished job from its job file: its finished trials are replayed, not refitted."""
+    from automl.cli.resume_command import job_file_of
+    from automl.cli.tune_command import run_tune
+
+    with one_line_errors():
+        job = job_file_of(run_id, tracking_uri)
+        overrides = {"resume_from": run_id, "tracking_uri": tracking_uri, "time_budget": time_budget, "max_trials": max_trials}
+        run_tune(load_job(job, overrides), stdout, quiet=quiet, job_file=job)
 
 
 @app.command()

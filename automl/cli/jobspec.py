@@ -42,6 +42,7 @@ class JobSpec(BaseModel):
     resources_per_trial: dict[str, float] | None = None
     ray_address: str | None = None
     trial_retries: int = Field(0, ge=0)
+    resume_from: str | None = None  # an earlier run of this job: its finished trials are replayed
 
     @field_validator("estimators", mode="before")
     @classmethod

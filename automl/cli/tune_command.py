@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
@@ -24,6 +25,8 @@ from automl.strategies import check_strategy_name
 from automl.task import make_task
 
 LEADERBOARD_ROWS = 10
+#: Tag of the job's MLflow run naming its job file, so ``automl resume RUN_ID`` finds the job.
+JOB_FILE_TAG = "automl.job_file"
 
 
 def check_job(spec: JobSpec) -> None:
@@ -41,7 +44,7 @@ def check_job(spec: JobSpec) -> None:
     check_backend(spec.backend, spec.n_concurrent_trials, spec.resources_per_trial, spec.ray_address, spec.trial_retries)
 
 
-def run_tune(spec: JobSpec, console: Console, quiet: bool = False) -> AutoML:
+def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Path | None = None) -> AutoML:
     check_job(spec)
     X, y = split_target(read_table(spec.data, "data"), spec.target, str(spec.data))
     X_test, y_test = _test_set(spec, X, y)
@@ -55,6 +58,7 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False) -> AutoML:
         tracking_uri=spec.tracking_uri, experiment=spec.experiment, search_space=spec.search_space,
         register=spec.register_as, backend=spec.backend, n_concurrent_trials=spec.n_concurrent_trials,
         resources_per_trial=spec.resources_per_trial, ray_address=spec.ray_address, trial_retries=spec.trial_retries,
+        resume_from=spec.resume_from, tags={JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else None,
     )
     progress = TuneProgress(spec.time_budget, spec.max_trials, stderr)
     automl.set_params(callbacks=[] if quiet else [progress])
