@@ -22,6 +22,7 @@ from automl.objective import Objective
 from automl.space import JointSpace, Param
 from automl.strategies import Strategy
 from automl.study import FAILED, OK, Study, Trial, TrialResult
+from automl.tracking.mlflow_reader import job_run
 
 logger = logging.getLogger(__name__)
 #: Metrics of a trial run that are not the trial's own metric values.
@@ -43,18 +44,7 @@ class RecordedJob:
 
 def load_recorded_job(run_id: str, tracking_uri: str | None, space: JointSpace, metric: Any) -> RecordedJob:
     """Read job ``run_id`` and its trial runs from MLflow, with configurations typed by ``space``."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
-    try:
-        parent = client.get_run(run_id)
-    except MlflowException as exc:
-        raise InputError(f"resume_from={run_id!r} is not a run in the MLflow store {client.tracking_uri!r}; pass the "
-                         "job's run id (printed by `automl tune`) and the store it was tracked in.") from exc
-    if parent.data.tags.get("automl.role") != "job":
-        raise InputError(f"resume_from={run_id!r} is not an automl job's run (tag automl.role is "
-                         f"{parent.data.tags.get('automl.role')!r}); pass the job's parent run id.")
+    client, parent = job_run(run_id, tracking_uri, name="resume_from=")
     children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", max_results=50_000)
     trials = sorted((_trial(client, run, space, metric) for run in children), key=lambda t: t.trial_id)
     return RecordedJob(run_id, dict(parent.data.params), trials)

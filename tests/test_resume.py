@@ -63,7 +63,7 @@ def test_resuming_another_job_is_refused(breast_cancer: tuple[pd.DataFrame, pd.S
     changed.iloc[0, 0] += 1.0  # same shape, other data
     with pytest.raises(InputError, match="was a job with data_fingerprint="):
         job(tracking_uri, experiment, max_trials=4, resume_from=first.mlflow_run_id_).fit(changed, y)
-    with pytest.raises(InputError, match="resume_from='nope' is not a run in the MLflow store"):
+    with pytest.raises(InputError, match="resume_from='nope' is not in the MLflow store"):
         job(tracking_uri, experiment, max_trials=4, resume_from="nope").fit(X, y)
     with pytest.raises(InputError, match="needs tracking=True"):
         job(tracking_uri, experiment, tracking=False, max_trials=4, resume_from=first.mlflow_run_id_).fit(X, y)

@@ -1,4 +1,4 @@
-"""Read a finished job back from MLflow (parent run, trial runs, artifacts) for ``automl report``."""
+"""Read a job back from MLflow (parent run, trial runs, artifacts) for ``automl report`` and ``automl resume``."""
 
 from __future__ import annotations
 
@@ -14,22 +14,28 @@ from automl.errors import InputError
 TIME_METRICS = ("search_s", "refit_s", "elapsed_s", "total_s")
 
 
-def read_job(run_id: str, tracking_uri: str | None) -> Any:
-    """The ``automl_dashboards.JobRecord`` of the job whose parent run is ``run_id``."""
+def job_run(run_id: str, tracking_uri: str | None, name: str = "run ") -> tuple[Any, Any]:
+    """An ``MlflowClient`` on the store and job ``run_id``'s parent run; ``name`` leads the errors (a parameter=)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from automl_dashboards import JobRecord
-
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)
     try:
-        parent = client.get_run(run_id)
+        run = client.get_run(run_id)
     except MlflowException as exc:
-        raise InputError(f"run {run_id!r} is not in the MLflow store {client.tracking_uri!r} ({exc.message.splitlines()[0]}); "
-                         "pass a job's parent run id (printed by `automl tune`) and its --tracking-uri.") from exc
-    if parent.data.tags.get("automl.role") != "job":
-        raise InputError(f"run {run_id!r} is not an automl job (its tag automl.role is "
-                         f"{parent.data.tags.get('automl.role')!r}); pass the job's parent run id.")
+        raise InputError(f"{name}{run_id!r} is not in the MLflow store {client.tracking_uri!r}; pass a job's run id "
+                         "(printed by `automl tune`) and the store it was tracked in (--tracking-uri).") from exc
+    if run.data.tags.get("automl.role") != "job":
+        raise InputError(f"{name}{run_id!r} is not an automl job's run (its tag automl.role is "
+                         f"{run.data.tags.get('automl.role')!r}); pass the job's parent run id.")
+    return client, run
+
+
+def read_job(run_id: str, tracking_uri: str | None) -> Any:
+    """The ``automl_dashboards.JobRecord`` of the job whose parent run is ``run_id``."""
+    from automl_dashboards import JobRecord
+
+    client, parent = job_run(run_id, tracking_uri)
     children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", max_results=50_000)
     rows, intermediate = [], {}
     for run in children:
