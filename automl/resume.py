@@ -75,6 +75,7 @@ def replay(
 
     The first trial asked that was not recorded is evaluated here (it was asked already), by ``deadline()``.
     """
+    replayed = 0
     for index, record in enumerate(recorded[:max_trials]):
         suggestion = strategy.ask()
         if suggestion is None:
@@ -94,7 +95,8 @@ def replay(
         trial.replayed = True
         strategy.tell(suggestion, trial)
         on_trial_end(study, trial)
-    return min(len(recorded), max_trials or len(recorded))
+        replayed += 1
+    return replayed
 
 
 def _feed_scheduler(objective: Objective, trial_id: int, record: Trial) -> None:

@@ -37,7 +37,7 @@ REFIT_MARGIN = 1.3
 class JobResult:
     study: Study
     model: TunedModel
-    refit: str  # "all rows" or "validation-fold model"
+    refit: str  # "all rows", "validation-fold model", or "all rows, cut at the time budget" (a replayed best trial)
     time_spent: dict[str, float] = field(default_factory=dict)
 
 
@@ -124,10 +124,13 @@ def refit_estimate(best: Trial, n_rows: int, train_rows: float) -> float:
 def _refit(study: Study, objective: Objective, budget: Budget, tracker: Tracker, train_rows: float) -> tuple[Any, str]:
     best = study.best
     assert best is not None  # checked by the caller
-    if best.replayed and study.best_model is None:  # no model of it in memory: a refit is the only model there is
-        model, _ = objective.fit_all_rows(best, None)
-        return model, "all rows"
     end = budget.end - tracker.finish_reserve_s
+    if best.replayed and study.best_model is None:  # no model of it in memory: the refit is the only model there is
+        model, completed = objective.fit_all_rows(best, None if budget.time_budget is None else end)
+        if not completed:  # boosting and forests stopped at the deadline are fewer rounds or trees, still a model
+            logger.warning("The refit of the best (replayed) trial reached the time budget; keeping what it fitted by then.")
+            return model, "all rows, cut at the time budget"
+        return model, "all rows"
     if end - time.monotonic() < refit_estimate(best, len(objective.y), train_rows) / REFIT_MARGIN:
         logger.info("Not enough budget left to refit on all rows; keeping the best trial's validation-fold model.")
         return study.best_model, "validation-fold model"
