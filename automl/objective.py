@@ -103,7 +103,16 @@ class Objective:
         finite = [s for s in scores if np.isfinite(s)]
         score = float(np.mean(finite)) if finite else float("nan")  # a fold without a score (one class) is skipped
         metrics = {k: float(np.mean([d[k] for d in logged])) for k in logged[0]} if logged else {}
-        return TrialResult(OK, score, self.metric.loss(score), metrics, float(np.mean(fit_times)), model=model, intermediate=reports)
+        return TrialResult(OK, score, self.metric.loss(score), metrics, float(np.mean(fit_times)), model=model,
+                           intermediate=reports, device=self._device_used(trial, adapter, model))
+
+    def _device_used(self, trial: Trial, adapter: EstimatorAdapter, model: Any) -> str:
+        """Where the model trained; a trial given a GPU that trained on the CPU is said out loud."""
+        device = adapter.trained_on(model) or ""
+        if self.device != "cpu" and device and not device.startswith(("cuda", "gpu")):
+            logger.warning("Trial %s (%s) was given a GPU but trained on %s; check that the family's GPU build is installed.",
+                           trial.trial_id, trial.estimator, device)
+        return device
 
     def _round_monitor(self, val: np.ndarray, on_value: Any) -> RoundMonitor | None:
         """Boosting rounds are reported on a holdout split only (folds are the steps under CV)."""

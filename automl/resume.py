@@ -111,6 +111,7 @@ def _result(record: Trial) -> TrialResult:
     return TrialResult(
         record.status, record.score, record.loss, dict(record.metrics), record.fit_time_s, record.error,
         intermediate=list(record.intermediate), duration_s=record.duration_s, started_at=record.started_at,
+        device=record.device,
     )
 
 
@@ -144,6 +145,7 @@ def _trial(client: Any, run: Any, space: JointSpace, metric: Any) -> Trial:
         metrics={k: v for k, v in metrics.items() if k not in RUN_METRICS},
         duration_s=metrics.get("duration_s", 0.0), fit_time_s=metrics.get("fit_time_s", 0.0), error=tags.get("automl.error"),
         started_at=run.info.start_time / 1000.0, intermediate=intermediate, worker=tags.get("automl.worker", ""),
+        device=tags.get("automl.device", ""),
     )
 
 

@@ -36,6 +36,7 @@ class TrialResult:
     intermediate: list[tuple[int, float]] = field(default_factory=list)  # (step, loss) reports
     duration_s: float | None = None  # a replayed trial's recorded duration (otherwise measured)
     started_at: float | None = None  # and its recorded start
+    device: str = ""  # where the model trained, where the family can tell ("cpu", "cuda", ...)
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Trial:
     worker: str = ""  # pid@host of the Ray worker that ran it; empty in-process
     retries: int = 0  # runs again after its worker died (Ray)
     replayed: bool = False  # told from an earlier run's records when the job was resumed
+    device: str = ""  # where the model trained, where the family can tell
 
     @property
     def last_step(self) -> int | None:
@@ -97,6 +99,7 @@ class Study:
         trial.status, trial.metrics, trial.fit_time_s = result.status, result.metrics, result.fit_time_s
         trial.score, trial.loss, trial.error = result.score, result.loss, result.error
         trial.intermediate = list(result.intermediate)
+        trial.device = result.device
         if trial.status == OK and (trial.loss is None or not math.isfinite(trial.loss)):
             trial.status, trial.error = FAILED, f"non-finite score {trial.score!r}"
         if trial.status == OK and (self.best is None or trial.loss < self.best.loss):  # type: ignore[operator]

@@ -81,3 +81,27 @@ def test_logged_network_serves_from_mlflow_with_torch_pinned(breast_cancer: tupl
     with open(requirements) as handle:
         assert any(line.startswith("torch==") for line in handle)
     assert MlflowClient(tracking_uri).get_run(m.mlflow_run_id_).data.tags["automl.best_estimator"] == "mlp"
+
+
+@pytest.mark.parametrize("family", ["mlp", "xgboost"])
+def test_a_trial_given_a_gpu_that_trained_on_the_cpu_says_so(family: str, breast_cancer: tuple[pd.DataFrame, pd.Series],
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """This machine has no GPU: torch and XGBoost fall back to the CPU, which the trial must not hide."""
+    from automl.metrics import get_metric
+    from automl.objective import Objective
+    from automl.study import Trial
+
+    X, y = breast_cancer
+    rows = np.arange(len(X))
+    adapter = get_adapter(family)
+    space = adapter.search_space().for_task("classification", {"n_rows": len(X), "n_features": X.shape[1], "n_classes": 2})
+    config = space.low_cost_config()
+    objective = Objective(X, y.to_numpy(), [(rows[:400], rows[400:])], get_metric("roc_auc", "binary"), {family: adapter},
+                          "classification", 2, 1, device="cuda")
+    with caplog.at_level("WARNING", logger="automl.objective"):
+        result = objective(Trial(0, family, config, 0), None)
+    assert result.status == "ok" and result.device == "cpu"
+    assert f"Trial 0 ({family}) was given a GPU but trained on cpu" in caplog.text
+    cpu = Objective(X, y.to_numpy(), [(rows[:400], rows[400:])], get_metric("roc_auc", "binary"), {family: adapter},
+                    "classification", 2, 1)
+    assert cpu(Trial(1, family, config, 0), None).device == "cpu"

@@ -19,7 +19,7 @@ def sample_trials() -> list[Trial]:
     return [
         Trial(0, "lgbm", {"num_leaves": 31, "learning_rate": 0.05, "objective": "binary"}, 7, status=OK, score=0.91,
               loss=-0.91, metrics={"roc_auc": 0.91}, duration_s=1.25, fit_time_s=1.1, started_at=now,
-              intermediate=[(10, -0.8), (20, -0.9), (30, -0.91)], worker="123@node-a", retries=1),
+              intermediate=[(10, -0.8), (20, -0.9), (30, -0.91)], worker="123@node-a", retries=1, device="cuda"),
         Trial(1, "rf", {"n_estimators": 50, "max_features": None}, 8, status=FAILED, error="ValueError: boom\n" * 10,
               duration_s=0.5, started_at=now + 1),
         Trial(2, "xgboost", {"max_depth": 6}, 9, status=PRUNED, score=float("nan"), loss=float("inf"),
@@ -75,6 +75,7 @@ def test_sql_written_trials_are_searchable(recorder: MlflowRecorder) -> None:
         f"tags.mlflow.parentRunId = '{recorder.run_id}' and tags.automl.estimator = 'lgbm' and metrics.score > 0.9",
     )
     assert [r.data.tags["automl.trial_id"] for r in found] == ["0"]
+    assert found[0].data.tags["automl.device"] == "cuda"
     failed = client.search_runs([recorder.experiment_id], "attributes.status = 'FAILED'")
     assert [r.data.tags["automl.error"].splitlines()[0] for r in failed] == ["ValueError: boom"]
     assert recorder.sql_writer is not None  # no fallback happened

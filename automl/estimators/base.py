@@ -54,6 +54,10 @@ class EstimatorAdapter:
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
         raise NotImplementedError
 
+    def trained_on(self, model: Any) -> str | None:
+        """The device a fitted model actually trained on ("cpu", "cuda", ...), or None where it cannot be told."""
+        return None
+
     def cost_terms(self, config: dict[str, Any], shape: "FitShape") -> dict[str, float]:
         """What one fit does, counted in the family's own units: here one fit and one pass over the data."""
         return {"fit": 1.0, "work": shape.rows * shape.features}

@@ -41,6 +41,10 @@ class LGBMAdapter(EstimatorAdapter):
         cls = lgb.LGBMClassifier if context.task == "classification" else lgb.LGBMRegressor
         return cls(**params, n_jobs=context.n_jobs, random_state=context.seed, verbose=-1)
 
+    def trained_on(self, model: Any) -> str | None:
+        """LightGBM's GPU learner fails rather than falling back, so the parameter is the device."""
+        return "cuda" if model.get_params().get("device_type") == "gpu" else "cpu"
+
     def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: RoundMonitor | None = None) -> bool:
         import lightgbm as lgb
 

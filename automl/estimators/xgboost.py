@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any
@@ -54,6 +55,11 @@ class XGBoostAdapter(EstimatorAdapter):
     @staticmethod
     def _leaves(config: dict[str, Any]) -> float:
         return float(config["max_leaves"])
+
+    def trained_on(self, model: Any) -> str | None:
+        """XGBoost falls back to the CPU (with a warning) when it finds no GPU; its booster's config says which."""
+        config = json.loads(model.get_booster().save_config())
+        return str(config["learner"]["generic_param"].get("device", "cpu"))
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
         import xgboost as xgb

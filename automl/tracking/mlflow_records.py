@@ -171,6 +171,8 @@ def trial_run(trial: Trial, strategy: str, parent_run_id: str | None) -> TrialRu
         tags["automl.worker"] = trial.worker
     if trial.retries:
         tags["automl.retries"] = str(trial.retries)
+    if trial.device:
+        tags["automl.device"] = trial.device  # where it trained: a GPU trial on the CPU shows here
     if trial.replayed:
         tags["automl.replayed"] = "true"  # recorded by the job this one resumed; not fitted again
     values = {"duration_s": trial.duration_s, "fit_time_s": trial.fit_time_s, **trial.metrics}
