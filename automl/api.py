@@ -15,8 +15,8 @@ from automl.data import TabularPreprocessor, check_xy, fingerprint, summarize
 from automl.errors import InputError, NotFittedError
 from automl.metrics import get_metric
 from automl.objective import score_model
-from automl.resume import trials_to_resume
 from automl.params import check_backend, check_max_trials, check_register, check_time_budget, resolve_families, resolve_n_jobs
+from automl.resume import trials_to_resume
 from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name, resolve_strategy_name
 from automl.study import FAILED, PRUNED, Study, Trial

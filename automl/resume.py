@@ -22,7 +22,7 @@ from automl.objective import Objective
 from automl.space import JointSpace, Param
 from automl.strategies import Strategy
 from automl.study import FAILED, OK, Study, Trial, TrialResult
-from automl.tracking.mlflow_reader import job_run
+from automl.tracking.mlflow_reader import intermediate_of, job_run, trial_runs_of
 
 logger = logging.getLogger(__name__)
 #: Metrics of a trial run that are not the trial's own metric values.
@@ -45,9 +45,8 @@ class RecordedJob:
 def load_recorded_job(run_id: str, tracking_uri: str | None, space: JointSpace, metric: Any) -> RecordedJob:
     """Read job ``run_id`` and its trial runs from MLflow, with configurations typed by ``space``."""
     client, parent = job_run(run_id, tracking_uri, name="resume_from=")
-    children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", max_results=50_000)
-    trials = sorted((_trial(client, run, space, metric) for run in children), key=lambda t: t.trial_id)
-    return RecordedJob(run_id, dict(parent.data.params), trials)
+    trials = [_trial(client, run, space, metric) for run in trial_runs_of(client, parent)]
+    return RecordedJob(run_id, dict(parent.data.params), sorted(trials, key=lambda t: t.trial_id))
 
 
 def trials_to_resume(run_id: str, tracking_uri: str | None, space: JointSpace, metric: Any, params: dict[str, Any]) -> list[Trial]:
@@ -135,17 +134,13 @@ def _trial(client: Any, run: Any, space: JointSpace, metric: Any) -> Trial:
     config = {k: _typed(params[k], v) if k in params else v for k, v in run.data.params.items() if k != "estimator"}
     status = tags.get("automl.status", FAILED)
     score = metrics.get("score")
-    intermediate: list[tuple[int, float]] = []
-    if "last_step" in metrics:
-        history = client.get_metric_history(run.info.run_id, "intermediate_loss")
-        intermediate = sorted((int(m.step), float(m.value)) for m in history)
     return Trial(
         int(tags["automl.trial_id"]), family, config, 0, status=status, score=score,
         loss=metric.loss(score) if status == OK and score is not None else None,
         metrics={k: v for k, v in metrics.items() if k not in RUN_METRICS},
         duration_s=metrics.get("duration_s", 0.0), fit_time_s=metrics.get("fit_time_s", 0.0), error=tags.get("automl.error"),
-        started_at=run.info.start_time / 1000.0, intermediate=intermediate, worker=tags.get("automl.worker", ""),
-        device=tags.get("automl.device", ""),
+        started_at=run.info.start_time / 1000.0, intermediate=intermediate_of(client, run) or [],
+        worker=tags.get("automl.worker", ""), device=tags.get("automl.device", ""),
     )
 
 

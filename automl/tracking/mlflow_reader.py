@@ -31,19 +31,31 @@ def job_run(run_id: str, tracking_uri: str | None, name: str = "run ") -> tuple[
     return client, run
 
 
+def trial_runs_of(client: Any, parent: Any) -> list[Any]:
+    """The trial runs nested under job run ``parent``."""
+    query = f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    return client.search_runs([parent.info.experiment_id], query, max_results=50_000)
+
+
+def intermediate_of(client: Any, run: Any) -> list[tuple[int, float]] | None:
+    """A trial run's intermediate losses by step, or None where the trial reported none."""
+    if "last_step" not in run.data.metrics:
+        return None
+    history = client.get_metric_history(run.info.run_id, "intermediate_loss")
+    return sorted((int(m.step), float(m.value)) for m in history)
+
+
 def read_job(run_id: str, tracking_uri: str | None) -> Any:
     """The ``automl_dashboards.JobRecord`` of the job whose parent run is ``run_id``."""
     from automl_dashboards import JobRecord
 
     client, parent = job_run(run_id, tracking_uri)
-    children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", max_results=50_000)
     rows, intermediate = [], {}
-    for run in children:
+    for run in trial_runs_of(client, parent):
         trial_id = int(run.data.tags["automl.trial_id"])
         rows.append(_trial_row(run, trial_id))
-        if "last_step" in run.data.metrics:
-            history = client.get_metric_history(run.info.run_id, "intermediate_loss")
-            intermediate[trial_id] = sorted((int(m.step), float(m.value)) for m in history)
+        if (steps := intermediate_of(client, run)) is not None:
+            intermediate[trial_id] = steps
     job = {**parent.data.params, "strategy_reason": parent.data.tags.get("automl.strategy_reason", "")}
     trials = pd.DataFrame(rows).sort_values("trial_id").reset_index(drop=True) if rows else pd.DataFrame(
         columns=["trial_id", "estimator", "status", "score", "duration_s", "started_at", "error"])

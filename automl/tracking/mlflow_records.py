@@ -22,7 +22,7 @@ _RUN_STATUS = {OK: "FINISHED", FAILED: "FAILED", PRUNED: "KILLED"}
 
 
 class MlflowRecorder:
-    """Writes through ``MlflowClient``, a few batched calls per trial."""
+    """Writes through ``MlflowClient``; each trial's run in one transaction on SQL stores (``trial_runs``)."""
 
     def __init__(self, tracking_uri: str | None, experiment: str, fast_trial_runs: bool = True) -> None:
         self.requested_uri = tracking_uri

@@ -33,18 +33,20 @@ class TrialRun:
     end_ms: int
     user_id: str = field(default="unknown")  # what MlflowClient.create_run records without an mlflow.user tag
 
+    def entities(self) -> tuple[list[Any], list[Any]]:
+        """Its metric history and params as MLflow's ``Metric`` and ``Param`` entities."""
+        from mlflow.entities import Metric, Param
+
+        metrics = [Metric(key, value, timestamp, step) for key, value, timestamp, step in self.metrics]
+        return metrics, [Param(key, value) for key, value in self.params.items()]
+
 
 def write_with_client(client: Any, experiment_id: str, run: TrialRun) -> str:
     """Create, fill and terminate the run through ``MlflowClient``; return its id."""
-    from mlflow.entities import Metric, Param
-
     created = client.create_run(experiment_id, start_time=run.start_ms, tags=run.tags, run_name=run.name)
     run_id = created.info.run_id
-    client.log_batch(
-        run_id,
-        metrics=[Metric(key, value, timestamp, step) for key, value, timestamp, step in run.metrics],
-        params=[Param(key, value) for key, value in run.params.items()],
-    )
+    metrics, params = run.entities()
+    client.log_batch(run_id, metrics=metrics, params=params)
     client.set_terminated(run_id, run.status, end_time=run.end_ms)
     return run_id
 
@@ -68,14 +70,11 @@ class SqlTrialRunWriter:
     @staticmethod
     def validate(run: TrialRun) -> None:
         """MLflow's own checks of keys and values: the error ``MlflowClient.log_batch`` would raise."""
-        from mlflow.entities import Metric, Param, RunTag
+        from mlflow.entities import RunTag
         from mlflow.utils.validation import _validate_batch_log_data
 
-        _validate_batch_log_data(
-            [Metric(key, value, timestamp, step) for key, value, timestamp, step in run.metrics],
-            [Param(key, value) for key, value in run.params.items()],
-            [RunTag(key, value) for key, value in run.tags.items()],
-        )
+        metrics, params = run.entities()
+        _validate_batch_log_data(metrics, params, [RunTag(key, value) for key, value in run.tags.items()])
 
     def write(self, run: TrialRun) -> str:
         """Insert the run, its tags, params, metric history and latest metrics; return its id."""
