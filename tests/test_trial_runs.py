@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 
+import mlflow
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -45,10 +47,14 @@ def readable(client: MlflowClient, run_id: str) -> dict:
 
 
 @pytest.fixture
-def recorder(tracking_uri: str, experiment: str) -> MlflowRecorder:
+def recorder(tracking_uri: str, experiment: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowRecorder]:
+    """A recorder in this process. It sets MLflow's global tracking URI (and MLFLOW_TRACKING_URI), which is right in
+    the writer process it is made for; here both are put back afterwards, so later tests see their own stores."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)  # restored to what it was by monkeypatch's teardown
     recorder = MlflowRecorder(tracking_uri, experiment)
     recorder.open({"task": "binary"}, {"automl.job_name": "contract"})
-    return recorder
+    yield recorder
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # back to "unset": env var or default
 
 
 def test_sql_writer_is_used_for_sqlite_stores(recorder: MlflowRecorder) -> None:
