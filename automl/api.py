@@ -210,8 +210,8 @@ class AutoML(BaseEstimator):
                     "data_fingerprint": params["data_fingerprint"], "automl_version": __version__,
                     "estimator": self.best_estimator_,
                 })
-        except BaseException:
-            tracker.end(failed=True)
+        except BaseException as exc:
+            tracker.end(failed=True, interrupted=isinstance(exc, KeyboardInterrupt), reason=f"{type(exc).__name__}: {exc}")
             raise
         tracker.end()
         self.mlflow_run_id_, self.model_uri_ = tracker.run_id, tracker.model_uri

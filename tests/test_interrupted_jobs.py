@@ -12,7 +12,30 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from automl.tracking.writer import INTERRUPT_GRACE_S
 from tests.job_files import job_folder
+
+#: A job whose fourth trial's metric runs C code that holds the interpreter lock for minutes:
+#: Python's own Ctrl-C handler never gets to run there.
+STUCK_JOB = """
+import sys
+from pathlib import Path
+from sklearn.datasets import load_breast_cancer
+from automl import AutoML
+
+calls = []
+
+def stuck_in_native_code(X_val, y_val, estimator, labels, X_train, y_train, *args):
+    calls.append(1)
+    if len(calls) == 4:
+        Path(sys.argv[2]).touch()
+        sum(range(10 ** 12))  # C code that holds the interpreter lock and never checks for signals
+    return float(len(calls)), {}
+
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+AutoML(metric=stuck_in_native_code, estimators=["lr"], eval_method="holdout", time_budget=300, n_jobs=1,
+       tracking_uri=sys.argv[1], experiment="interrupted").fit(X, y)
+"""
 
 
 def start_job(tmp_path: Path, store: str) -> subprocess.Popen[bytes]:
@@ -50,7 +73,7 @@ def test_finished_trials_survive_and_the_job_run_does_not_stay_running(how: str,
             os.killpg(job.pid, signal.SIGINT)  # the whole process group, as a terminal does
         else:
             job.kill()  # only the search process: its MLflow writer sees its input end
-        job.wait(timeout=60)
+        job.wait(timeout=INTERRUPT_GRACE_S + 15)  # Ctrl-C: the job ends itself in about a second
         parent = wait_for(lambda: [p for p in runs(client)[0] if p.info.status != "RUNNING"])[0]
     finally:
         if job.poll() is None:
@@ -60,6 +83,7 @@ def test_finished_trials_survive_and_the_job_run_does_not_stay_running(how: str,
     assert sorted(int(t.data.tags["automl.trial_id"]) for t in trials) == list(range(len(trials)))
     if how == "Ctrl-C":
         assert parent.info.status == "FAILED"
+        assert parent.data.tags["automl.end_reason"].startswith("interrupted (Ctrl-C)")
     else:
         assert parent.info.status == "KILLED"
         assert "ended without finishing the job" in parent.data.tags["automl.end_reason"]
@@ -101,3 +125,30 @@ def test_resume_needs_a_run_started_from_a_job_file(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=120)
     assert finished.returncode != 0
     assert f"was not started from a job file (no tag automl.job_file); resume it with `automl tune JOB.yaml --resume-from {m.mlflow_run_id_}`" in finished.stderr.replace("\n", " ")
+
+
+def test_ctrl_c_ends_a_job_stuck_in_native_code(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(store)
+    script = tmp_path / "stuck.py"
+    script.write_text(STUCK_JOB)
+    stuck = tmp_path / "stuck"
+    job = subprocess.Popen([sys.executable, str(script), store, str(stuck)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        wait_for(lambda: stuck.exists() and len(runs(client)[1]) >= 3)
+        interrupted = time.monotonic()
+        os.killpg(job.pid, signal.SIGINT)
+        job.wait(timeout=INTERRUPT_GRACE_S + 15)
+        took = time.monotonic() - interrupted
+        parent = wait_for(lambda: [p for p in runs(client)[0] if p.info.status != "RUNNING"])[0]
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert INTERRUPT_GRACE_S <= took <= INTERRUPT_GRACE_S + 10
+    assert job.returncode == -signal.SIGTERM
+    assert "did not stop within" in job.stderr.read().decode()
+    assert parent.info.status == "FAILED"
+    assert parent.data.tags["automl.end_reason"].startswith("interrupted (Ctrl-C): the search process did not stop")
+    trials = runs(client)[1]
+    assert sorted(int(t.data.tags["automl.trial_id"]) for t in trials) == [0, 1, 2]

@@ -37,8 +37,9 @@ class Tracker:
     def register(self, name: str, tags: dict[str, str]) -> None:
         """Register the logged model under ``name`` in the model registry."""
 
-    def end(self, failed: bool = False) -> None:
-        """Close the job's record (``failed`` when the job raised)."""
+    def end(self, failed: bool = False, interrupted: bool = False, reason: str | None = None) -> None:
+        """Close the job's record: ``failed`` when the job raised (``reason`` says why), ``interrupted`` by Ctrl-C
+        (then without waiting long for the store)."""
 
 
 NullTracker = Tracker

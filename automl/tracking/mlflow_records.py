@@ -118,12 +118,16 @@ class MlflowRecorder:
         version = mlflow.register_model(self.model_uri, name, tags=tags)
         self.registered_uri = f"models:/{name}/{version.version}"
 
-    def terminate(self, failed: bool) -> None:
-        if self.run_id is not None:
-            self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
+    def terminate(self, failed: bool, reason: str | None = None) -> None:
+        if self.run_id is None:
+            return
+        if reason:
+            self.client.set_tag(self.run_id, "automl.end_reason", reason[:5000])
+        self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
 
-    def abandon(self, reason: str) -> None:
-        """The job's run as KILLED, with ``reason`` in tag ``automl.end_reason`` and the trials received so far."""
+    def abandon(self, reason: str, status: str = "KILLED") -> None:
+        """The job's run ended as ``status`` by this process, with ``reason`` in tag ``automl.end_reason`` and the
+        trials received so far (the search process died, or was stopped after Ctrl-C)."""
         if self.run_id is None:
             return
         from mlflow.entities import Metric
@@ -131,7 +135,7 @@ class MlflowRecorder:
         now = int(time.time() * 1000)
         self.client.log_batch(self.run_id, metrics=[Metric("n_trials", float(len(self.trials)), now, 0)])
         self.client.set_tag(self.run_id, "automl.end_reason", reason)
-        self.client.set_terminated(self.run_id, "KILLED")
+        self.client.set_terminated(self.run_id, status)
 
     def log_model(self, model: Any, input_example: pd.DataFrame | None) -> str:
         import mlflow

@@ -13,9 +13,11 @@ import logging
 import os
 import pickle
 import queue
+import select
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -29,10 +31,14 @@ from automl.tracking.base import Tracker
 logger = logging.getLogger(__name__)
 
 DEFAULT_EXPERIMENT = "automl"
+#: The end reason of a job stopped by Ctrl-C (tag ``automl.end_reason``; the run is FAILED).
+INTERRUPTED = "interrupted (Ctrl-C); its finished trials are recorded"
 #: Seconds reserved for the final summary, model and report logging (measured: 1.4 s to 2.3 s on SQLite, 2 cores).
 FINISH_RESERVE_S = 2.0
 #: Seconds ``end`` waits for the writer to finish before giving up on it.
 WRITER_TIMEOUT_S = 300
+#: After Ctrl-C, seconds ``end`` waits for the writer's answer; the writer goes on by itself after that.
+INTERRUPTED_WAIT_S = 5.0
 
 
 class MlflowTracker(Tracker):
@@ -45,7 +51,8 @@ class MlflowTracker(Tracker):
         self.requested_uri = tracking_uri
         self.tracking_uri = tracking_uri
         self.experiment = experiment or DEFAULT_EXPERIMENT
-        self._queue: queue.Queue[tuple[str, tuple[Any, ...]] | None] = queue.Queue()
+        # SimpleQueue.put is one C call: a Ctrl-C cannot leave a lock of it held (queue.Queue's can)
+        self._queue: queue.SimpleQueue[tuple[str, tuple[Any, ...]] | None] = queue.SimpleQueue()
         self._process: subprocess.Popen[bytes] | None = None
         self._feeder: threading.Thread | None = None
         self._errors: list[str] = []
@@ -78,14 +85,16 @@ class MlflowTracker(Tracker):
     def register(self, name: str, tags: dict[str, str]) -> None:
         self._send("register_model", name, tags)
 
-    def end(self, failed: bool = False) -> None:
+    def end(self, failed: bool = False, interrupted: bool = False, reason: str | None = None) -> None:
         if self._process is None:
             return
-        self._send("terminate", failed)
+        self._send("terminate", failed, INTERRUPTED if interrupted else reason)
         self._queue.put(None)
+        wait_s = INTERRUPTED_WAIT_S if interrupted else WRITER_TIMEOUT_S
+        started = time.monotonic()
         if self._feeder is not None:
-            self._feeder.join()
-        reply = self._collect()
+            self._feeder.join(timeout=wait_s)
+        reply = self._collect(max(0.0, wait_s - (time.monotonic() - started)), kill=not interrupted)
         self.run_id, self.model_uri = reply.get("run_id"), reply.get("model_uri")
         self.registered_uri = reply.get("registered_uri")
         self.tracking_uri = reply.get("tracking_uri") or self.tracking_uri
@@ -115,15 +124,23 @@ class MlflowTracker(Tracker):
         except (BrokenPipeError, OSError, pickle.PicklingError) as exc:
             self._errors.append(f"{type(exc).__name__}: {exc}")
 
-    def _collect(self) -> dict[str, Any]:
+    def _collect(self, timeout_s: float, kill: bool) -> dict[str, Any]:
+        """The writer's answer within ``timeout_s``; without one, the writer is killed, or (``kill=False``,
+        after Ctrl-C) left to finish its writes on its own."""
         assert self._process is not None and self._process.stdout is not None  # set in start()
         try:
+            if not select.select([self._process.stdout], [], [], timeout_s)[0]:
+                raise subprocess.TimeoutExpired(self._process.args, timeout_s)
             reply = pickle.load(self._process.stdout)
-            self._process.wait(timeout=WRITER_TIMEOUT_S)
+            self._process.wait(timeout=timeout_s if kill else INTERRUPTED_WAIT_S)
             return reply
         except (EOFError, pickle.UnpicklingError, subprocess.TimeoutExpired) as exc:
-            self._process.kill()
-            return {"errors": [f"the MLflow writer process ended without an answer ({type(exc).__name__})"]}
+            if kill:
+                self._process.kill()
+                return {"errors": [f"the MLflow writer process ended without an answer ({type(exc).__name__})"]}
+            logger.warning("The MLflow writer (pid %d) is still writing this job's records; it finishes them on its own.",
+                           self._process.pid)
+            return {}
 
 
 def check_tracking_uri(uri: str | None) -> None:

@@ -13,20 +13,28 @@ import os
 import pickle
 import signal
 import sys
-from typing import Any, BinaryIO
+import threading
+import time
+from typing import Any, BinaryIO, Callable
 
 from automl.tracking.mlflow_records import MlflowRecorder
 
 #: Why a job's run is KILLED when the search process stopped talking to the writer.
 ABANDONED = "the search process ended without finishing the job (killed or crashed); its finished trials are recorded"
+#: Seconds the search process has after Ctrl-C to end the job itself before this process terminates it.
+INTERRUPT_GRACE_S = 10.0
+#: Seconds between SIGTERM and SIGKILL when the search process must be stopped.
+TERMINATE_WAIT_S = 3.0
 
 
-def serve(recorder: MlflowRecorder, inbox: BinaryIO) -> list[str]:
+def serve(
+    recorder: MlflowRecorder, inbox: BinaryIO, abandoned: Callable[[], tuple[str, str]] = lambda: (ABANDONED, "KILLED")
+) -> list[str]:
     """Apply messages until "close"; return the errors met (a failed open skips the rest).
 
     Input that ends without "close" means the search process died (killed, out of
-    memory): the trials already received are written, and the job's run is
-    marked KILLED with the reason instead of staying RUNNING forever.
+    memory): the trials already received are written, and the job's run ends with
+    the reason and status ``abandoned()`` (KILLED) instead of staying RUNNING forever.
     """
     errors: list[str] = []
     opened = False
@@ -35,7 +43,7 @@ def serve(recorder: MlflowRecorder, inbox: BinaryIO) -> list[str]:
             method, args = pickle.load(inbox)
         except (EOFError, pickle.UnpicklingError):  # a message cut off mid-write by the death of its sender
             if opened:
-                recorder.abandon(ABANDONED)
+                recorder.abandon(*abandoned())
             return errors
         if method == "close":
             return errors
@@ -48,15 +56,72 @@ def serve(recorder: MlflowRecorder, inbox: BinaryIO) -> list[str]:
             errors.append(f"{method}: {type(exc).__name__}: {exc}")
 
 
+class InterruptWatch:
+    """Ctrl-C reaches the whole process group, this process included.
+
+    The search process handles it (the job is recorded as FAILED and it exits in
+    about a second). A search process stuck in native code that holds Python's
+    interpreter lock never gets to run its handler; if it is still alive
+    ``grace_s`` after the interrupt, it is terminated (SIGTERM, then SIGKILL).
+    Input that ends after an interrupt is an interrupted job: FAILED, with
+    :attr:`ending`'s reason. This process never stops on Ctrl-C, so its writes finish.
+    """
+
+    def __init__(self, search_pid: int, grace_s: float = INTERRUPT_GRACE_S) -> None:
+        self.search_pid, self.grace_s = search_pid, grace_s
+        self.interrupted = self.forced = False
+        self._timer: threading.Timer | None = None
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self.on_interrupt)
+
+    def on_interrupt(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+        if self._timer is None:
+            self._timer = threading.Timer(self.grace_s, self._stop_search)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def ending(self) -> tuple[str, str]:
+        """The reason and run status of a job whose input ended without "close"."""
+        if self.forced:
+            return (f"interrupted (Ctrl-C): the search process did not stop within {self.grace_s:g}s "
+                    "(busy in native code), so it was terminated; its finished trials are recorded", "FAILED")
+        if self.interrupted:
+            return "interrupted (Ctrl-C) before the job was closed; its finished trials are recorded", "FAILED"
+        return ABANDONED, "KILLED"
+
+    def _stop_search(self) -> None:
+        if os.getppid() != self.search_pid:  # it has exited already (this process was re-parented)
+            return
+        self.forced = True
+        print(f"automl: the job did not stop within {self.grace_s:g}s of Ctrl-C; terminating process "
+              f"{self.search_pid}.", file=sys.stderr, flush=True)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.kill(self.search_pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + TERMINATE_WAIT_S
+            while time.monotonic() < deadline:
+                if os.getppid() != self.search_pid:
+                    return
+                time.sleep(0.05)
+
+
 def main() -> None:
-    # Ctrl-C reaches the whole process group: the search process handles it and closes the job
-    # (or dies, which ends this input); either way this process must finish its writes.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch = InterruptWatch(os.getppid())
+    watch.install()
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies
     uri, experiment = sys.argv[1] or None, sys.argv[2]
     recorder = MlflowRecorder(uri, experiment)
-    errors = serve(recorder, sys.stdin.buffer)
+    errors = serve(recorder, sys.stdin.buffer, watch.ending)
+    watch.cancel()
     reply: dict[str, Any] = {
         "run_id": recorder.run_id,
         "model_uri": recorder.model_uri,
