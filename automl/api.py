@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -11,19 +12,21 @@ from sklearn.base import BaseEstimator
 
 from automl import __version__
 from automl.budget import Budget
-from automl.data import TabularPreprocessor, check_xy, fingerprint, summarize
+from automl.data import check_xy
 from automl.errors import InputError, NotFittedError
+from automl.fitdata import Fold
 from automl.metrics import get_metric
-from automl.objective import score_model
-from automl.params import check_backend, check_max_trials, check_register, check_time_budget, resolve_families, resolve_n_jobs
+from automl.oof import OutOfFoldStore
+from automl.params import check_backend, check_max_trials, check_register, check_time_budget, resolve_n_jobs
+from automl.problem import TuningProblem, build_problem
+from automl.records import direction
 from automl.resume import trials_to_resume
 from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name, resolve_strategy_name
-from automl.study import FAILED, PRUNED, Study, Trial
+from automl.study import FAILED, PRUNED, TIMEOUT, Study, Trial
 from automl.task import TaskSpec, make_task
 from automl.tracking import make_tracker
-from automl.tuning import build_space, run_job
-from automl.validation import make_splits
+from automl.tuning import JobResult, JobSettings, run_job
 
 logger = logging.getLogger(__name__)
 
@@ -152,62 +155,34 @@ class AutoML(BaseEstimator):
     # -- fitting -------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> "AutoML":
         """Search configurations within the budget and refit the best one."""
-        check_time_budget(self.time_budget, self.max_trials)
-        check_max_trials(self.max_trials)
-        check_register(self.register, self.tracking)
-        if self.resume_from is not None and not self.tracking:
-            raise InputError(f"resume_from={self.resume_from!r} needs tracking=True: the earlier trials are read from MLflow.")
-        backend_options = check_backend(
-            self.backend, self.n_concurrent_trials, self.resources_per_trial, self.ray_address, self.trial_retries
-        )
         budget = Budget(self.time_budget, self.max_trials)
-        check_strategy_name(self.strategy)
-        early_stop = resolve_early_stop(self.early_stop)
-        n_jobs = resolve_n_jobs(self.n_jobs)
+        settings = self._check_settings()
         frame, target = check_xy(X, y)
-        task = self._task_spec().resolve(target)
-        metric = get_metric(task.metric, task.kind)  # type: ignore[arg-type]
-        families = resolve_families(self.estimators, task.family_task)
-        classes, encoded = _encode_target(target, task.is_classification)
-        preprocessor = TabularPreprocessor().fit(frame)
-        features = preprocessor.transform(frame)
-        summary = summarize(features, preprocessor, target, task.is_classification)
-        space = build_space(families, task.family_task, summary, self.search_space)
-        eval_method = task.choose_eval_method(summary.n_rows, summary.n_features, self.time_budget)
-        strategy, reason = resolve_strategy_name(self.strategy, summary.n_rows, summary.n_features, self.time_budget)
+        problem = build_problem(self._task_spec(), frame, target, self.estimators, self.search_space, self.time_budget,
+                                self.seed)
+        strategy, reason = resolve_strategy_name(self.strategy, problem.summary.n_rows, problem.summary.n_features,
+                                                 self.time_budget)
         logger.info("strategy=%s (%s)", strategy, reason)
-        splits = make_splits(
-            eval_method, encoded, task.is_classification, task.n_splits, task.validation_fraction(len(frame)), self.seed
-        )
-        tracker = make_tracker(self.tracking, self.tracking_uri, self.experiment)
-        params, tags = self._job_record(task, metric.name, strategy, reason, early_stop, eval_method, families, n_jobs, summary)
-        params.update(backend_options.as_params())
-        params["metric_direction"] = "maximize" if metric.greater_is_better else "minimize"
-        if self.tracking:
-            params["data_fingerprint"] = fingerprint(frame, target)
+        settings = replace(settings, strategy=strategy)
+        params, tags = self._job_record(problem, settings, reason)
         recorded = None
         if self.resume_from is not None:
-            recorded = trials_to_resume(self.resume_from, self.tracking_uri, space, metric, params)
+            recorded = trials_to_resume(self.resume_from, self.tracking_uri, problem.space, params)
             tags["automl.resumed_from"] = self.resume_from
         tags.update({str(k): str(v) for k, v in (self.tags or {}).items()})
+        tracker = make_tracker(self.tracking, self.tracking_uri, self.experiment)
         tracker.start(params, tags)
         try:
-            result = run_job(
-                X=features, y=encoded, preprocessor=preprocessor, task=task, metric=metric, space=space,
-                splits=splits, strategy_name=strategy, early_stop=early_stop, backend_name=self.backend, backend_options=backend_options,
-                budget=budget,
-                tracker=tracker, n_jobs=n_jobs, seed=self.seed, classes=classes, callbacks=list(self.callbacks or []),
-                recorded=recorded,
-            )
-            self._set_fitted(result, task, metric.name, eval_method, strategy, frame, classes)
+            result = run_job(problem, settings, budget, tracker, list(self.callbacks or []), recorded)
+            self._set_fitted(result, problem, settings, params)
             timing = {**result.time_spent, "elapsed_s": budget.elapsed()}
             outcome = {"n_trials": len(result.study.trials), "n_failed": result.study.count(FAILED),
-                       "n_pruned": result.study.count(PRUNED), **timing}
-            tracker.log_result(self.leaderboard(), result.study.best, outcome, result.model, frame.head(5))
+                       "n_pruned": result.study.count(PRUNED), "n_timeout": result.study.count(TIMEOUT), **timing}
+            tracker.log_result(self.leaderboard(), result.trial, outcome, result.model, frame.head(5))
             if self.register is not None:
                 tracker.register(self.register, {
-                    "task": task.kind, "metric": metric.name, "score": str(self.best_score_),
-                    "data_fingerprint": params["data_fingerprint"], "automl_version": __version__,
+                    "task": problem.spec.kind, "metric": problem.metric.name, "score": str(self.best_score_),
+                    "data_fingerprint": problem.data_fingerprint, "automl_version": __version__,
                     "estimator": self.best_estimator_,
                 })
         except BaseException as exc:
@@ -220,46 +195,63 @@ class AutoML(BaseEstimator):
         self.time_spent_ = {**timing, "total_s": budget.elapsed()}
         return self
 
+    def _check_settings(self) -> JobSettings:
+        """Every parameter that can be checked before the data is read, as the job's settings."""
+        check_time_budget(self.time_budget, self.max_trials)
+        check_max_trials(self.max_trials)
+        check_register(self.register, self.tracking)
+        if self.resume_from is not None and not self.tracking:
+            raise InputError(f"resume_from={self.resume_from!r} needs tracking=True: the earlier trials are read from MLflow.")
+        backend_options = check_backend(
+            self.backend, self.n_concurrent_trials, self.resources_per_trial, self.ray_address, self.trial_retries
+        )
+        check_strategy_name(self.strategy)
+        return JobSettings(self.strategy, resolve_early_stop(self.early_stop), self.backend, backend_options,
+                           resolve_n_jobs(self.n_jobs))
+
     def _task_spec(self) -> TaskSpec:
         if isinstance(self.task, TaskSpec):
-            return self.task if self.metric is None else TaskSpec(**{**self.task.__dict__, "metric": self.metric})
+            return self.task if self.metric is None else replace(self.task, metric=self.metric)
         metric = None if self.metric in (None, "auto") else self.metric
         return make_task(self.task, metric=metric, eval_method=self.eval_method, n_splits=self.n_splits)
 
-    def _job_record(
-        self, task: TaskSpec, metric: str, strategy: str, reason: str, early_stop: str, eval_method: str,
-        families: list[str], n_jobs: int, summary: Any,
-    ) -> tuple[dict[str, Any], dict[str, str]]:
-        params = {
-            "task": task.kind, "metric": metric, "time_budget": self.time_budget, "max_trials": self.max_trials,
-            "strategy": strategy, "strategy_requested": self.strategy, "early_stop": early_stop,
-            "seed": self.seed, "eval_method": eval_method, "n_splits": task.n_splits,
-            "estimators": ",".join(families), "n_jobs": n_jobs, "backend": self.backend,
+    def _job_record(self, problem: TuningProblem, settings: JobSettings, reason: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """The job's MLflow parameters (its settings, the data's shape and the problem's fingerprints) and tags."""
+        kind, summary = problem.spec.kind, problem.summary
+        params: dict[str, Any] = {
+            "task": kind, "metric": problem.metric.name, "time_budget": self.time_budget, "max_trials": self.max_trials,
+            "strategy": settings.strategy, "strategy_requested": self.strategy, "early_stop": settings.early_stop,
+            "seed": self.seed, "eval_method": problem.eval_method, "n_splits": problem.spec.n_splits,
+            "holdout_fraction": problem.spec.validation_fraction(summary.n_rows),
+            "estimators": ",".join(problem.families), "n_jobs": settings.n_jobs, "backend": self.backend,
             "n_rows": summary.n_rows, "n_features": summary.n_features, "n_categorical": summary.n_categorical,
-            "n_classes": summary.n_classes,
+            "n_classes": summary.n_classes, "metric_direction": direction(problem.metric.greater_is_better),
+            **settings.backend_options.as_params(), **problem.fingerprints, "problem_id": problem.identity(),
         }
-        tags = {"automl.version": __version__, "automl.task": task.kind, "automl.strategy": strategy,
-                "automl.strategy_reason": reason, "automl.job_name": f"automl-{task.kind}-{strategy}"}
+        tags = {"automl.version": __version__, "automl.task": kind, "automl.strategy": settings.strategy,
+                "automl.strategy_reason": reason, "automl.job_name": f"automl-{kind}-{settings.strategy}"}
         return params, tags
 
-    def _set_fitted(self, result: Any, task: TaskSpec, metric: str, eval_method: str, strategy: str, frame: pd.DataFrame, classes: np.ndarray | None) -> None:
-        best = result.study.best
+    def _set_fitted(self, result: JobResult, problem: TuningProblem, settings: JobSettings, params: dict[str, Any]) -> None:
+        shipped = result.trial
         self.study_ = result.study
         self.pipeline_ = result.model
-        self.best_estimator_ = best.estimator
-        self.best_config_ = dict(best.config)
-        self.best_score_ = best.score
-        self.best_trial_ = best
+        self.best_estimator_ = shipped.estimator
+        self.best_config_ = dict(shipped.config)
+        self.best_score_ = shipped.score
+        self.best_trial_ = shipped
         self.best_model_ = result.model.estimator
         self.refit_ = result.refit
-        self.task_ = task
-        self.metric_ = metric
-        self.eval_method_ = eval_method
-        self.strategy_ = strategy
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        self.n_features_in_ = frame.shape[1]
-        if classes is not None:
-            self.classes_ = classes
+        self.task_ = problem.spec
+        self.metric_ = problem.metric.name
+        self.eval_method_ = problem.eval_method
+        self.strategy_ = settings.strategy
+        self.job_params_ = params
+        self.feature_names_in_ = np.asarray(problem.data.X.columns, dtype=object)
+        self.n_features_in_ = problem.data.X.shape[1]
+        self._target = problem.target
+        if problem.target.classes is not None:
+            self.classes_ = problem.target.classes
 
     # -- using the result ------------------------------------------------------
     def predict(self, X: Any) -> np.ndarray:
@@ -271,41 +263,39 @@ class AutoML(BaseEstimator):
         return self._fitted().predict_proba(X)
 
     def score(self, X: Any, y: Any) -> float:
-        """The job's metric on (X, y), in its natural direction (a custom metric's value to minimise)."""
+        """The job's metric on (X, y), signed so that greater is better (scikit-learn's contract).
+
+        Metrics to minimise come back negated (rmse 0.3 is -0.3, log_loss 0.2 is -0.2), as scikit-learn's
+        ``neg_*`` scorers do, so ``GridSearchCV`` and ``cross_val_score`` over an AutoML pick the best.
+        A custom metric's value to minimise is negated too.
+        """
         model = self._fitted()
         frame, target = check_xy(X, y)
-        if self.task_.is_classification:
-            encoded = _encode_known(target, self.classes_)
-        else:
-            encoded = target.to_numpy(dtype=float)
-        metric = get_metric(self.task_.metric, self.task_.kind)  # type: ignore[arg-type]
-        n_classes = len(self.classes_) if self.task_.is_classification else 0
-        return score_model(metric, model.estimator, model.preprocessor.transform(frame), encoded, n_classes)[0]
+        task = self.task_.plugin
+        encoded = task.encode_known(target, self._target)
+        rows = np.arange(len(frame))
+        fold = Fold(0, rows, rows, model.preprocessor.transform(frame), encoded, model.preprocessor.transform(frame),
+                    encoded, self._target.n_classes)
+        metric = get_metric(self.task_.metric, task.metric_kind)  # type: ignore[arg-type]
+        output = task.predict_output(model.estimator, fold.X_val, self._target.n_classes)
+        value, _ = task.score(metric, model.estimator, output, fold)
+        return -metric.loss(value)
+
+    @property
+    def oof_(self) -> OutOfFoldStore:
+        """The best trials' out-of-fold predictions (``automl.oof``; not saved with the model)."""
+        return self._fitted_attr("study_").oof
 
     def leaderboard(self) -> pd.DataFrame:
         """One row per trial, best first: trial_id, estimator, status, score, duration_s, error, param.*."""
         self._fitted()
         return self.study_.leaderboard()
 
+    def _fitted_attr(self, name: str) -> Any:
+        self._fitted()
+        return getattr(self, name)
+
     def _fitted(self) -> Any:
         if not hasattr(self, "pipeline_"):
             raise NotFittedError("This AutoML instance is not fitted yet; call fit(X, y) before using it.")
         return self.pipeline_
-
-
-def _encode_target(y: pd.Series, classification: bool) -> tuple[np.ndarray | None, np.ndarray]:
-    if not classification:
-        return None, y.to_numpy(dtype=float)
-    try:
-        classes, encoded = np.unique(y.to_numpy(), return_inverse=True)
-    except TypeError as exc:
-        raise InputError(f"y mixes label types that cannot be ordered ({exc}); use labels of one type.") from exc
-    return classes, encoded.astype(int)
-
-
-def _encode_known(y: pd.Series, classes: np.ndarray) -> np.ndarray:
-    values = y.to_numpy()
-    unknown = sorted({str(v) for v in values if v not in set(classes.tolist())})
-    if unknown:
-        raise InputError(f"y has label(s) {unknown[:5]} not seen at fit (known: {classes.tolist()}); score on known labels.")
-    return np.searchsorted(classes, values)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
-from automl.study import PRUNED, Trial
+from automl.study import PRUNED, TIMEOUT, Trial
 
 if TYPE_CHECKING:
     from automl.estimators import EstimatorAdapter
@@ -53,7 +53,7 @@ class CostModel:
         return self.estimate(trial.estimator, trial.config) * self.completed_share(trial)
 
     def completed_share(self, trial: Trial) -> float:
-        if trial.status != PRUNED or trial.last_step is None:
+        if trial.status not in (PRUNED, TIMEOUT) or trial.last_step is None:
             return 1.0
         if self.n_fits > 1:  # cross-validation reports after each fold
             return min(1.0, trial.last_step / self.n_fits)

@@ -85,7 +85,8 @@ class TabularPreprocessor:
     categories are those seen at fit; unseen values and missing values become NaN.
     """
 
-    def fit(self, X: pd.DataFrame) -> "TabularPreprocessor":
+    def fit(self, X: pd.DataFrame, y: Any = None) -> "TabularPreprocessor":
+        """Learn column kinds, category vocabularies and varying date parts from ``X`` (``y`` is not used)."""
         self.input_columns_: list[str] = list(X.columns)
         self.kinds_: dict[str, str] = {}
         self.categories_: dict[str, list[Any]] = {}
@@ -139,8 +140,8 @@ class TabularPreprocessor:
                 out[self.output_names_[column]] = values.where(values.isin(known)).astype(pd.CategoricalDtype(known))
         return pd.DataFrame(out)
 
-    def fit_transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        return self.fit(X).transform(X)
+    def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
+        return self.fit(X, y).transform(X)
 
 
 def _as_float(series: pd.Series, column: str) -> pd.Series:

@@ -100,7 +100,7 @@ for _metric in (
 
 
 def get_metric(metric: str | Callable[..., Any], task_kind: str) -> Metric | CustomMetric:
-    """Resolve ``metric`` for ``task_kind`` ("binary", "multiclass" or "regression")."""
+    """Resolve ``metric`` for a task whose ``metric_kind`` is ``task_kind`` ("binary", "multiclass", "regression")."""
     if callable(metric):
         _check_custom_signature(metric)
         return CustomMetric(metric)

@@ -9,6 +9,7 @@ import numpy as np
 from automl.data import TabularPreprocessor
 from automl.errors import InputError
 from automl.objective import align_proba
+from automl.tasks import EncodedTarget, Task
 
 
 class TunedModel:
@@ -17,10 +18,11 @@ class TunedModel:
     This is what ``AutoML.fit`` refits, what MLflow stores and what the CLI writes.
     """
 
-    def __init__(self, preprocessor: TabularPreprocessor, estimator: Any, classes: np.ndarray | None) -> None:
+    def __init__(self, preprocessor: TabularPreprocessor, estimator: Any, classes: np.ndarray | None, task: Task) -> None:
         self.preprocessor = preprocessor
         self.estimator = estimator
         self.classes_ = classes
+        self.task = task
 
     @property
     def feature_names_in_(self) -> list[str]:
@@ -28,9 +30,7 @@ class TunedModel:
 
     def predict(self, X: Any) -> np.ndarray:
         prediction = self.estimator.predict(self.preprocessor.transform(X))
-        if self.classes_ is None:
-            return np.asarray(prediction, dtype=float)
-        return self.classes_[np.asarray(prediction).astype(int)]
+        return self.task.decode(prediction, EncodedTarget(np.empty(0), self.classes_))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         if self.classes_ is None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from automl.metrics import CustomMetric, Metric
+from automl.metrics import Metric
+
+if TYPE_CHECKING:
+    from automl.fitdata import Fold
+    from automl.tasks import Task
 
 FIRST_ROUND = 4
 
@@ -24,32 +28,30 @@ class RoundMonitor:
 
     Adapters call :meth:`report` at rounds where :func:`is_report_round` holds;
     ``cache`` holds what an adapter builds once per fit (an XGBoost DMatrix).
+    Only built-in metrics are monitored (a custom metric needs a fitted estimator).
     """
 
-    metric: Metric | CustomMetric
-    X_val: pd.DataFrame
-    y_val: np.ndarray
-    n_classes: int
+    task: "Task"
+    metric: Metric
+    fold: "Fold"
     on_value: Callable[[int, float], bool]
     stopped: bool = False
     cache: dict[str, Any] = field(default_factory=dict)
+    active: bool = True
 
     @property
-    def active(self) -> bool:
-        """Custom metrics need a fitted estimator, so boosting rounds are not reported for them."""
-        return not isinstance(self.metric, CustomMetric)
+    def X_val(self) -> pd.DataFrame:
+        return self.fold.X_val
+
+    @property
+    def n_classes(self) -> int:
+        return self.fold.n_classes
 
     def report(self, rounds: int, output: np.ndarray) -> bool:
         """``output``: probabilities (1-D for binary) or regression values after ``rounds`` rounds."""
-        metric = self.metric
-        if isinstance(metric, CustomMetric):
-            return False
         output = np.asarray(output)
-        if self.n_classes:
-            proba = np.column_stack([1 - output, output]) if output.ndim == 1 else output
-            prediction = proba if metric.needs_proba else proba.argmax(axis=1)
-        else:
-            prediction = output
-        value = metric.loss(metric.fn(self.y_val, prediction))
+        if self.n_classes and output.ndim == 1:
+            output = np.column_stack([1 - output, output])
+        value = self.metric.loss(self.task.score_output(self.metric, output, self.fold))
         self.stopped = bool(self.on_value(rounds, float(value)))
         return self.stopped

@@ -21,16 +21,16 @@ from automl.errors import InputError
 from automl.objective import Objective
 from automl.space import JointSpace, Param
 from automl.strategies import Strategy
-from automl.study import FAILED, OK, Study, Trial, TrialResult
-from automl.tracking.mlflow_reader import intermediate_of, job_run, trial_runs_of
+from automl.study import Study, Suggestion, Trial, TrialResult
+from automl.tracking.mlflow_reader import job_run, read_trials
 
 logger = logging.getLogger(__name__)
-#: Metrics of a trial run that are not the trial's own metric values.
-RUN_METRICS = ("score", "duration_s", "fit_time_s", "last_step", "intermediate_loss")
 
-#: Job parameters that must equal the earlier job's for its trials to mean the same thing.
+#: Job parameters that must equal the earlier job's for its trials to mean the same thing; the fingerprints
+#: cover the data and the validation rows (so a changed holdout_fraction or n_splits is caught). A changed
+#: space is allowed: the replay stops where the search asks for a trial that was not recorded.
 SAME_JOB_PARAMS = ("task", "metric", "seed", "strategy", "early_stop", "eval_method", "n_splits", "estimators",
-                   "n_rows", "n_features", "data_fingerprint")
+                   "n_rows", "n_features", "data_fingerprint", "splits_fingerprint")
 
 
 @dataclass
@@ -42,22 +42,26 @@ class RecordedJob:
     trials: list[Trial]
 
 
-def load_recorded_job(run_id: str, tracking_uri: str | None, space: JointSpace, metric: Any) -> RecordedJob:
+def load_recorded_job(run_id: str, tracking_uri: str | None, space: JointSpace) -> RecordedJob:
     """Read job ``run_id`` and its trial runs from MLflow, with configurations typed by ``space``."""
     client, parent = job_run(run_id, tracking_uri, name="resume_from=")
-    trials = [_trial(client, run, space, metric) for run in trial_runs_of(client, parent)]
-    return RecordedJob(run_id, dict(parent.data.params), sorted(trials, key=lambda t: t.trial_id))
+
+    def typed(family: str, name: str, text: str) -> Any:
+        params = {p.name: p for p in space.params(family)} if family in space.spaces else {}
+        return _typed(params[name], text) if name in params else text
+
+    return RecordedJob(run_id, dict(parent.data.params), read_trials(client, parent, typed))
 
 
-def trials_to_resume(run_id: str, tracking_uri: str | None, space: JointSpace, metric: Any, params: dict[str, Any]) -> list[Trial]:
+def trials_to_resume(run_id: str, tracking_uri: str | None, space: JointSpace, params: dict[str, Any]) -> list[Trial]:
     """The finished trials of job ``run_id``, after checking that this job (``params``) is the same one."""
-    recorded = load_recorded_job(run_id, tracking_uri, space, metric)
+    recorded = load_recorded_job(run_id, tracking_uri, space)
     check_same_job(recorded, params)
     return recorded.trials
 
 
 def check_same_job(recorded: RecordedJob, params: dict[str, Any]) -> None:
-    """Raise unless this job is the recorded one (same data, task, search) with any budget."""
+    """Raise unless this job is the recorded one (same data, task, splits, search) with any budget."""
     for name in SAME_JOB_PARAMS:
         if name in recorded.params and name in params and recorded.params[name] != str(params[name]):
             raise InputError(
@@ -68,11 +72,12 @@ def check_same_job(recorded: RecordedJob, params: dict[str, Any]) -> None:
 
 def replay(
     recorded: list[Trial], study: Study, strategy: Strategy, objective: Objective, max_trials: int | None,
-    on_trial_end: Callable[[Study, Trial], None], deadline: Callable[[], float | None] = lambda: None,
-) -> int:
-    """Tell ``strategy`` the recorded trials it asks for again; return how many were replayed.
+    on_trial_end: Callable[[Study, Trial], None],
+) -> tuple[int, Suggestion | None]:
+    """Tell ``strategy`` the recorded trials it asks for again.
 
-    The first trial asked that was not recorded is evaluated here (it was asked already), by ``deadline()``.
+    Returns how many were replayed, and the first suggestion that was not recorded (asked already, so the
+    backend must run it before asking for more), or None.
     """
     replayed = 0
     for index, record in enumerate(recorded[:max_trials]):
@@ -83,11 +88,7 @@ def replay(
             logger.warning("Resume replayed %d of %d recorded trials; the search asks for a different trial next "
                            "(concurrent trials finish in another order each run), so it goes on from there.",
                            index, len(recorded))
-            trial = study.start(suggestion)  # asked already: evaluate it as the first new trial
-            study.finish(trial, objective(trial, deadline()))
-            strategy.tell(suggestion, trial)
-            on_trial_end(study, trial)
-            return index
+            return index, suggestion
         trial = study.start(suggestion)
         _feed_scheduler(objective, trial.trial_id, record)
         study.finish(trial, _result(record))
@@ -95,7 +96,25 @@ def replay(
         strategy.tell(suggestion, trial)
         on_trial_end(study, trial)
         replayed += 1
-    return replayed
+    return replayed, None
+
+
+class AskedFirst(Strategy):
+    """``strategy`` whose next answer is ``pending``, a suggestion it gave already (the first new trial of a resume)."""
+
+    def __init__(self, strategy: Strategy, pending: Suggestion) -> None:
+        self.inner, self.pending = strategy, pending
+        self.name, self.space, self.seed, self.families = strategy.name, strategy.space, strategy.seed, strategy.families
+        self.cost_model = strategy.cost_model
+
+    def ask(self) -> Suggestion | None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            return pending
+        return self.inner.ask()
+
+    def tell(self, suggestion: Suggestion, trial: Trial) -> None:
+        self.inner.tell(suggestion, trial)
 
 
 def _feed_scheduler(objective: Objective, trial_id: int, record: Trial) -> None:
@@ -125,23 +144,6 @@ def _same_config(asked: dict[str, Any], recorded: dict[str, Any]) -> bool:
         elif value != other:
             return False
     return True
-
-
-def _trial(client: Any, run: Any, space: JointSpace, metric: Any) -> Trial:
-    tags, metrics = run.data.tags, run.data.metrics
-    family = tags["automl.estimator"]
-    params = {p.name: p for p in space.params(family)} if family in space.spaces else {}
-    config = {k: _typed(params[k], v) if k in params else v for k, v in run.data.params.items() if k != "estimator"}
-    status = tags.get("automl.status", FAILED)
-    score = metrics.get("score")
-    return Trial(
-        int(tags["automl.trial_id"]), family, config, 0, status=status, score=score,
-        loss=metric.loss(score) if status == OK and score is not None else None,
-        metrics={k: v for k, v in metrics.items() if k not in RUN_METRICS},
-        duration_s=metrics.get("duration_s", 0.0), fit_time_s=metrics.get("fit_time_s", 0.0), error=tags.get("automl.error"),
-        started_at=run.info.start_time / 1000.0, intermediate=intermediate_of(client, run) or [],
-        worker=tags.get("automl.worker", ""), device=tags.get("automl.device", ""),
-    )
 
 
 def _typed(param: Param, text: str) -> Any:

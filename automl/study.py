@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-OK, FAILED, PRUNED, RUNNING = "ok", "failed", "pruned", "running"
+from automl.oof import OutOfFold, OutOfFoldStore
+from automl.records import FAILED, OK, PRUNED, RUNNING, TIMEOUT, Trial, leaderboard
+
+__all__ = ["FAILED", "OK", "PRUNED", "RUNNING", "TIMEOUT", "Study", "Suggestion", "Trial", "TrialResult", "trial_seed"]
 
 
 @dataclass
@@ -37,37 +40,7 @@ class TrialResult:
     duration_s: float | None = None  # a replayed trial's recorded duration (otherwise measured)
     started_at: float | None = None  # and its recorded start
     device: str = ""  # where the model trained, where the family can tell ("cpu", "cuda", ...)
-
-
-@dataclass
-class Trial:
-    """One evaluated configuration."""
-
-    trial_id: int
-    estimator: str
-    config: dict[str, Any]
-    seed: int
-    status: str = RUNNING
-    score: float | None = None
-    loss: float | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    duration_s: float = 0.0
-    fit_time_s: float = 0.0
-    error: str | None = None
-    started_at: float = 0.0
-    intermediate: list[tuple[int, float]] = field(default_factory=list)
-    worker: str = ""  # pid@host of the Ray worker that ran it; empty in-process
-    retries: int = 0  # runs again after its worker died (Ray)
-    replayed: bool = False  # told from an earlier run's records when the job was resumed
-    device: str = ""  # where the model trained, where the family can tell
-
-    @property
-    def last_step(self) -> int | None:
-        return self.intermediate[-1][0] if self.intermediate else None
-
-    @property
-    def last_value(self) -> float | None:
-        return self.intermediate[-1][1] if self.intermediate else None
+    oof: OutOfFold | None = None  # its predictions for the validation rows (ok trials)
 
 
 def trial_seed(seed: int, trial_id: int) -> int:
@@ -76,13 +49,14 @@ def trial_seed(seed: int, trial_id: int) -> int:
 
 
 class Study:
-    """Trials in the order they were asked, and the best one so far."""
+    """Trials in the order they were asked, the best one so far, and the best trials' out-of-fold predictions."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, oof: OutOfFoldStore | None = None) -> None:
         self.seed = seed
         self.trials: list[Trial] = []
         self.best: Trial | None = None
         self.best_model: Any = None
+        self.oof = oof if oof is not None else OutOfFoldStore()
 
     def start(self, suggestion: Suggestion) -> Trial:
         trial_id = len(self.trials)
@@ -102,25 +76,20 @@ class Study:
         trial.device = result.device
         if trial.status == OK and (trial.loss is None or not math.isfinite(trial.loss)):
             trial.status, trial.error = FAILED, f"non-finite score {trial.score!r}"
-        if trial.status == OK and (self.best is None or trial.loss < self.best.loss):  # type: ignore[operator]
-            self.best, self.best_model = trial, result.model
+        if trial.status == OK:
+            if result.oof is not None:
+                self.oof.offer(trial.trial_id, trial.loss, result.oof)  # type: ignore[arg-type]
+            if self.best is None or trial.loss < self.best.loss:  # type: ignore[operator]
+                self.best, self.best_model = trial, result.model
         return trial
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Saved without the kept out-of-fold predictions (they serve the job, not the saved model)."""
+        return {**self.__dict__, "oof": OutOfFoldStore(self.oof.keep, self.oof.max_bytes)}
 
     def count(self, status: str | None = None) -> int:
         return sum(1 for t in self.trials if status is None or t.status == status)
 
     def leaderboard(self) -> pd.DataFrame:
-        """One row per trial, best first: ok trials by loss, then pruned, then failed."""
-        columns = ["trial_id", "estimator", "status", "score", "duration_s", "error", "last_step", "last_value"]
-        rows = []
-        for t in self.trials:
-            row = {k: v for k, v in asdict(t).items() if k in columns}
-            row.update(last_step=t.last_step, last_value=t.last_value)
-            row.update({f"param.{k}": v for k, v in t.config.items()})
-            row["_rank"] = (0 if t.status == OK else 1 if t.status == PRUNED else 2, t.loss if t.loss is not None else math.inf, t.trial_id)
-            rows.append(row)
-        if not rows:
-            return pd.DataFrame(columns=columns)
-        frame = pd.DataFrame(rows)
-        frame = frame.loc[sorted(frame.index, key=lambda i: frame.at[i, "_rank"])].drop(columns="_rank")
-        return frame.reset_index(drop=True)
+        """One row per trial, best first: ok trials by loss, then pruned, cut by the time budget, then failed."""
+        return leaderboard(self.trials)

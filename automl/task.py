@@ -1,4 +1,4 @@
-"""What the task is: its kind, metric and validation scheme, in one frozen value."""
+"""What the user asks for: a task kind and its settings, in one frozen value (the behaviour is in ``automl.tasks``)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ import pandas as pd
 
 from automl.errors import InputError
 from automl.registry import unknown_name_error
+from automl.tasks import CLASSIFICATION, TASKS, Task, get_task, infer_kind
 
-#: Task names a user may pass; "classification" is resolved to binary / multiclass from y.
-USER_TASKS = ("classification", "binary", "multiclass", "regression")
 #: Kinds reserved for the forecasting and ranking work; the fields below already carry them.
 FUTURE_TASKS = ("forecast", "ranking")
 EVAL_METHODS = ("auto", "holdout", "cv")
-DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "r2"}
+
+
+def user_tasks() -> list[str]:
+    """Task names a user may pass: "classification" and every registered kind."""
+    return [CLASSIFICATION, *TASKS.names()]
 
 
 @dataclass(frozen=True)
@@ -26,8 +29,9 @@ class TaskSpec:
 
     Parameters
     ----------
-    kind : {"classification", "binary", "multiclass", "regression"}
-        "classification" becomes "binary" or "multiclass" once ``y`` is seen.
+    kind : str
+        "classification" (becomes "binary" or "multiclass" once ``y`` is seen), or a
+        registered task kind ("binary", "multiclass", "regression").
     metric : str or callable, optional
         A registered metric name or a FLAML-style custom metric; defaults per kind.
     eval_method : {"auto", "holdout", "cv"}
@@ -51,49 +55,34 @@ class TaskSpec:
     group_column: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in USER_TASKS:
+        if self.kind not in user_tasks():
             if self.kind in FUTURE_TASKS:
-                raise InputError(
-                    f'task="{self.kind}" is not available yet; use one of: {", ".join(USER_TASKS)}.'
-                )
-            raise unknown_name_error("task", "task", self.kind, list(USER_TASKS))
+                raise InputError(f'task="{self.kind}" is not available yet; use one of: {", ".join(user_tasks())}.')
+            raise unknown_name_error("task", "task", self.kind, user_tasks())
         if self.eval_method not in EVAL_METHODS:
             raise unknown_name_error("evaluation method", "eval_method", self.eval_method, list(EVAL_METHODS))
-        if not isinstance(self.n_splits, (int, np.integer)) or self.n_splits < 2:
+        if not isinstance(self.n_splits, (int, np.integer)) or isinstance(self.n_splits, bool) or self.n_splits < 2:
             raise InputError(f"n_splits={self.n_splits!r} is invalid; pass an integer of at least 2.")
         if self.holdout_fraction is not None and not 0 < self.holdout_fraction < 1:
-            raise InputError(
-                f"holdout_fraction={self.holdout_fraction!r} is invalid; pass a number between 0 and 1."
-            )
+            raise InputError(f"holdout_fraction={self.holdout_fraction!r} is invalid; pass a number between 0 and 1.")
 
     @property
-    def is_classification(self) -> bool:
-        return self.kind in ("classification", "binary", "multiclass")
+    def estimator_kind(self) -> str:
+        """What the task's estimator families must serve ("classification", "regression")."""
+        return "classification" if self.kind == CLASSIFICATION else get_task(self.kind).estimator_kind
 
     @property
-    def family_task(self) -> str:
-        """The task as estimator families see it: "classification" or "regression"."""
-        return "classification" if self.is_classification else "regression"
+    def plugin(self) -> Task:
+        """The task's plug-in (after :meth:`resolve`, whose kind is concrete)."""
+        return get_task(self.kind)
 
     def resolve(self, y: pd.Series) -> "TaskSpec":
         """Return the spec with the kind made concrete from ``y`` and a default metric."""
-        kind = self.kind
-        n_classes = int(pd.Series(y).nunique())
-        if self.is_classification:
-            if n_classes < 2:
-                raise InputError(
-                    f"y has a single class ({pd.Series(y).iloc[0]!r}); classification needs at least two."
-                )
-            inferred = "binary" if n_classes == 2 else "multiclass"
-            if kind == "binary" and inferred != "binary":
-                raise InputError(f'task="binary" but y has {n_classes} classes; use task="classification".')
-            kind = inferred
-        elif not pd.api.types.is_numeric_dtype(pd.Series(y)):
-            raise InputError(
-                f'task="regression" needs a numeric target, but y has dtype {pd.Series(y).dtype}; '
-                'convert it or use task="classification".'
-            )
-        metric = self.metric if self.metric is not None else DEFAULT_METRIC[kind]
+        y = pd.Series(y)
+        kind = infer_kind(self.kind, y)
+        task = get_task(kind)
+        task.check_target(y, self)
+        metric = self.metric if self.metric is not None else task.default_metric
         return dataclasses.replace(self, kind=kind, metric=metric)
 
     def choose_eval_method(self, n_rows: int, n_features: int, time_budget: float | None) -> str:

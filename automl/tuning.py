@@ -1,141 +1,147 @@
-"""One tuning job from prepared inputs to a fitted model: the data flow of ``AutoML.fit``."""
+"""The one place that runs a tuning job: search (after replaying a resumed job's trials), then refit the best."""
 
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
-
-import numpy as np
-import pandas as pd
+from typing import Any, Callable
 
 from automl.backends import BACKENDS, BackendOptions
 from automl.budget import Budget
 from automl.cost import CostModel, FitShape
-from automl.data import DataSummary, TabularPreprocessor
 from automl.errors import AutoMLError
-from automl.estimators import get_adapter
-from automl.metrics import CustomMetric, Metric
 from automl.model import TunedModel
-from automl.objective import Objective
-from automl.resume import replay
-from automl.space import JointSpace, SearchSpace, load_file, merge_overrides
+from automl.problem import TuningProblem
+from automl.records import OK
+from automl.resume import AskedFirst, replay
 from automl.schedulers import make_scheduler
-from automl.strategies import STRATEGIES
+from automl.strategies import STRATEGIES, Strategy
 from automl.study import Study, Trial
-from automl.task import TaskSpec
 from automl.tracking import Tracker
-from automl.validation import Split
 
 logger = logging.getLogger(__name__)
 #: Safety factor on the refit estimate (all rows instead of one fold's training rows).
 REFIT_MARGIN = 1.3
 
 
+@dataclass(frozen=True)
+class JobSettings:
+    """How the problem is searched: strategy, early stopping, where trials run and with how many threads."""
+
+    strategy: str
+    early_stop: str
+    backend: str
+    backend_options: BackendOptions
+    n_jobs: int
+
+
 @dataclass
 class JobResult:
     study: Study
     model: TunedModel
-    refit: str  # "all rows", "validation-fold model", or "all rows, cut at the time budget" (a replayed best trial)
+    trial: Trial  # the trial whose configuration the model is
+    refit: str  # "all rows", "validation-fold model", "all rows, cut at the time budget", or a note on which trial
     time_spent: dict[str, float] = field(default_factory=dict)
 
 
-def build_space(families: list[str], task: str, summary: DataSummary, overrides: Mapping[str, Any] | None) -> JointSpace:
-    """Each family's space (shipped, or overridden by a file or a dict), resolved on the data."""
-    spaces: dict[str, SearchSpace] = {}
-    overrides = dict(overrides or {})
-    for family in families:
-        space = get_adapter(family).search_space()
-        override = overrides.get(family)
-        if isinstance(override, Mapping):
-            space = merge_overrides(space, override)
-        elif override is not None:
-            space = load_file(override, family=family)
-        spaces[family] = space.for_task(task, summary.bound_names())
-    return JointSpace(spaces)
-
-
 def run_job(
-    *,
-    X: pd.DataFrame,
-    y: np.ndarray,
-    preprocessor: TabularPreprocessor,
-    task: TaskSpec,
-    metric: Metric | CustomMetric,
-    space: JointSpace,
-    splits: list[Split],
-    strategy_name: str,
-    early_stop: str | None,
-    backend_name: str,
-    backend_options: BackendOptions,
-    budget: Budget,
-    tracker: Tracker,
-    n_jobs: int,
-    seed: int,
-    classes: np.ndarray | None,
-    callbacks: list[Callable[[Study, Trial], None]],
-    recorded: list[Trial] | None = None,
+    problem: TuningProblem, settings: JobSettings, budget: Budget, tracker: Tracker,
+    callbacks: list[Callable[[Study, Trial], None]] | None = None, recorded: list[Trial] | None = None,
 ) -> JobResult:
-    """Search (after replaying ``recorded`` trials of the job being resumed), then refit the best on all rows."""
-    families = space.families
-    n_classes = 0 if classes is None else len(classes)
-    categorical = tuple(preprocessor.categorical_features_)
-    adapters = {f: get_adapter(f) for f in families}
-    objective = Objective(
-        X, y, splits, metric, adapters, task.family_task, n_classes, n_jobs, categorical, make_scheduler(early_stop)
-    )
-    train_rows = float(np.mean([len(train) for train, _ in splits]))
-    cost_model = CostModel(adapters, FitShape(train_rows, X.shape[1], n_classes), n_fits=len(splits))
-    strategy = STRATEGIES.get(strategy_name)(space, seed, families, cost_model=cost_model)
-    study = Study(seed)
-    budget.reserve_s = tracker.finish_reserve_s
+    """Search ``problem`` within ``budget`` (after replaying ``recorded`` trials), then refit the best on all rows."""
+    return JobRunner(problem, settings, budget, tracker, list(callbacks or [])).run(recorded)
 
-    def on_trial_end(study: Study, trial: Trial) -> None:
-        tracker.log_trial(trial, strategy_name)
-        if study.best is not None:
-            budget.reserve_s = tracker.finish_reserve_s + refit_estimate(study.best, len(y), train_rows)
-        for callback in callbacks:
+
+class JobRunner:
+    """One job's objective, strategy and ledger, and the budget's reserve kept up to date as trials finish."""
+
+    def __init__(self, problem: TuningProblem, settings: JobSettings, budget: Budget, tracker: Tracker,
+                 callbacks: list[Callable[[Study, Trial], None]]) -> None:
+        self.problem, self.settings, self.budget, self.tracker, self.callbacks = problem, settings, budget, tracker, callbacks
+        self.objective = problem.objective(settings.n_jobs, make_scheduler(settings.early_stop))
+        shape = FitShape(self.objective.train_rows, problem.summary.n_features, problem.target.n_classes)
+        cost_model = CostModel(self.objective.adapters, shape, n_fits=len(problem.splits))
+        self.strategy: Strategy = STRATEGIES.get(settings.strategy)(problem.space, problem.seed, problem.families,
+                                                                    cost_model=cost_model)
+        self.study = Study(problem.seed)
+
+    def run(self, recorded: list[Trial] | None) -> JobResult:
+        self.update_reserve()
+        search_started = time.monotonic()
+        strategy = self.strategy
+        if recorded:
+            replayed, pending = replay(recorded, self.study, strategy, self.objective, self.budget.max_trials,
+                                       self.on_trial_end)
+            logger.info("Resumed: %d recorded trial(s) replayed without fitting.", replayed)
+            if pending is not None:  # asked already: the backend runs it first, like any new trial
+                strategy = AskedFirst(strategy, pending)
+        BACKENDS.get(self.settings.backend)(self.settings.backend_options).run(
+            self.study, strategy, self.objective, self.budget, self.on_trial_end)
+        search_s = time.monotonic() - search_started
+        if self.study.best is None:
+            errors = sorted({t.error for t in self.study.trials if t.error})[:3]
+            raise AutoMLError(
+                f"No trial finished successfully in {len(self.study.trials)} attempt(s) (errors: {errors or 'none'}); "
+                "raise time_budget or check the data and estimators."
+            )
+        refit_started = time.monotonic()
+        trial, model, refit = self.refit()
+        timings = {"search_s": search_s, "refit_s": time.monotonic() - refit_started}
+        tuned = TunedModel(self.problem.preprocessor, model, self.problem.target.classes, self.problem.task)
+        return JobResult(self.study, tuned, trial, refit, timings)
+
+    def on_trial_end(self, study: Study, trial: Trial) -> None:
+        self.tracker.log_trial(trial, self.settings.strategy)
+        self.update_reserve()
+        for callback in self.callbacks:
             callback(study, trial)
 
-    search_started = time.monotonic()
-    if recorded:
-        replayed = replay(recorded, study, strategy, objective, budget.max_trials, on_trial_end, budget.search_deadline)
-        logger.info("Resumed: %d recorded trial(s) replayed without fitting.", replayed)
-    BACKENDS.get(backend_name)(backend_options).run(study, strategy, objective, budget, on_trial_end)
-    search_s = time.monotonic() - search_started
-    if study.best is None:
-        errors = sorted({t.error for t in study.trials if t.error})[:3]
-        raise AutoMLError(
-            f"No trial finished successfully in {len(study.trials)} attempt(s) (errors: {errors or 'none'}); "
-            "raise time_budget or check the data and estimators."
-        )
-    refit_started = time.monotonic()
-    model, refit = _refit(study, objective, budget, tracker, train_rows)
-    timings = {"search_s": search_s, "refit_s": time.monotonic() - refit_started}
-    return JobResult(study, TunedModel(preprocessor, model, classes), refit, timings)
+    def update_reserve(self) -> None:
+        """Keep room at the end of the budget for the tracker's close and the best trial's refit."""
+        best = self.study.best
+        refit = 0.0 if best is None else self.refit_estimate(best)
+        self.budget.reserve_s = self.tracker.finish_reserve_s + refit
 
+    def refit_estimate(self, trial: Trial) -> float:
+        """Seconds a refit of ``trial`` on all rows is expected to take."""
+        return trial.fit_time_s * (len(self.problem.data) / max(self.objective.train_rows, 1.0)) * REFIT_MARGIN
 
-def refit_estimate(best: Trial, n_rows: int, train_rows: float) -> float:
-    """Seconds a refit of ``best`` on all rows is expected to take."""
-    return best.fit_time_s * (n_rows / max(train_rows, 1.0)) * REFIT_MARGIN
+    def refit(self) -> tuple[Trial, Any, str]:
+        """The shipped model: the best trial refitted on all rows when that fits the time left.
 
-
-def _refit(study: Study, objective: Objective, budget: Budget, tracker: Tracker, train_rows: float) -> tuple[Any, str]:
-    best = study.best
-    assert best is not None  # checked by the caller
-    end = budget.end - tracker.finish_reserve_s
-    if best.replayed and study.best_model is None:  # no model of it in memory: the refit is the only model there is
-        model, completed = objective.fit_all_rows(best, None if budget.time_budget is None else end)
+        Otherwise the best trial's validation-fold model; a replayed best trial has none in memory, so the
+        best trial whose refit fits the time left is refitted instead (families that ignore the deadline
+        would otherwise overrun the budget).
+        """
+        best = self.study.best
+        assert best is not None  # checked by the caller
+        end = self.budget.end - self.tracker.finish_reserve_s
+        deadline = None if self.budget.time_budget is None else end
+        fits = lambda trial: end - time.monotonic() >= self.refit_estimate(trial) / REFIT_MARGIN  # noqa: E731
+        if self.study.best_model is not None:
+            if not fits(best):
+                logger.info("Not enough budget left to refit on all rows; keeping the best trial's validation-fold model.")
+                return best, self.study.best_model, "validation-fold model"
+            model, completed = self.objective.fit_all_rows(best, deadline)
+            if not completed:
+                logger.info("The refit on all rows reached the time budget; keeping the best trial's validation-fold model.")
+                return best, self.study.best_model, "validation-fold model"
+            return best, model, "all rows"
+        chosen = self._refit_candidate(fits)
+        model, completed = self.objective.fit_all_rows(chosen, deadline)
+        refit = "all rows" if chosen is best else f"all rows (trial {chosen.trial_id}: the best trial's refit did not fit the time left)"
         if not completed:  # boosting and forests stopped at the deadline are fewer rounds or trees, still a model
-            logger.warning("The refit of the best (replayed) trial reached the time budget; keeping what it fitted by then.")
-            return model, "all rows, cut at the time budget"
-        return model, "all rows"
-    if end - time.monotonic() < refit_estimate(best, len(objective.y), train_rows) / REFIT_MARGIN:
-        logger.info("Not enough budget left to refit on all rows; keeping the best trial's validation-fold model.")
-        return study.best_model, "validation-fold model"
-    model, completed = objective.fit_all_rows(best, None if budget.time_budget is None else end)
-    if not completed:
-        logger.info("The refit on all rows reached the time budget; keeping the best trial's validation-fold model.")
-        return study.best_model, "validation-fold model"
-    return model, "all rows"
+            logger.warning("The refit of trial %d reached the time budget; keeping what it fitted by then.", chosen.trial_id)
+            refit = f"{refit}, cut at the time budget"
+        return chosen, model, refit
+
+    def _refit_candidate(self, fits: Callable[[Trial], bool]) -> Trial:
+        """The best ok trial whose refit fits the time left, else the one expected to refit fastest."""
+        ranked = sorted((t for t in self.study.trials if t.status == OK), key=lambda t: t.loss)  # type: ignore[arg-type, return-value]
+        for trial in ranked:
+            if fits(trial):
+                return trial
+        cheapest = min(ranked, key=self.refit_estimate)
+        logger.warning("No trial's refit fits the time left; refitting trial %d, the fastest to refit.", cheapest.trial_id)
+        return cheapest

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from automl.records import maximizes, trials_frame
 
 
 @dataclass
@@ -41,20 +43,6 @@ class JobRecord:
         return ok.loc[ok.score.idxmax() if self.maximize else ok.score.idxmin()]
 
 
-def trials_frame(trials: Iterable[Any]) -> pd.DataFrame:
-    """The report's trial table from ``automl.study.Trial`` objects."""
-    rows = []
-    for t in trials:
-        row = {"trial_id": t.trial_id, "estimator": t.estimator, "status": t.status, "score": t.score,
-               "duration_s": t.duration_s, "started_at": t.started_at, "error": t.error,
-               "last_step": t.last_step, "worker": getattr(t, "worker", "")}
-        row.update({f"param.{k}": v for k, v in t.config.items()})
-        rows.append(row)
-    if not rows:
-        return pd.DataFrame(columns=["trial_id", "estimator", "status", "score", "duration_s", "started_at", "error"])
-    return pd.DataFrame(rows).sort_values("trial_id").reset_index(drop=True)
-
-
 def feature_importance(model: Any, limit: int = 30) -> dict[str, float]:
     """The fitted estimator's importances (split counts, impurity, mean |coefficient|) by the user's column
     names, largest first, normalised to sum to 1 (over all features, so a top-``limit`` list may sum to less)."""
@@ -81,14 +69,8 @@ def feature_importance(model: Any, limit: int = 30) -> dict[str, float]:
 
 def record_from_automl(automl: Any) -> JobRecord:
     """The record of a fitted ``automl.AutoML`` (e.g. a model file written by ``automl tune``)."""
-    task, trials = automl.task_, automl.study_.trials
-    job = {"task": task.kind, "metric": automl.metric_, "time_budget": automl.time_budget, "max_trials": automl.max_trials,
-           "strategy": automl.strategy_, "early_stop": automl.early_stop, "eval_method": automl.eval_method_,
-           "estimators": ",".join(dict.fromkeys(t.estimator for t in trials)), "backend": automl.backend,
-           "n_concurrent_trials": automl.n_concurrent_trials, "seed": automl.seed, "n_features": automl.n_features_in_}
-    from automl.metrics import METRICS
-
-    maximize = automl.metric_ in METRICS and METRICS.get(automl.metric_).greater_is_better  # custom metrics: minimised
-    return JobRecord(job=job, trials=trials_frame(trials), intermediate={t.trial_id: t.intermediate for t in trials},
-                     time_split=dict(automl.time_spent_), feature_importance=feature_importance(automl.pipeline_),
-                     maximize=maximize, run_id=getattr(automl, "mlflow_run_id_", None))
+    trials = automl.study_.trials
+    return JobRecord(job=dict(automl.job_params_), trials=trials_frame(trials),
+                     intermediate={t.trial_id: t.intermediate for t in trials}, time_split=dict(automl.time_spent_),
+                     feature_importance=feature_importance(automl.pipeline_), maximize=maximizes(automl.job_params_),
+                     run_id=getattr(automl, "mlflow_run_id_", None))

@@ -87,21 +87,16 @@ def test_logged_network_serves_from_mlflow_with_torch_pinned(breast_cancer: tupl
 def test_a_trial_given_a_gpu_that_trained_on_the_cpu_says_so(family: str, breast_cancer: tuple[pd.DataFrame, pd.Series],
                                                             caplog: pytest.LogCaptureFixture) -> None:
     """This machine has no GPU: torch and XGBoost fall back to the CPU, which the trial must not hide."""
-    from automl.metrics import get_metric
-    from automl.objective import Objective
+    from automl.problem import build_problem
     from automl.study import Trial
+    from automl.task import make_task
 
     X, y = breast_cancer
-    rows = np.arange(len(X))
-    adapter = get_adapter(family)
-    space = adapter.search_space().for_task("classification", {"n_rows": len(X), "n_features": X.shape[1], "n_classes": 2})
-    config = space.low_cost_config()
-    objective = Objective(X, y.to_numpy(), [(rows[:400], rows[400:])], get_metric("roc_auc", "binary"), {family: adapter},
-                          "classification", 2, 1, device="cuda")
+    problem = build_problem(make_task("classification", eval_method="holdout"), X, y, [family], None, None, 0)
+    config = problem.space.spaces[family].low_cost_config()
+    objective = problem.objective(n_jobs=1, device="cuda")
     with caplog.at_level("WARNING", logger="automl.objective"):
         result = objective(Trial(0, family, config, 0), None)
     assert result.status == "ok" and result.device == "cpu"
     assert f"Trial 0 ({family}) was given a GPU but trained on cpu" in caplog.text
-    cpu = Objective(X, y.to_numpy(), [(rows[:400], rows[400:])], get_metric("roc_auc", "binary"), {family: adapter},
-                    "classification", 2, 1)
-    assert cpu(Trial(1, family, config, 0), None).device == "cpu"
+    assert problem.objective(n_jobs=1)(Trial(1, family, config, 0), None).device == "cpu"

@@ -52,6 +52,8 @@ def test_leaderboard_and_mlflow_records_have_the_in_process_shape(breast_cancer,
     local = AutoML(time_budget=None, seed=0, n_jobs=1, experiment=experiment + "-inprocess", **common).fit(X, y)
     on_ray = ray_fit(X, y, experiment=experiment, **common)
     assert list(on_ray.leaderboard().columns) == list(local.leaderboard().columns)
+    ok = [t.trial_id for t in on_ray.study_.trials if t.status == "ok"]
+    assert sorted(t for t, _ in on_ray.oof_.best()) == sorted(ok)  # workers sent back the predictions of kept trials
     client = MlflowClient(tracking_uri)
     exp = client.get_experiment_by_name(experiment)
     runs = client.search_runs([exp.experiment_id], max_results=100)
@@ -128,3 +130,17 @@ def test_time_budget_holds_with_concurrent_trials(breast_cancer) -> None:
     assert m.time_spent_["total_s"] <= 8 * 1.05 + 0.5
     assert len(m.study_.trials) >= 10
     assert m.study_.count("running") == 0
+
+
+def test_a_resumed_jobs_first_new_trial_runs_on_a_ray_worker(breast_cancer, tracking_uri: str, experiment: str) -> None:
+    """The replay hands the first trial it was not told to the backend (it once ran on the driver, without retries)."""
+    X, y = breast_cancer
+    common = {"tracking": True, "tracking_uri": tracking_uri, "experiment": experiment, "n_concurrent_trials": 1,
+              "estimators": ["lgbm", "rf", "lr"]}
+    first = ray_fit(X, y, max_trials=3, **common)
+    changed_space = {"rf": {"n_estimators": {"default": 50}}}  # rf's defaults, its first trial, differ from the record
+    resumed = ray_fit(X, y, max_trials=5, resume_from=first.mlflow_run_id_, search_space=changed_space, **common)
+    trials = resumed.study_.trials
+    assert [t.replayed for t in trials] == [True, False, False, False, False]
+    assert trials[1].config["n_estimators"] == 50
+    assert all(t.worker.split("@")[0].isdigit() and int(t.worker.split("@")[0]) != os.getpid() for t in trials[1:])

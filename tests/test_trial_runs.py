@@ -12,7 +12,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from automl.study import FAILED, OK, PRUNED, Trial
-from automl.tracking.mlflow_records import MlflowRecorder, trial_run
+from automl.records import to_run
+from automl.tracking.mlflow_records import MlflowRecorder
 from automl.tracking.trial_runs import SqlTrialRunWriter, write_with_client
 
 
@@ -64,7 +65,7 @@ def test_sql_writer_is_used_for_sqlite_stores(recorder: MlflowRecorder) -> None:
 def test_one_transaction_runs_equal_client_runs(recorder: MlflowRecorder) -> None:
     client = MlflowClient(recorder.tracking_uri)
     for trial in sample_trials():
-        run = trial_run(trial, "tpe", recorder.run_id)
+        run = to_run(trial, "tpe", recorder.run_id)
         by_client = readable(client, write_with_client(client, recorder.experiment_id, run))
         by_sql = readable(client, recorder.sql_writer.write(run))  # type: ignore[union-attr]
         assert by_sql == by_client
@@ -92,7 +93,7 @@ def test_invalid_trial_data_is_refused_like_the_client_does(recorder: MlflowReco
     with pytest.raises(MlflowException, match="bad key!"):
         recorder.write_trial(bad, "tpe")
     with pytest.raises(MlflowException, match="bad key!"):
-        write_with_client(recorder.client, recorder.experiment_id, trial_run(bad, "tpe", recorder.run_id))
+        write_with_client(recorder.client, recorder.experiment_id, to_run(bad, "tpe", recorder.run_id))
     assert recorder.sql_writer is not None  # bad data is the trial's problem, not the writer's
 
 

@@ -24,7 +24,7 @@ from automl.budget import Budget
 from automl.objective import BUDGET_STOP, Objective
 from automl.schedulers import Scheduler
 from automl.strategies import Strategy
-from automl.study import FAILED, PRUNED, Study, Suggestion, Trial, TrialResult
+from automl.study import FAILED, TIMEOUT, Study, Suggestion, Trial, TrialResult
 
 logger = logging.getLogger(__name__)
 #: Seconds a trial may run past the search deadline (finishing a tree, scoring) before it is cancelled.
@@ -130,7 +130,7 @@ class _TrialLoop:
         item.worker = worker
         item.trial.worker = self.identities.get(worker, "")
         item.trial.started_at = time.time()
-        self.running[worker.evaluate.remote(item.trial, seconds_left, best)] = item
+        self.running[worker.evaluate.remote(item.trial, seconds_left, best, self.study.oof.threshold())] = item
 
     def _wait(self) -> bool:
         """Handle whatever finishes next; ``False`` once stragglers had to be cancelled at the budget's end."""
@@ -208,7 +208,7 @@ class _TrialLoop:
         """Stop what still runs (recorded as pruned at the budget, as in-process), then release every worker."""
         for item in self.running.values():
             self.ray.kill(item.worker)
-            self._record(item, TrialResult(PRUNED, error=BUDGET_STOP))
+            self._record(item, TrialResult(TIMEOUT, error=BUDGET_STOP))
         for item in self.retry:
             self._record(item, TrialResult(FAILED, error=f"{BUDGET_STOP} before it could be retried"))
         self.running.clear()

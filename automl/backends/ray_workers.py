@@ -8,6 +8,7 @@ the worker is created.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -72,16 +73,21 @@ class TrialWorker:
         """``pid@host``: where this worker runs (recorded on each trial)."""
         return self.name
 
-    def evaluate(self, trial: Trial, seconds_left: float | None, keep_model_below: float) -> TrialResult:
+    def evaluate(self, trial: Trial, seconds_left: float | None, keep_model_below: float,
+                 keep_oof_below: float = math.inf) -> TrialResult:
         """Run ``trial`` with its own deadline ``seconds_left`` from now (clocks differ between machines).
 
-        The fitted model travels back only when the loss beats ``keep_model_below``
-        (the best loss when the trial was sent), since only a new best needs it.
+        The fitted model travels back only when the loss beats ``keep_model_below`` (the best loss when the
+        trial was sent), since only a new best needs it; its out-of-fold predictions only when the loss beats
+        ``keep_oof_below`` (what the driver's store would keep).
         """
         deadline = None if seconds_left is None else time.monotonic() + seconds_left
         result = self.objective(trial, deadline)
-        if result.model is not None and not (result.loss is not None and result.loss < keep_model_below):
+        beats = lambda bound: result.loss is not None and result.loss < bound  # noqa: E731
+        if result.model is not None and not beats(keep_model_below):
             result.model = None
+        if result.oof is not None and not beats(keep_oof_below):
+            result.oof = None
         return result
 
 

@@ -18,12 +18,13 @@ if TYPE_CHECKING:
 class BuildContext:
     """What every family needs beyond its hyperparameters."""
 
-    task: str  # "classification" or "regression"
+    task: str  # the task's estimator kind: "classification" or "regression"
     n_classes: int
     n_jobs: int
     seed: int
     categorical_features: tuple[str, ...] = ()
     device: str = "cpu"  # "cuda" when the trial was given a GPU
+    gpu_limits: bool = False  # keep the limits of the family's GPU learner (a GPU trial, or the CPU refit of one)
 
 
 class EstimatorAdapter:
@@ -39,6 +40,7 @@ class EstimatorAdapter:
     cost_rank: ClassVar[int] = 50
     in_auto: ClassVar[bool] = True  # part of estimators="auto"
     rounds_param: ClassVar[str | None] = None  # the parameter counting the steps it reports on a holdout split
+    libraries: ClassVar[tuple[str, ...]] = ()  # modules its fitted models need (imported early by the MLflow writer)
     #: Seconds per unit of each term of :meth:`cost_terms`, fitted by ``python -m benchmarks.cost_model``.
     cost_coefficients: ClassVar[dict[str, float]] = {"fit": 0.01, "work": 1e-8}
 

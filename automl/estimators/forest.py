@@ -39,6 +39,7 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
 
 class RandomForestAdapter(EstimatorAdapter):
     name = "rf"
+    libraries = ("sklearn.ensemble",)
     cost_rank = 4
     cost_coefficients = {"fit": 0.00448, "trees": 0.000713, "work": 3.8e-09}  # benchmarks/results/cost_model.json
     classes = (RandomForestClassifier, RandomForestRegressor)

@@ -16,6 +16,7 @@ from automl.monitor import RoundMonitor, is_report_round
 class LGBMAdapter(EstimatorAdapter):
     name = "lgbm"
     rounds_param = "n_estimators"
+    libraries = ("lightgbm",)
     cost_rank = 1
     cost_coefficients = {"fit": 0.00451, "leaves": 6.25e-07, "work": 3.04e-09, "bins": 4.8e-10}  # benchmarks/results/cost_model.json
 
@@ -37,6 +38,7 @@ class LGBMAdapter(EstimatorAdapter):
         params["max_bin"] = 2 ** int(params.pop("log_max_bin")) - 1
         if context.device == "cuda":
             params["device_type"] = "gpu"  # LightGBM's OpenCL build, shipped in the PyPI wheel
+        if context.gpu_limits or context.device == "cuda":
             params["max_bin"] = min(params["max_bin"], 255)  # its GPU learner refuses larger bins
         cls = lgb.LGBMClassifier if context.task == "classification" else lgb.LGBMRegressor
         return cls(**params, n_jobs=context.n_jobs, random_state=context.seed, verbose=-1)

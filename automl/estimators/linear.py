@@ -39,6 +39,7 @@ def scaled_features(dense: bool = False) -> ColumnTransformer:
 
 class LinearAdapter(EstimatorAdapter):
     name = "lr"
+    libraries = ("sklearn.linear_model", "sklearn.compose")
     cost_rank = 6
     cost_coefficients = {"fit": 0.0105, "work": 4.28e-09}  # benchmarks/results/cost_model.json
 

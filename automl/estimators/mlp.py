@@ -26,6 +26,7 @@ from automl.monitor import RoundMonitor, is_report_round
 class MLPAdapter(EstimatorAdapter):
     name = "mlp"
     rounds_param = "epochs"
+    libraries = ("torch",)
     cost_rank = 7
     in_auto = False
     cost_coefficients = {"fit": 0.00992, "batches": 0.000523, "work": 1.76e-10}  # benchmarks/results/cost_model.json

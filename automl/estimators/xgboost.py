@@ -37,6 +37,7 @@ def _stopping_callback(deadline: float | None, monitor: RoundMonitor | None, tot
 class XGBoostAdapter(EstimatorAdapter):
     name = "xgboost"
     rounds_param = "n_estimators"
+    libraries = ("xgboost",)
     cost_rank = 2
     cost_coefficients = {"fit": 0.0125, "trees": 1.13e-05, "work": 6.24e-09}  # benchmarks/results/cost_model.json
     fixed: dict[str, Any] = {"max_depth": 0, "grow_policy": "lossguide"}

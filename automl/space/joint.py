@@ -67,3 +67,11 @@ def _family_grid(space: SearchSpace, resolution: int) -> Iterator[dict[str, Any]
     names = [p.name for p in space.params]
     for combo in itertools.product(*(grid_values(p, resolution) for p in space.params)):
         yield dict(zip(names, combo))
+
+
+def space_fingerprint(space: JointSpace) -> str:
+    """A short hash of the resolved space (families, parameters, domains, defaults): what the trials sampled from."""
+    import hashlib
+
+    described = [(family, [p.describe() for p in space.params(family)]) for family in space.families]
+    return hashlib.sha256(repr(described).encode()).hexdigest()[:16]

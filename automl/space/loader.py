@@ -15,7 +15,6 @@ from automl.space.params import PARAM_TYPES, Param, SearchSpace
 
 FILE_KEYS = {"family", "description", "params"}
 PARAM_KEYS = {f.name for f in fields(Param)} - {"name"}
-TASKS = ("classification", "regression")
 
 
 def builtin_space_names() -> list[str]:
@@ -75,9 +74,11 @@ def parse_param(name: str, spec: Any, source: str) -> Param:
     values = dict(spec)
     if values.get("tasks") is not None:
         tasks = values["tasks"] if isinstance(values["tasks"], list) else [values["tasks"]]
-        bad = [t for t in tasks if t not in TASKS]
+        from automl.tasks import estimator_kinds
+
+        bad = [t for t in tasks if t not in estimator_kinds()]
         if bad:
-            raise SpaceError(f"In {where}: tasks {bad} are unknown; use {list(TASKS)}.")
+            raise SpaceError(f"In {where}: tasks {bad} are unknown; use {estimator_kinds()}.")
         values["tasks"] = tuple(tasks)
     if kind == "categorical":
         choices = values.get("choices")

@@ -17,14 +17,16 @@ import optuna
 from automl.space import JointSpace, Param
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
-from automl.study import FAILED, OK, PRUNED, Suggestion, Trial
+from automl.study import FAILED, OK, PRUNED, TIMEOUT, Suggestion, Trial
 
 if TYPE_CHECKING:
     from automl.cost import CostModel
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-_STATES = {OK: optuna.trial.TrialState.COMPLETE, PRUNED: optuna.trial.TrialState.PRUNED, FAILED: optuna.trial.TrialState.FAIL}
+#: A trial cut by the time budget says nothing of its configuration: Optuna's samplers ignore it, as a failure.
+_STATES = {OK: optuna.trial.TrialState.COMPLETE, PRUNED: optuna.trial.TrialState.PRUNED, FAILED: optuna.trial.TrialState.FAIL,
+           TIMEOUT: optuna.trial.TrialState.FAIL}
 ESTIMATOR_KEY = "estimator"
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import Any, Callable
 
 from automl.errors import InputError
+from automl.records import Trial, from_run, maximizes, trials_frame
 
 TIME_METRICS = ("search_s", "refit_s", "elapsed_s", "total_s")
 
@@ -45,46 +44,26 @@ def intermediate_of(client: Any, run: Any) -> list[tuple[int, float]] | None:
     return sorted((int(m.step), float(m.value)) for m in history)
 
 
+def read_trials(client: Any, parent: Any, typed: Callable[[str, str, str], Any] | None = None) -> list[Trial]:
+    """The trials of job run ``parent`` in trial-id order, through the one trial codec (``automl.records``)."""
+    maximize = maximizes(parent.data.params)
+    trials = [from_run(run, intermediate_of(client, run), maximize, typed) for run in trial_runs_of(client, parent)]
+    return sorted(trials, key=lambda t: t.trial_id)
+
+
 def read_job(run_id: str, tracking_uri: str | None) -> Any:
     """The ``automl_dashboards.JobRecord`` of the job whose parent run is ``run_id``."""
     from automl_dashboards import JobRecord
 
     client, parent = job_run(run_id, tracking_uri)
-    rows, intermediate = [], {}
-    for run in trial_runs_of(client, parent):
-        trial_id = int(run.data.tags["automl.trial_id"])
-        rows.append(_trial_row(run, trial_id))
-        if (steps := intermediate_of(client, run)) is not None:
-            intermediate[trial_id] = steps
+    trials = read_trials(client, parent)
     job = {**parent.data.params, "strategy_reason": parent.data.tags.get("automl.strategy_reason", "")}
-    trials = pd.DataFrame(rows).sort_values("trial_id").reset_index(drop=True) if rows else pd.DataFrame(
-        columns=["trial_id", "estimator", "status", "score", "duration_s", "started_at", "error"])
     return JobRecord(
-        job=job, trials=trials, intermediate=intermediate,
+        job=job, trials=trials_frame(trials), intermediate={t.trial_id: t.intermediate for t in trials if t.intermediate},
         time_split={k: v for k, v in parent.data.metrics.items() if k in TIME_METRICS},
         feature_importance=_artifact_json(client, run_id, "feature_importance.json"),
-        maximize=job.get("metric_direction") == "maximize", run_id=run_id,
+        maximize=maximizes(parent.data.params), run_id=run_id,
     )
-
-
-def _trial_row(run: Any, trial_id: int) -> dict[str, Any]:
-    tags, metrics = run.data.tags, run.data.metrics
-    row = {"trial_id": trial_id, "estimator": tags.get("automl.estimator"), "status": tags.get("automl.status"),
-           "score": metrics.get("score"), "duration_s": metrics.get("duration_s", 0.0),
-           "started_at": run.info.start_time / 1000.0, "error": tags.get("automl.error"),
-           "last_step": metrics.get("last_step"), "worker": tags.get("automl.worker", "")}
-    row.update({f"param.{k}": _parse(v) for k, v in run.data.params.items() if k != "estimator"})
-    return row
-
-
-def _parse(text: str) -> Any:
-    """MLflow keeps parameters as text; numbers come back as numbers."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
 
 
 def _artifact_json(client: Any, run_id: str, name: str) -> dict[str, Any]:

@@ -14,11 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from automl.study import FAILED, OK, PRUNED, Trial
-from automl.tracking.trial_runs import SqlTrialRunWriter, TrialRun, write_with_client
+from automl.records import Trial, maximizes, text, to_run, trials_frame
+from automl.tracking.trial_runs import SqlTrialRunWriter, write_with_client
 
 logger = logging.getLogger(__name__)
-_RUN_STATUS = {OK: "FINISHED", FAILED: "FAILED", PRUNED: "KILLED"}
 
 
 class MlflowRecorder:
@@ -55,7 +54,8 @@ class MlflowRecorder:
         if self.fast_trial_runs:
             self.sql_writer = SqlTrialRunWriter.for_client(self.client, self.experiment_id)
         self.job = {**params, "strategy_reason": tags.get("automl.strategy_reason", "")}
-        self.client.log_batch(self.run_id, params=[Param(k, _text(v)) for k, v in params.items()])
+        self.client.log_batch(self.run_id, params=[Param(k, text(v)) for k, v in params.items()])
+        _import_in_background(str(params.get("estimators", "")).split(","))
 
     def write_result(
         self, leaderboard: pd.DataFrame, best: Trial | None, summary: dict[str, Any], model: Any, input_example: pd.DataFrame | None
@@ -67,7 +67,7 @@ class MlflowRecorder:
         params, tags = [], []
         if best is not None:
             metrics.append(Metric("best_score", float(best.score), now, 0))  # type: ignore[arg-type]
-            params = [Param(f"best.{k}", _text(v)) for k, v in best.config.items()]
+            params = [Param(f"best.{k}", text(v)) for k, v in best.config.items()]
             tags = [RunTag("automl.best_estimator", best.estimator), RunTag("automl.best_trial_id", str(best.trial_id))]
         self.client.log_batch(self.run_id, metrics=metrics, params=params, tags=tags)
         self.client.log_text(self.run_id, leaderboard.to_csv(index=False), "leaderboard.csv")
@@ -80,7 +80,7 @@ class MlflowRecorder:
     def write_report(self, summary: dict[str, Any], model: Any) -> None:
         """The job report (``report.html``) and the best model's ``feature_importance.json``."""
         try:
-            from automl_dashboards import JobRecord, feature_importance, render_report, trials_frame
+            from automl_dashboards import JobRecord, feature_importance, render_report
         except ImportError:  # the review layouts are a separate package; the job itself does not need them
             return
         import automl
@@ -91,14 +91,14 @@ class MlflowRecorder:
         record = JobRecord(
             job=self.job, trials=trials_frame(self.trials), intermediate={t.trial_id: t.intermediate for t in self.trials},
             time_split={k: float(v) for k, v in summary.items() if k.endswith("_s")}, feature_importance=importance,
-            maximize=self.job.get("metric_direction") == "maximize", run_id=self.run_id,
+            maximize=maximizes(self.job), run_id=self.run_id,
         )
         self.client.log_text(self.run_id, render_report(record, version=automl.__version__), "report.html")
 
     def write_trial(self, trial: Trial, strategy: str) -> None:
         """The trial's nested run: in one SQL transaction where the store allows, else through the client."""
         self.trials.append(trial)
-        run = trial_run(trial, strategy, self.run_id)
+        run = to_run(trial, strategy, self.run_id)
         if self.sql_writer is not None:
             self.sql_writer.validate(run)  # bad data is the trial's error on either path
             try:
@@ -158,39 +158,24 @@ class MlflowRecorder:
         return str(info.model_uri)
 
 
-def trial_run(trial: Trial, strategy: str, parent_run_id: str | None) -> TrialRun:
-    """The nested run of one finished trial: searchable tags, its config as params, its scores and curve as metrics."""
-    started = int(trial.started_at * 1000)
-    tags = {
-        "mlflow.parentRunId": str(parent_run_id),
-        "automl.role": "trial",
-        "automl.trial_id": str(trial.trial_id),
-        "automl.estimator": trial.estimator,
-        "automl.strategy": strategy,
-        "automl.status": trial.status,
-    }
-    if trial.error:
-        tags["automl.error"] = trial.error[:5000]
-    if trial.worker:
-        tags["automl.worker"] = trial.worker
-    if trial.retries:
-        tags["automl.retries"] = str(trial.retries)
-    if trial.device:
-        tags["automl.device"] = trial.device  # where it trained: a GPU trial on the CPU shows here
-    if trial.replayed:
-        tags["automl.replayed"] = "true"  # recorded by the job this one resumed; not fitted again
-    values = {"duration_s": trial.duration_s, "fit_time_s": trial.fit_time_s, **trial.metrics}
-    if trial.score is not None:
-        values["score"] = trial.score
-    if trial.last_step is not None:
-        values["last_step"] = trial.last_step
-    metrics = [(k, float(v), started, 0) for k, v in values.items()]
-    metrics += [("intermediate_loss", float(v), started, int(step)) for step, v in trial.intermediate]
-    params = {k: _text(v) for k, v in trial.config.items()} | {"estimator": trial.estimator}
-    return TrialRun(
-        name=f"trial-{trial.trial_id:04d}-{trial.estimator}", tags=tags, params=params, metrics=metrics,
-        status=_RUN_STATUS.get(trial.status, "FAILED"), start_ms=started, end_ms=started + int(trial.duration_s * 1000),
-    )
+def _import_in_background(families: list[str]) -> None:
+    """Import what the families' fitted models need while the search runs, so receiving the best model at the
+    end of the budget does not wait for imports (about a second for LightGBM and scikit-learn on 2 cores)."""
+    import importlib
+    import threading
+
+    from automl.estimators import ESTIMATORS
+
+    modules = [m for f in families if f in ESTIMATORS for m in ESTIMATORS.get(f).libraries]
+
+    def load() -> None:
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except ImportError:  # the job itself reports a missing library
+                pass
+
+    threading.Thread(target=load, name="automl-writer-imports", daemon=True).start()
 
 
 def _use_sqlite_wal() -> None:
@@ -265,7 +250,3 @@ def _uses_torch(model: Any) -> bool:
     """Whether the tuned model's estimator is the PyTorch network (only then does serving need torch)."""
     steps = getattr(getattr(model, "estimator", None), "named_steps", {})
     return any(type(step).__module__ == "automl.estimators.torch_mlp" for step in steps.values())
-
-
-def _text(value: Any) -> str:
-    return str(value)[:6000]

@@ -1,8 +1,9 @@
 """The tracking writer process: ``python -m automl.tracking.writer TRACKING_URI EXPERIMENT``.
 
 Reads pickled ``(method, args)`` messages from stdin and applies them to an
-``MlflowRecorder``; on ``("close", ())`` (or end of input) it answers one
-pickled dict on stdout: ``run_id``, ``model_uri``, ``registered_uri``, ``tracking_uri``, ``errors``.
+``MlflowRecorder``, acknowledging each on stdout as ``("ack", method, seconds)``;
+on ``("close", ())`` (or end of input) it answers ``("reply", dict)`` with
+``run_id``, ``model_uri``, ``registered_uri``, ``tracking_uri``, ``errors``.
 Living in its own process, MLflow's Python work (SQLAlchemy, serialisation)
 never competes with the search loop for the interpreter lock.
 """
@@ -28,13 +29,15 @@ TERMINATE_WAIT_S = 3.0
 
 
 def serve(
-    recorder: MlflowRecorder, inbox: BinaryIO, abandoned: Callable[[], tuple[str, str]] = lambda: (ABANDONED, "KILLED")
+    recorder: MlflowRecorder, inbox: BinaryIO, abandoned: Callable[[], tuple[str, str]] = lambda: (ABANDONED, "KILLED"),
+    done: Callable[[str, float], None] = lambda method, seconds: None,
 ) -> list[str]:
     """Apply messages until "close"; return the errors met (a failed open skips the rest).
 
-    Input that ends without "close" means the search process died (killed, out of
-    memory): the trials already received are written, and the job's run ends with
-    the reason and status ``abandoned()`` (KILLED) instead of staying RUNNING forever.
+    ``done(method, seconds)`` is called after each message. Input that ends without
+    "close" means the search process died (killed, out of memory): the trials already
+    received are written, and the job's run ends with the reason and status
+    ``abandoned()`` (KILLED) instead of staying RUNNING forever.
     """
     errors: list[str] = []
     opened = False
@@ -47,13 +50,14 @@ def serve(
             return errors
         if method == "close":
             return errors
-        if method != "open" and not opened:
-            continue
-        try:
-            getattr(recorder, method)(*args)
-            opened = opened or method == "open"
-        except Exception as exc:  # noqa: BLE001 - reported to the search process, which warns
-            errors.append(f"{method}: {type(exc).__name__}: {exc}")
+        started = time.perf_counter()
+        if method == "open" or opened:
+            try:
+                getattr(recorder, method)(*args)
+                opened = opened or method == "open"
+            except Exception as exc:  # noqa: BLE001 - reported to the search process, which warns
+                errors.append(f"{method}: {type(exc).__name__}: {exc}")
+        done(method, time.perf_counter() - started)
 
 
 class InterruptWatch:
@@ -120,7 +124,15 @@ def main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies
     uri, experiment = sys.argv[1] or None, sys.argv[2]
     recorder = MlflowRecorder(uri, experiment)
-    errors = serve(recorder, sys.stdin.buffer, watch.ending)
+
+    def acknowledge(method: str, seconds: float) -> None:
+        try:
+            pickle.dump(("ack", method, seconds), replies)
+            replies.flush()
+        except BrokenPipeError:  # the search process is gone; the writes go on
+            pass
+
+    errors = serve(recorder, sys.stdin.buffer, watch.ending, acknowledge)
     watch.cancel()
     reply: dict[str, Any] = {
         "run_id": recorder.run_id,
@@ -130,10 +142,14 @@ def main() -> None:
         "errors": errors,
     }
     try:
-        pickle.dump(reply, replies)
+        pickle.dump(("reply", reply), replies)
         replies.flush()
     except BrokenPipeError:  # nobody is left to read the answer (the search process died)
         pass
+    # Every write is committed; skip the interpreter's teardown (about a second with MLflow and SQLAlchemy loaded),
+    # which the search process would otherwise wait for at the end of the budget.
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,114 @@
+"""The tuning problem ``fit`` builds once: task, data, folds, metric and space, frozen, with its identity.
+
+Everything a trial's meaning depends on is here; the budget, the strategy and
+where trials run are the job's settings, not the problem. The fingerprints of
+its data, validation rows and space are recorded on the job's MLflow run, and
+resume compares them, so a job resumed on other data, other splits (another
+``holdout_fraction`` or ``n_splits``) or another space is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from automl.data import DataSummary, fingerprint, summarize
+from automl.estimators import get_adapter
+from automl.fitdata import FitData, Fold, Split, prepare_fold, splits_fingerprint
+from automl.metrics import CustomMetric, Metric, get_metric
+from automl.objective import AllRows, Objective
+from automl.schedulers import Scheduler
+from automl.space import JointSpace, SearchSpace, load_file, merge_overrides, space_fingerprint
+from automl.task import TaskSpec
+from automl.tasks import EncodedTarget, Task
+
+
+@dataclass(frozen=True)
+class TuningProblem:
+    """One frozen tuning problem (see the module docstring)."""
+
+    spec: TaskSpec  # resolved: its kind is concrete and it has a metric
+    task: Task
+    data: FitData  # the user's columns and the encoded target
+    target: EncodedTarget
+    preprocessor: Any  # the task's feature transform fitted on all rows: the shipped model's
+    all_rows: AllRows
+    summary: DataSummary
+    metric: Metric | CustomMetric
+    space: JointSpace
+    eval_method: str
+    splits: tuple[Split, ...]
+    seed: int
+    data_fingerprint: str  # of the user's X and y as given
+
+    @property
+    def families(self) -> list[str]:
+        return self.space.families
+
+    @cached_property
+    def fingerprints(self) -> dict[str, str]:
+        """Short hashes of the data, the validation rows and the space (recorded as job parameters)."""
+        return {"data_fingerprint": self.data_fingerprint, "splits_fingerprint": splits_fingerprint(list(self.splits)),
+                "space_fingerprint": space_fingerprint(self.space)}
+
+    def identity(self) -> str:
+        """The problem's hash: equal problems give equal trials for equal seeds and strategies."""
+        parts = [self.spec.kind, self.metric.name, self.eval_method, str(self.seed), *self.fingerprints.values()]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    def folds(self) -> list[Fold]:
+        """The validation folds, each with the task's feature transform fitted on its training rows."""
+        return [prepare_fold(self.task, self.data, i, split, self.target.n_classes) for i, split in enumerate(self.splits)]
+
+    def objective(self, n_jobs: int, scheduler: Scheduler | None = None, device: str = "cpu") -> Objective:
+        """What scores the problem's configurations (the folds are prepared here, once)."""
+        adapters = {family: get_adapter(family) for family in self.families}
+        return Objective(self.task, self.folds(), self.all_rows, self.metric, adapters, self.target.n_classes, n_jobs,
+                         scheduler or Scheduler(), device)
+
+
+def build_problem(
+    spec: TaskSpec, X: pd.DataFrame, y: pd.Series, estimators: str | Sequence[str], search_space: Mapping[str, Any] | None,
+    time_budget: float | None, seed: int,
+) -> TuningProblem:
+    """Resolve the task on ``y``, encode it, learn the all-rows transform, resolve the space, split the rows.
+
+    ``estimators`` are family names, or "auto" for the task's default families.
+    """
+    spec = spec.resolve(y)
+    task = spec.plugin
+    metric = get_metric(spec.metric, task.metric_kind)  # type: ignore[arg-type]
+    target = task.encode_target(y)
+    data = FitData(X, target.values)
+    preprocessor = task.make_preprocessor().fit(X, target.values)
+    features = preprocessor.transform(X)
+    summary = summarize(features, preprocessor, y, target.classes is not None)
+    from automl.params import resolve_families
+
+    families = resolve_families(estimators, task.estimator_kind)
+    space = build_space(families, task.estimator_kind, summary, search_space)
+    eval_method = spec.choose_eval_method(summary.n_rows, summary.n_features, time_budget)
+    splits = tuple(task.splits(data, eval_method, spec, seed))
+    all_rows = AllRows(features, target.values, tuple(preprocessor.categorical_features_))
+    return TuningProblem(spec, task, data, target, preprocessor, all_rows, summary, metric, space, eval_method, splits,
+                         seed, fingerprint(X, y))
+
+
+def build_space(families: list[str], estimator_kind: str, summary: DataSummary,
+                overrides: Mapping[str, Any] | None) -> JointSpace:
+    """Each family's space (shipped, or overridden by a file or a dict), resolved on the data."""
+    spaces: dict[str, SearchSpace] = {}
+    overrides = dict(overrides or {})
+    for family in families:
+        space = get_adapter(family).search_space()
+        override = overrides.get(family)
+        if isinstance(override, Mapping):
+            space = merge_overrides(space, override)
+        elif override is not None:
+            space = load_file(override, family=family)
+        spaces[family] = space.for_task(estimator_kind, summary.bound_names())
+    return JointSpace(spaces)

@@ -1,0 +1,232 @@
+"""The seams every task kind uses: the task plug-in, per-fold features, kept out-of-fold predictions, one trial codec."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from lightgbm import LGBMClassifier
+from mlflow import MlflowClient
+from sklearn.metrics import roc_auc_score
+
+from automl import AutoML, InputError, TaskSpec
+from automl.data import TabularPreprocessor
+from automl.fitdata import FitData, prepare_fold
+from automl.oof import OutOfFold, OutOfFoldStore
+from automl.records import from_run, leaderboard, maximizes
+from automl.tasks import TASKS, get_task
+from automl.tasks.tabular import BinaryTask
+from automl.tracking.mlflow_reader import intermediate_of, job_run, trial_runs_of
+
+
+class TargetMeanEncoder(TabularPreprocessor):
+    """Replaces column "id" by the mean target of its rows: honest when fitted on training rows only."""
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> "TargetMeanEncoder":
+        super().fit(X.drop(columns="id"))
+        self.means_ = pd.Series(np.asarray(y, dtype=float), index=X["id"].to_numpy()).groupby(level=0).mean()
+        self.prior_ = float(np.mean(y))
+        return self
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        out = super().transform(X)
+        out["id_mean"] = pd.Series(X["id"].to_numpy()).map(self.means_).fillna(self.prior_).to_numpy()
+        return out
+
+
+class TargetEncodedBinary(BinaryTask):
+    kind = "binary_target_encoded"
+
+    def make_preprocessor(self) -> TargetMeanEncoder:
+        return TargetMeanEncoder()
+
+
+@pytest.fixture
+def leaky_data() -> tuple[pd.DataFrame, pd.Series]:
+    """A target of coin flips; "id" names each row, so its target mean *is* the row's target."""
+    rng = np.random.default_rng(0)
+    n = 400
+    X = pd.DataFrame({"id": [f"row{i}" for i in range(n)], "noise": rng.normal(size=n)})
+    return X, pd.Series(rng.integers(0, 2, n), name="y")
+
+
+def test_a_target_dependent_transform_is_fitted_per_fold(monkeypatch: pytest.MonkeyPatch,
+                                                         leaky_data: tuple[pd.DataFrame, pd.Series]) -> None:
+    monkeypatch.setitem(TASKS._entries, TargetEncodedBinary.kind, TargetEncodedBinary)
+    X, y = leaky_data
+    m = AutoML(task=TargetEncodedBinary.kind, estimators=["lgbm"], eval_method="cv", n_splits=5, time_budget=None,
+               max_trials=3, early_stop=None, tracking=False, n_jobs=1).fit(X, y)
+    # The same folds with the transform fitted once on all rows: the validation rows' own targets leak in.
+    leaky = TargetMeanEncoder().fit(X, y).transform(X)
+    scores = []
+    for trial_rows, val_rows in get_task("binary").splits(FitData(X, y.to_numpy()), "cv", TaskSpec("binary"), seed=0):
+        model = LGBMClassifier(n_estimators=20, verbose=-1).fit(leaky.iloc[trial_rows], y.iloc[trial_rows])
+        scores.append(roc_auc_score(y.iloc[val_rows], model.predict_proba(leaky.iloc[val_rows])[:, 1]))
+    assert np.mean(scores) > 0.95  # the leak is there to exploit
+    assert m.best_score_ < 0.7  # and the job's validation does not benefit from it: coin flips stay coin flips
+
+
+def test_category_vocabularies_are_learned_per_fold() -> None:
+    X = pd.DataFrame({"colour": ["red", "blue"] * 20 + ["green"]})
+    y = pd.Series([0, 1] * 20 + [1])
+    fold = prepare_fold(get_task("binary"), FitData(X, y.to_numpy()), 0, (np.arange(40), np.arange(40, 41)), 2)
+    assert list(fold.X_train["colour"].cat.categories) == ["blue", "red"]
+    assert fold.X_val["colour"].isna().all()  # "green" only occurs in the validation row
+
+
+def test_every_finished_trial_keeps_its_validation_predictions(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = breast_cancer
+    m = AutoML(estimators=["lgbm", "lr"], eval_method="holdout", time_budget=None, max_trials=6, early_stop=None,
+               tracking=False, n_jobs=1).fit(X, y)
+    ok = [t for t in m.study_.trials if t.status == "ok"]
+    assert len(m.oof_) == len(ok) == 6
+    assert [trial_id for trial_id, _ in m.oof_.best()] == [t.trial_id for t in sorted(ok, key=lambda t: t.loss)]
+    for trial in ok:  # a holdout split: the kept predictions score exactly as the trial did
+        kept = m.oof_.get(trial.trial_id)
+        assert kept.values.shape == (len(kept.rows), 2) and len(kept.rows) < len(X)
+        assert roc_auc_score(y.to_numpy()[kept.rows], kept.values[:, 1]) == pytest.approx(trial.score, abs=1e-6)
+
+
+def test_cross_validated_predictions_cover_every_row_once(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = breast_cancer
+    m = AutoML(estimators=["lr"], eval_method="cv", n_splits=4, time_budget=None, max_trials=2, early_stop=None,
+               tracking=False, n_jobs=1).fit(X, y)
+    kept = m.oof_.get(m.best_trial_.trial_id)
+    assert kept.rows.tolist() == list(range(len(X)))
+    assert np.allclose(kept.values.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_store_keeps_the_best_and_respects_its_memory_bound() -> None:
+    store = OutOfFoldStore(keep=3)
+    small = OutOfFold(np.arange(10), np.zeros(10, dtype=np.float32))
+    for trial_id, loss in enumerate([0.5, 0.2, 0.9, 0.1, 0.4, math.nan]):
+        store.offer(trial_id, loss, small)
+    assert [t for t, _ in store.best()] == [3, 1, 4] and store.threshold() == 0.4
+    assert not store.offer(9, 0.45, small)  # worse than every kept trial
+    big = OutOfFold(np.arange(1000), np.zeros(1000, dtype=np.float32))
+    bounded = OutOfFoldStore(keep=20, max_bytes=2 * big.nbytes)
+    for trial_id in range(5):
+        bounded.offer(trial_id, float(trial_id), big)
+    assert len(bounded) == 2 and [t for t, _ in bounded.best()] == [0, 1]
+
+
+def test_saved_models_do_not_carry_the_kept_predictions(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    import pickle
+
+    X, y = breast_cancer
+    m = AutoML(estimators=["lr"], time_budget=None, max_trials=2, tracking=False, n_jobs=1).fit(X, y)
+    assert len(m.oof_) > 0
+    assert len(pickle.loads(pickle.dumps(m)).oof_) == 0
+
+
+def test_score_is_greater_is_better_for_every_metric(diabetes: tuple[pd.DataFrame, pd.Series],
+                                                     breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    """scikit-learn's contract: GridSearchCV over an AutoML picks the highest score, so losses come back negated."""
+    from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
+
+    X, y = diabetes
+    m = AutoML(task="regression", metric="rmse", estimators=["lr"], time_budget=None, max_trials=1, tracking=False).fit(X, y)
+    assert m.score(X, y) == pytest.approx(-np.sqrt(mean_squared_error(y, m.predict(X))))
+    Xb, yb = breast_cancer
+    c = AutoML(metric="log_loss", estimators=["lr"], time_budget=None, max_trials=1, tracking=False).fit(Xb, yb)
+    assert c.score(Xb, yb) == pytest.approx(-log_loss(yb, c.predict_proba(Xb)))
+    a = AutoML(metric="roc_auc", estimators=["lr"], time_budget=None, max_trials=1, tracking=False).fit(Xb, yb)
+    assert a.score(Xb, yb) == pytest.approx(roc_auc_score(yb, a.predict_proba(Xb)[:, 1]))
+
+
+def test_a_changed_holdout_fraction_is_another_job(breast_cancer: tuple[pd.DataFrame, pd.Series], tracking_uri: str,
+                                                   experiment: str) -> None:
+    X, y = breast_cancer
+    first = AutoML(task=TaskSpec("classification", eval_method="holdout", holdout_fraction=0.2), estimators=["lr"],
+                   time_budget=None, max_trials=2, tracking_uri=tracking_uri, experiment=experiment, n_jobs=1).fit(X, y)
+    with pytest.raises(InputError, match="was a job with splits_fingerprint="):
+        AutoML(task=TaskSpec("classification", eval_method="holdout", holdout_fraction=0.3), estimators=["lr"],
+               time_budget=None, max_trials=3, tracking_uri=tracking_uri, experiment=experiment, n_jobs=1,
+               resume_from=first.mlflow_run_id_).fit(X, y)
+
+
+def test_trials_read_back_from_mlflow_are_the_trials_written(breast_cancer: tuple[pd.DataFrame, pd.Series],
+                                                             tracking_uri: str, experiment: str) -> None:
+    X, y = breast_cancer
+    m = AutoML(estimators=["lgbm", "lr"], eval_method="holdout", time_budget=None, max_trials=8, tracking_uri=tracking_uri,
+               experiment=experiment, n_jobs=1).fit(X, y)
+    client, parent = job_run(m.mlflow_run_id_, tracking_uri)
+    assert maximizes(parent.data.params)
+    back = sorted((from_run(r, intermediate_of(client, r), True) for r in trial_runs_of(client, parent)),
+                  key=lambda t: t.trial_id)
+    for written, read in zip(m.study_.trials, back, strict=True):
+        assert (read.trial_id, read.estimator, read.status, read.error) == (written.trial_id, written.estimator,
+                                                                           written.status, written.error)
+        assert read.config == pytest.approx(written.config)
+        assert (read.score is None and written.score is None) or read.score == pytest.approx(written.score)
+        assert [step for step, _ in read.intermediate] == [step for step, _ in written.intermediate]
+        assert [v for _, v in read.intermediate] == pytest.approx([v for _, v in written.intermediate])
+    columns = ["trial_id", "estimator", "status"]
+    pd.testing.assert_frame_equal(leaderboard(back)[columns], m.leaderboard()[columns])
+
+
+def _holdout_problem(X: pd.DataFrame, y: pd.Series, families: list[str]) -> Any:
+    from automl.problem import build_problem
+    from automl.task import make_task
+
+    return build_problem(make_task("classification", eval_method="holdout"), X, y, families, None, None, 0)
+
+
+def test_the_refit_of_a_gpu_trial_keeps_the_gpu_learners_bin_cap(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    """The shipped model is the configuration that was scored: a GPU trial's max_bin <= 255 holds on the CPU refit."""
+    from automl.study import Trial
+
+    X, y = breast_cancer
+    problem = _holdout_problem(X, y, ["lgbm"])
+    objective = problem.objective(n_jobs=1)
+    config = {**problem.space.spaces["lgbm"].default_config(), "log_max_bin": 10}
+    model, _ = objective.fit_all_rows(Trial(0, "lgbm", config, 0, device="cuda"), None)
+    assert model.get_params()["max_bin"] == 255
+    model, _ = objective.fit_all_rows(Trial(1, "lgbm", config, 0, device="cpu"), None)
+    assert model.get_params()["max_bin"] == 1023
+
+
+def test_a_trial_cut_by_the_deadline_is_not_called_pruned(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    import time
+
+    from automl.records import to_run
+    from automl.study import Trial
+
+    X, y = breast_cancer
+    problem = _holdout_problem(X, y, ["lgbm"])
+    trial = Trial(0, "lgbm", {**problem.space.spaces["lgbm"].default_config(), "n_estimators": 2000}, 0)
+    result = problem.objective(n_jobs=1)(trial, time.monotonic())
+    assert (result.status, result.error) == ("timeout", "stopped at the time budget")
+    trial.status = result.status
+    assert to_run(trial, "tpe", "parent").status == "FINISHED"  # KILLED is for abandoned jobs
+    trial.status = "pruned"
+    assert to_run(trial, "tpe", "parent").status == "FINISHED"
+
+
+def test_a_replayed_best_trial_is_refitted_only_if_it_fits_the_time_left(
+        breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    import time
+
+    from automl.backends import BackendOptions
+    from automl.budget import Budget
+    from automl.study import OK, Suggestion, TrialResult
+    from automl.tracking import Tracker
+    from automl.tuning import JobRunner, JobSettings
+
+    X, y = breast_cancer
+    problem = _holdout_problem(X, y, ["lr"])
+    settings = JobSettings("random", "none", "inprocess", BackendOptions(), 1)
+    runner = JobRunner(problem, settings, Budget(5.0), Tracker(), [])
+    config = problem.space.spaces["lr"].default_config()
+    for loss, fit_s in ((-0.99, 600.0), (-0.98, 0.01)):  # the best was recorded as taking ten minutes to fit
+        trial = runner.study.start(Suggestion("lr", config))
+        runner.study.finish(trial, TrialResult(OK, -loss, loss, fit_time_s=fit_s, duration_s=fit_s))
+        trial.replayed = True
+    started = time.monotonic()
+    trial, model, refit = runner.refit()
+    assert time.monotonic() - started < 5.0
+    assert trial.trial_id == 1 and "the best trial's refit did not fit the time left" in refit
+    assert model.predict(problem.all_rows.X).shape == (len(X),)
