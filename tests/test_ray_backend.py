@@ -7,11 +7,10 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+import ray
 from mlflow import MlflowClient
 
-ray = pytest.importorskip("ray", reason="the Ray tests need the ray extra: pip install -e '.[test]'")
-
-from automl import AutoML, InputError  # noqa: E402
+from automl import AutoML, InputError
 
 
 @pytest.fixture(scope="module", autouse=True)
