@@ -1,36 +1,84 @@
+"""The metric registry: every metric is scikit-learn's value, with the direction the search needs."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable
+
 import numpy as np
 import pytest
-from sklearn.metrics import log_loss, roc_auc_score
+from sklearn import metrics as skm
 
 from automl import InputError
 from automl.metrics import METRICS, CustomMetric, get_metric
 
-REQUIRED = ["roc_auc", "log_loss", "accuracy", "f1", "macro_f1", "rmse", "mae", "r2", "mape"]
+REQUIRED = ["roc_auc", "log_loss", "accuracy", "f1", "macro_f1", "micro_f1", "rmse", "mse", "mae", "r2", "mape"]
+
+#: (metric, task kind, scikit-learn's own call on (y, prediction), greater_is_better, needs_proba); one row per kind it applies to.
+CASES: list[tuple[str, str, Callable[..., float], bool, bool]] = [
+    ("roc_auc", "binary", lambda y, p: skm.roc_auc_score(y, p[:, 1]), True, True),
+    ("roc_auc", "multiclass", lambda y, p: skm.roc_auc_score(y, p, multi_class="ovr"), True, True),
+    ("log_loss", "binary", skm.log_loss, False, True),
+    ("log_loss", "multiclass", skm.log_loss, False, True),
+    ("accuracy", "binary", skm.accuracy_score, True, False),
+    ("accuracy", "multiclass", skm.accuracy_score, True, False),
+    ("f1", "binary", skm.f1_score, True, False),
+    ("macro_f1", "binary", partial(skm.f1_score, average="macro"), True, False),
+    ("macro_f1", "multiclass", partial(skm.f1_score, average="macro"), True, False),
+    ("micro_f1", "binary", partial(skm.f1_score, average="micro"), True, False),
+    ("micro_f1", "multiclass", partial(skm.f1_score, average="micro"), True, False),
+    ("rmse", "regression", skm.root_mean_squared_error, False, False),
+    ("mse", "regression", skm.mean_squared_error, False, False),
+    ("mae", "regression", skm.mean_absolute_error, False, False),
+    ("r2", "regression", skm.r2_score, True, False),
+    ("mape", "regression", skm.mean_absolute_percentage_error, False, False),
+]
+
+
+def sample(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Small random data for ``kind``: targets, a poor prediction and a close one (probabilities where there are classes)."""
+    rng = np.random.default_rng(0)
+    if kind == "regression":
+        y = rng.uniform(1.0, 10.0, 50)  # away from 0, for mape
+        return y, rng.uniform(1.0, 10.0, 50), y * rng.uniform(0.98, 1.02, 50)
+    counts = [36, 24] if kind == "binary" else [30, 18, 12]  # every class present, unbalanced (balanced, ovr = ovo)
+    k = len(counts)
+    y = rng.permutation(np.repeat(np.arange(k), counts))
+    close = np.full((60, k), 0.1 / (k - 1))
+    close[np.arange(60), y] = 0.9
+    return y, rng.dirichlet(np.ones(k), size=60), close
 
 
 def test_required_metrics_are_registered() -> None:
     assert set(REQUIRED) <= set(METRICS.names())
 
 
-def test_roc_auc_binary_and_multiclass_match_sklearn() -> None:
-    y = np.array([0, 1, 1, 0, 1])
-    proba = np.array([[0.8, 0.2], [0.3, 0.7], [0.4, 0.6], [0.6, 0.4], [0.9, 0.1]])
-    assert get_metric("roc_auc", "binary").fn(y, proba) == pytest.approx(roc_auc_score(y, proba[:, 1]))
-    y3 = np.array([0, 1, 2, 2, 1, 0])
-    p3 = np.random.default_rng(0).dirichlet(np.ones(3), size=6)
-    expected = roc_auc_score(y3, p3, multi_class="ovr")
-    assert get_metric("roc_auc", "multiclass").fn(y3, p3) == pytest.approx(expected)
+def test_every_registered_metric_is_checked_for_each_task_it_applies_to() -> None:
+    checked = {name: {kind for case, kind, *_ in CASES if case == name} for name in {case for case, *_ in CASES}}
+    assert set(checked) == set(METRICS.names())  # a new metric needs a row in CASES
+    for name in METRICS.names():
+        assert checked[name] == set(METRICS.get(name).tasks), name
+
+
+@pytest.mark.parametrize(("name", "kind", "reference", "greater_is_better", "needs_proba"), CASES,
+                         ids=[f"{name}-{kind}" for name, kind, *_ in CASES])
+def test_metric_is_sklearns_value_with_its_direction(name: str, kind: str, reference: Callable[..., float],
+                                                     greater_is_better: bool, needs_proba: bool) -> None:
+    metric = get_metric(name, kind)
+    assert (metric.greater_is_better, metric.needs_proba) == (greater_is_better, needs_proba)
+    y, poor, close = sample(kind)
+    if not needs_proba and kind != "regression":
+        poor, close = poor.argmax(axis=1), close.argmax(axis=1)  # labels, as the search passes them
+    value = metric.fn(y, poor)
+    assert value == pytest.approx(reference(y, poor), rel=1e-12)
+    assert metric.loss(value) == (-value if greater_is_better else value)
+    assert metric.loss(metric.fn(y, close)) < metric.loss(value)  # the search minimises: the closer prediction has the lower loss
 
 
 def test_log_loss_handles_a_class_missing_from_the_fold() -> None:
     y = np.array([0, 0, 1])
     proba = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1]])
-    assert get_metric("log_loss", "multiclass").fn(y, proba) == pytest.approx(log_loss(y, proba, labels=[0, 1, 2]))
-
-
-def test_loss_direction() -> None:
-    assert get_metric("r2", "regression").loss(0.8) == -0.8
-    assert get_metric("rmse", "regression").loss(2.0) == 2.0
+    assert get_metric("log_loss", "multiclass").fn(y, proba) == pytest.approx(skm.log_loss(y, proba, labels=[0, 1, 2]))
 
 
 def test_metric_for_wrong_task_is_rejected() -> None:

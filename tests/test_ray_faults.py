@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import ray
 from mlflow import MlflowClient
+from ray.cluster_utils import Cluster
 from sklearn.datasets import make_classification
 
-ray = pytest.importorskip("ray", reason="the Ray tests need the ray extra: pip install -e '.[test]'")
-from ray.cluster_utils import Cluster  # noqa: E402
-
-from automl import AutoML  # noqa: E402
+from automl import AutoML
 
 pytestmark = pytest.mark.slow
 

@@ -49,9 +49,16 @@ def chart_ids(page: str) -> list[str]:
     return re.findall(r'<div id="(chart-\d+)" class="plotly-graph-div"', page)
 
 
+def section(page: str, name: str) -> str:
+    """The inside of one ``<section>`` of the page (sections do not nest), not the embedded plotly.js."""
+    found = re.search(rf'<section id="{name}">(.*?)</section>', page, re.S)
+    assert found is not None, f"no section {name!r}"
+    return found.group(1)
+
+
 def check_page(page: str, job: AutoML) -> None:
-    for section in SECTIONS:
-        assert f'<section id="{section}">' in page, section
+    for name in SECTIONS:
+        assert f'<section id="{name}">' in page, name
     assert len(chart_ids(page)) >= 7  # progress x2, parcoords, importance, intermediate, features, time x2
     parser = ExternalReferences()
     parser.feed(page)
@@ -76,8 +83,11 @@ def test_report_is_rebuilt_from_mlflow_with_the_same_trials(job: AutoML, trackin
     check_page(page, job)
     assert "fANOVA" in page
     pruned = job.study_.count("pruned")
-    assert f"({len(job.study_.trials) - job.study_.count('ok')})" in page  # failed and pruned trials, counted
-    assert pruned > 0 and "stopped by asha at round" in page
+    stopped = section(page, "stopped")
+    n_stopped = len(job.study_.trials) - job.study_.count("ok")
+    assert f"<h2>Failed and pruned trials ({n_stopped})</h2>" in stopped  # failed and pruned trials, counted
+    assert stopped.count("<tr><td") == n_stopped  # and listed, one row each
+    assert pruned > 0 and "stopped by asha at round" in stopped
 
 
 def test_report_from_a_model_file_via_the_cli(job: AutoML, tmp_path: Path) -> None:
@@ -111,4 +121,5 @@ def test_a_job_without_finished_trials_still_renders() -> None:
                            "score": [None, None], "duration_s": [0.1, 0.2], "started_at": [1.0, 1.1],
                            "error": ["ValueError: bad", "stopped by asha after fold 1"]})
     page = render_report(JobRecord(job={"task": "binary", "metric": "roc_auc"}, trials=trials))
-    assert "none finished" in page and "ValueError: bad" in page and '<section id="stopped">' in page
+    stopped = section(page, "stopped")
+    assert "none finished" in page and "<h2>Failed and pruned trials (2)</h2>" in stopped and "ValueError: bad" in stopped

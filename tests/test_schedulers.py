@@ -11,6 +11,7 @@ from mlflow import MlflowClient
 
 from automl import AutoML, InputError
 from automl.schedulers import SCHEDULERS, make_scheduler, resolve_early_stop
+from automl.strategies import STRATEGIES
 from automl.study import FAILED, OK, PRUNED
 
 STOPPING = [n for n in SCHEDULERS.names() if n != "none"]
@@ -98,9 +99,25 @@ def test_jobs_record_pruned_trials(early_stop: str, eval_method: str, breast_can
     assert [h.step for h in history] == sorted(h.step for h in history) and history[-1].step == runs[0].data.metrics["last_step"]
 
 
-def test_early_stopping_works_with_every_strategy(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+@pytest.mark.parametrize("early_stop", STOPPING)
+@pytest.mark.parametrize("strategy", STRATEGIES.names())
+def test_early_stopping_works_with_every_strategy(strategy: str, early_stop: str,
+                                                  breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    """Whatever strategy proposes the trials, the rule cuts some short after a fold and keeps the running means it saw."""
     X, y = breast_cancer
-    for strategy in ("grid", "tpe", "cfo", "blendsearch"):
-        m = AutoML(time_budget=None, max_trials=12, seed=0, n_jobs=1, early_stop="median", eval_method="cv",
-                   estimators=["lgbm", "lr"], strategy=strategy, tracking=False).fit(X, y)
-        assert np.isfinite(m.best_score_) and len(m.study_.trials) == 12, strategy
+    folds = 5
+    m = AutoML(time_budget=None, max_trials=12, seed=0, n_jobs=1, early_stop=early_stop, eval_method="cv", n_splits=folds,
+               estimators=["lgbm", "lr"], strategy=strategy, tracking=False).fit(X, y)
+    trials = m.study_.trials
+    assert len(trials) == 12 and np.isfinite(m.best_score_) and m.study_.best.status == OK
+    pruned = [t for t in trials if t.status == PRUNED]
+    assert pruned, [(t.estimator, t.status, t.error) for t in trials]
+    for t in pruned:
+        assert t.last_step is not None and 1 <= t.last_step < folds
+        assert t.error == f"stopped by {early_stop} after fold {t.last_step}"
+        assert [step for step, _ in t.intermediate] == list(range(1, t.last_step + 1))  # one report per fold it ran
+        assert all(math.isfinite(value) for _, value in t.intermediate) and t.last_value == t.intermediate[-1][1]
+    assert all(t.last_step == folds - 1 for t in trials if t.status == OK)  # finished trials reported every fold but the last
+    board = m.leaderboard()
+    stopped = board[board.status == PRUNED].sort_values("trial_id")
+    assert list(stopped.trial_id) == [t.trial_id for t in pruned] and list(stopped.last_step) == [t.last_step for t in pruned]
