@@ -15,6 +15,7 @@ from automl.cli.errors import stderr
 from automl.cli.jobspec import JobSpec
 from automl.cli.progress import TuneProgress
 from automl.errors import InputError
+from automl.fitdata import FitData
 from automl.io import read_table, split_target
 from automl.metrics import METRICS
 from automl.params import check_backend, check_max_trials, check_time_budget, resolve_families
@@ -78,12 +79,10 @@ def _test_set(spec: JobSpec, X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFram
         return split_target(read_table(spec.test_data, "test_data"), spec.target, str(spec.test_data))
     if spec.test_size is None:
         return None, None
-    from sklearn.model_selection import train_test_split
-
-    classification = spec.task != "regression"
-    stratify = y if classification and y.value_counts().min() >= 2 else None
-    _, X_test, _, y_test = train_test_split(X, y, test_size=spec.test_size, random_state=spec.seed, stratify=stratify)
-    return X_test, y_test
+    task = make_task(spec.task, holdout_fraction=spec.test_size).resolve(y)
+    data = FitData(X.reset_index(drop=True), task.plugin.encode_target(y.reset_index(drop=True)).values)
+    _, test_rows = task.plugin.splits(data, "holdout", task, spec.seed)[0]  # the task's own holdout (stratified for classes)
+    return X.iloc[test_rows], y.iloc[test_rows]
 
 
 def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFrame | None, y_test: pd.Series | None) -> None:

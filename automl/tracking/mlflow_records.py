@@ -55,7 +55,7 @@ class MlflowRecorder:
             self.sql_writer = SqlTrialRunWriter.for_client(self.client, self.experiment_id)
         self.job = {**params, "strategy_reason": tags.get("automl.strategy_reason", "")}
         self.client.log_batch(self.run_id, params=[Param(k, text(v)) for k, v in params.items()])
-        _import_in_background(str(params.get("estimators", "")).split(","))
+        import_model_libraries(str(params.get("estimators", "")).split(","))
 
     def write_result(
         self, leaderboard: pd.DataFrame, best: Trial | None, summary: dict[str, Any], model: Any, input_example: pd.DataFrame | None
@@ -158,24 +158,19 @@ class MlflowRecorder:
         return str(info.model_uri)
 
 
-def _import_in_background(families: list[str]) -> None:
-    """Import what the families' fitted models need while the search runs, so receiving the best model at the
-    end of the budget does not wait for imports (about a second for LightGBM and scikit-learn on 2 cores)."""
+def import_model_libraries(families: list[str]) -> None:
+    """Import what the families' fitted models need at the start of the job, so receiving the best model at the
+    end of the budget does not wait for imports (about a second for LightGBM and scikit-learn on 2 cores).
+    In this thread: importing them in a second one raced with unpickling a model in this one."""
     import importlib
-    import threading
 
     from automl.estimators import ESTIMATORS
 
-    modules = [m for f in families if f in ESTIMATORS for m in ESTIMATORS.get(f).libraries]
-
-    def load() -> None:
-        for module in modules:
-            try:
-                importlib.import_module(module)
-            except ImportError:  # the job itself reports a missing library
-                pass
-
-    threading.Thread(target=load, name="automl-writer-imports", daemon=True).start()
+    for module in [m for f in families if f in ESTIMATORS for m in ESTIMATORS.get(f).libraries]:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # the job itself reports a missing library
+            pass
 
 
 def _use_sqlite_wal() -> None:

@@ -26,6 +26,7 @@ import pandas as pd
 from automl.errors import InputError
 from automl.study import Trial
 from automl.tracking.base import Tracker
+from automl.tracking.frames import write_frame
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +39,6 @@ FINISH_RESERVE_S = 2.0
 #: SQLite, 40-80 ms through a local `mlflow server` (three HTTP requests) on 2 loaded cores.
 DEFAULT_TRIAL_WRITE_S = {"http": 0.06, "https": 0.06}
 LOCAL_TRIAL_WRITE_S = 0.01
-#: Seconds from starting the writer to its first write (Python, MLflow's import, the store's schema check):
-#: 2.5-3.5 s measured on 2 idle cores with a SQLite store; more under load. Kept free until the writer is open.
-WRITER_START_S = 3.0
 #: Seconds ``end`` waits for the writer to finish before giving up on it.
 WRITER_TIMEOUT_S = 300
 #: After Ctrl-C, seconds ``end`` waits for the writer's answer; the writer goes on by itself after that.
@@ -71,22 +69,18 @@ class MlflowTracker(Tracker):
         self._trials_sent = self._trials_written = 0
         self._trial_write_s = 0.0
         self.write_seconds: dict[str, float] = {}  # the writer's seconds per kind of message, as acknowledged
-        self._started_at = time.monotonic()
         self._assumed_trial_write_s = LOCAL_TRIAL_WRITE_S
 
     @property
     def finish_reserve_s(self) -> float:  # type: ignore[override]
-        """Seconds the close needs: the final logging, the queued trial runs at the writer's measured pace,
-        and, while the writer is still starting, the rest of its start."""
+        """Seconds the close needs: the final logging, and the trial runs still queued at the writer's measured
+        pace (assumed by the kind of store until it is measured). The writer starts while the search runs, so
+        its start costs the budget nothing unless the budget is shorter than the start."""
         backlog = max(0, self._trials_sent - self._trials_written)
         per_trial = self._trial_write_s / self._trials_written if self._trials_written else self._assumed_trial_write_s
-        starting = 0.0
-        if "open" not in self.write_seconds and self._process is not None:
-            starting = max(WRITER_START_S - (time.monotonic() - self._started_at), 0.5)
-        return FINISH_RESERVE_S + starting + backlog * per_trial
+        return FINISH_RESERVE_S + backlog * per_trial
 
     def start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
-        self._started_at = time.monotonic()
         scheme = (self.requested_uri or os.environ.get("MLFLOW_TRACKING_URI") or "").partition("://")[0]
         self._assumed_trial_write_s = DEFAULT_TRIAL_WRITE_S.get(scheme, LOCAL_TRIAL_WRITE_S)
         env = dict(os.environ)
@@ -150,10 +144,10 @@ class MlflowTracker(Tracker):
         stream = self._process.stdin
         try:
             while (message := self._queue.get()) is not None:
-                pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
+                write_frame(stream, message)
                 if self._queue.empty():
                     stream.flush()
-            pickle.dump(("close", ()), stream)
+            write_frame(stream, ("close", ()))
             stream.close()
         except (BrokenPipeError, OSError, pickle.PicklingError) as exc:
             self._errors.append(f"{type(exc).__name__}: {exc}")

@@ -1,6 +1,6 @@
 """The tracking writer process: ``python -m automl.tracking.writer TRACKING_URI EXPERIMENT``.
 
-Reads pickled ``(method, args)`` messages from stdin and applies them to an
+Reads ``(method, args)`` messages (length-prefixed pickles, :func:`write_frame`) from stdin and applies them to an
 ``MlflowRecorder``, acknowledging each on stdout as ``("ack", method, seconds)``;
 on ``("close", ())`` (or end of input) it answers ``("reply", dict)`` with
 ``run_id``, ``model_uri``, ``registered_uri``, ``tracking_uri``, ``errors``.
@@ -18,6 +18,7 @@ import threading
 import time
 from typing import Any, BinaryIO, Callable
 
+from automl.tracking.frames import read_frame
 from automl.tracking.mlflow_records import MlflowRecorder
 
 #: Why a job's run is KILLED when the search process stopped talking to the writer.
@@ -42,12 +43,16 @@ def serve(
     errors: list[str] = []
     opened = False
     while True:
-        try:
-            method, args = pickle.load(inbox)
-        except (EOFError, pickle.UnpicklingError):  # a message cut off mid-write by the death of its sender
+        frame = read_frame(inbox)
+        if frame is None:  # input ended, or a message was cut off mid-write by the death of its sender
             if opened:
                 recorder.abandon(*abandoned())
             return errors
+        try:
+            method, args = pickle.loads(frame)
+        except Exception as exc:  # noqa: BLE001 - one unreadable message (a class that cannot be imported here)
+            errors.append(f"a message could not be read: {type(exc).__name__}: {exc}")
+            continue
         if method == "close":
             return errors
         started = time.perf_counter()
