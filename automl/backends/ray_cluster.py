@@ -130,15 +130,17 @@ class TrialResources:
 def plan_resources(requested: dict[str, float], n_concurrent: int, nodes: list[dict[str, float]]) -> TrialResources:
     """Resources per trial checked against the cluster's ``nodes`` (each node's resource totals).
 
-    Without a CPU request each trial gets an equal share of the cluster's CPUs.
-    A request no node can satisfy is an error up front (Ray would leave the
-    trial PENDING forever); more concurrent trials than the cluster can hold
-    are capped, with a warning.
+    Without a CPU request each trial gets an equal share of the cluster's CPUs:
+    the most whole CPUs per trial with which ``n_concurrent`` trials fit on the
+    nodes together (on one node, its CPUs divided by the concurrency). A request
+    no node can satisfy is an error up front (Ray would leave the trial PENDING
+    forever); more concurrent trials than the cluster can hold are capped, with
+    a warning.
     """
     total_cpu = sum(n.get("CPU", 0.0) for n in nodes)
     total_gpu = sum(n.get("GPU", 0.0) for n in nodes)
     gpu = float(requested.get("gpu", 0.0))
-    cpu = float(requested["cpu"]) if "cpu" in requested else max(1.0, math.floor(total_cpu / n_concurrent))
+    cpu = float(requested["cpu"]) if "cpu" in requested else _cpu_share(nodes, n_concurrent, gpu)
     if gpu > 0 and total_gpu == 0:
         raise InputError(
             f"resources_per_trial={requested!r} asks for a GPU but the Ray cluster has none "
@@ -156,6 +158,14 @@ def plan_resources(requested: dict[str, float], n_concurrent: int, nodes: list[d
         logger.warning("n_concurrent_trials=%d but the cluster holds %d trials of %s; running %d at a time.",
                        n_concurrent, capacity, requested or {"cpu": cpu}, capacity)
     return TrialResources(cpu, gpu, min(n_concurrent, capacity))
+
+
+def _cpu_share(nodes: list[dict[str, float]], n_concurrent: int, gpu: float) -> float:
+    """Whole CPUs per trial: the most with which ``n_concurrent`` trials fit on the nodes (where fewer fit at any
+    size, the most with which as many as possible fit); at least 1, never more than one node has."""
+    largest = max((n.get("CPU", 0.0) for n in nodes if n.get("GPU", 0.0) >= gpu), default=0.0)
+    sizes = range(1, max(1, math.floor(largest + 1e-9)) + 1)
+    return float(max(sizes, key=lambda cpu: (min(n_concurrent, sum(_slots(n, cpu, gpu) for n in nodes)), cpu)))
 
 
 def _slots(node: dict[str, float], cpu: float, gpu: float) -> int:
