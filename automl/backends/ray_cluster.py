@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from automl.cpus import available_cpus
 from automl.errors import AutoMLError, InputError
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ class RaySession:
         address = address or os.environ.get("RAY_ADDRESS")  # set for drivers of Ray jobs (`automl submit`)
         try:
             if address is None:  # "local": a new instance even where a `ray start` cluster runs (ray.init() would join it)
-                ray.init(address="local", include_dashboard=False, log_to_driver=False, configure_logging=False)
+                # Ray would count every core of the machine (within a cgroup quota, rounded down), ignoring the affinity.
+                ray.init(address="local", num_cpus=available_cpus(), include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)
             else:
                 _join(ray, address)
         except (ConnectionError, RuntimeError, ValueError) as exc:
