@@ -1,0 +1,93 @@
+"""Importing automl and fitting leave the user's process as it was: Optuna's verbosity, the root logger, the
+environment, and numpy's, torch's and Python's global random states; and automl's own Optuna calls stay quiet.
+
+Each check runs in a fresh interpreter, so modules this test session imported earlier hide nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+#: Prints the state before and after each step as one JSON line; the steps follow it.
+PROBE = textwrap.dedent("""
+    import hashlib, json, logging, os, pickle, random
+    import numpy as np, optuna, torch
+    import rich.style  # draws from Python's random when imported (by scikit-learn's model_selection), automl or not
+
+    def digest(value):
+        return hashlib.sha256(pickle.dumps(value)).hexdigest()[:16]
+
+    def state():
+        root = logging.getLogger()
+        return {"optuna_verbosity": optuna.logging.get_verbosity(), "root_level": root.level,
+                "root_handlers": [repr(h) for h in root.handlers], "environ": dict(os.environ),
+                "numpy_rng": digest(np.random.get_state()), "torch_rng": digest(torch.get_rng_state().numpy()),
+                "random_rng": digest(random.getstate()), "torch_threads": torch.get_num_threads()}
+
+    states = {"before": state()}
+""")
+
+FIT = textwrap.dedent("""
+    import automl, automl_dashboards
+    states["after import"] = state()
+    from sklearn.datasets import load_breast_cancer
+    from automl import AutoML
+    from automl_dashboards.importance import param_importance
+    from automl_dashboards.record import trials_frame
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    AutoML(time_budget=None, max_trials=4, seed=0, estimators=["lr", "mlp"], strategy="tpe", early_stop="asha",
+           eval_method="holdout", tracking=False, n_jobs=1).fit(X, y)
+    states["after a tpe fit with asha"] = state()
+    m = AutoML(time_budget=None, max_trials=8, seed=0, estimators=["lr"], strategy="blendsearch", early_stop=None,
+               tracking=False, n_jobs=1).fit(X, y)
+    states["after a blendsearch fit"] = state()  # FLAML's BlendSearch runs an Optuna study of its own
+    importance = param_importance(trials_frame(m.study_.trials), "lr", maximize=True)
+    assert importance, "no importance: the report's Optuna study was not exercised"
+    states["after the report's importance"] = state()
+""")
+
+
+def run_probe(steps: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[dict[str, dict], str]:
+    """The states the probe and ``steps`` recorded, and everything else the interpreter wrote."""
+    done = subprocess.run([sys.executable, "-c", PROBE + steps + "\nprint(json.dumps(states))"], cwd=cwd,
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    *printed, last = done.stdout.strip().splitlines()
+    return json.loads(last), "\n".join(printed) + done.stderr
+
+
+#: Set by automl's dependencies when imported or first used, whoever calls them; not automl's to undo.
+DEPENDENCIES_ENV = {
+    "KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK",  # scikit-learn and threadpoolctl, at import
+    "TORCHINDUCTOR_CACHE_DIR",  # torch, at the first optimiser made
+    "RAY_CLIENT_MODE", "PYARROW_IGNORE_TIMEZONE", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR",  # FLAML's import (ray.tune, ...)
+    "_MLFLOW_TELEMETRY_SESSION_ID",  # mlflow, at import
+}
+
+
+def assert_unchanged(states: dict[str, dict], ignore: set[str] = frozenset()) -> None:
+    before = states.pop("before")
+    for step, after in states.items():
+        changed = {k: (before[k], after[k]) for k in before if after[k] != before[k] and k not in ignore}
+        if "environ" in changed:
+            env_before, env_after = changed.pop("environ")
+            env = {k: (env_before.get(k), env_after.get(k)) for k in {*env_before, *env_after} - DEPENDENCIES_ENV
+                   if env_before.get(k) != env_after.get(k)}
+            changed.update({"environ": env} if env else {})
+        assert not changed, f"{step} changed {changed}"
+
+
+def test_import_and_fit_leave_the_process_as_it_was_and_keep_optuna_quiet(tmp_path: Path) -> None:
+    states, stderr = run_probe(FIT, tmp_path)
+    assert states["before"]["optuna_verbosity"] == 20  # Optuna's own default, INFO: it prints every trial it is told
+    assert_unchanged(states)
+    assert not re.search(r"^\[I \d{4}-", stderr, re.MULTILINE), stderr[-3000:]  # Optuna's INFO lines: "[I 2026-... Trial 0 ..."
