@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.job_files import job_folder
+
 pytestmark = pytest.mark.slow
 
 #: Prints the state before and after each step as one JSON line; the steps follow it.
@@ -91,3 +93,26 @@ def test_import_and_fit_leave_the_process_as_it_was_and_keep_optuna_quiet(tmp_pa
     assert states["before"]["optuna_verbosity"] == 20  # Optuna's own default, INFO: it prints every trial it is told
     assert_unchanged(states)
     assert not re.search(r"^\[I \d{4}-", stderr, re.MULTILINE), stderr[-3000:]  # Optuna's INFO lines: "[I 2026-... Trial 0 ..."
+
+
+def test_the_tune_command_leaves_the_root_logger_alone(tmp_path: Path) -> None:
+    job = job_folder(tmp_path, time_budget=None, max_trials=2, estimators=["lr"], n_concurrent_trials=1, tracking=False,
+                     output=str(tmp_path / "model.pkl"))
+    steps = textwrap.dedent(f"""
+        import io, sys
+        from typer.testing import CliRunner
+        from automl.cli.app import app
+        result = CliRunner().invoke(app, ["tune", {str(job)!r}, "--quiet"])
+        assert result.exit_code == 0, result.output
+        states["after automl tune"] = state()
+        from automl.cli.logs import automl_warnings_on_stderr
+        sys.stderr, real = io.StringIO(), sys.stderr
+        with automl_warnings_on_stderr():  # what the command adds, and only for its duration
+            logging.getLogger("automl.backends").warning("inside")
+        logging.getLogger("automl.backends").warning("after")  # Python's last-resort handler: the bare message
+        shown, sys.stderr = sys.stderr.getvalue(), real
+        print("shown:", repr(shown))
+    """)
+    states, printed = run_probe(steps, tmp_path)
+    assert_unchanged(states)
+    assert "WARNING:automl.backends:inside" in printed and "WARNING:automl.backends:after" not in printed, printed
