@@ -7,15 +7,22 @@ Each check runs in a fresh interpreter, so modules this test session imported ea
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.job_files import job_folder
+from tests.loopback import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -116,3 +123,69 @@ def test_the_tune_command_leaves_the_root_logger_alone(tmp_path: Path) -> None:
     states, printed = run_probe(steps, tmp_path)
     assert_unchanged(states)
     assert "WARNING:automl.backends:inside" in printed and "WARNING:automl.backends:after" not in printed, printed
+
+
+def test_joining_a_token_cluster_sets_ray_s_auth_mode_only_while_connected(tmp_path: Path) -> None:
+    """A `ray start` head that wants a token: automl retries with RAY_AUTH_MODE=token, and takes it back on close."""
+    port, token = free_port(), "0123456789abcdef0123456789abcdef"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"} | {"RAY_AUTH_TOKEN": token}
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay short
+    head = subprocess.Popen([str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
+                             "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
+                             "--disable-usage-stats", f"--temp-dir={temp}"],
+                            env=env | {"RAY_AUTH_MODE": "token"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_for_port(port)
+        steps = textwrap.dedent(f"""
+            import ray
+            from ray._raylet import get_authentication_mode
+            from automl.backends.ray_cluster import RaySession
+            mode_before = get_authentication_mode()
+            session = RaySession.connect("127.0.0.1:{port}")
+            print("while connected:", os.environ.get("RAY_AUTH_MODE"))
+            assert ray.get(ray.remote(lambda: 1 + 1).remote()) == 2
+            session.close()
+            print("Ray's auth mode before and after:", int(mode_before), int(get_authentication_mode()))
+            states["after a session on a token cluster"] = state()
+        """)
+        states, stdout = run_probe(steps, tmp_path, env)
+        assert "while connected: token" in stdout  # the retry with the token is what connected
+        assert_unchanged(states, ignore={"random_rng"})  # a driver's ray.init draws from Python's random: Ray's own
+        assert "Ray's auth mode before and after: 0 0" in stdout  # disabled again, as RAY_AUTH_MODE is unset again
+    finally:
+        os.killpg(head.pid, signal.SIGKILL)  # the head's processes: `ray start` and its children, nothing else
+        head.wait(timeout=60)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_local_ray_session_puts_back_what_ray_s_start_set(tmp_path: Path) -> None:
+    """Ray's local start sets RAY_AUTH_MODE, RAY_USAGE_STATS_ENABLED and PYTHONBREAKPOINT; closing the session unsets them."""
+    steps = textwrap.dedent("""
+        import ray
+        from ray._raylet import get_authentication_mode
+        from automl.backends.ray_cluster import RaySession
+        mode_before = get_authentication_mode()
+        session = RaySession.connect(None)
+        print("while connected:", os.environ.get("RAY_AUTH_MODE"), os.environ.get("PYTHONBREAKPOINT"))
+        session.close()
+        print("Ray's auth mode before and after:", int(mode_before), int(get_authentication_mode()))
+        states["after a local Ray session"] = state()
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED", "PYTHONBREAKPOINT")}
+    states, printed = run_probe(steps, tmp_path, env)
+    assert "while connected: token ray.util.rpdb._driver_set_trace" in printed, printed[-3000:]  # what Ray set
+    assert_unchanged(states, ignore={"random_rng"})
+    assert "Ray's auth mode before and after: 0 0" in printed
+
+
+def wait_for_port(port: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
