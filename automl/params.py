@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping, Sequence
 
 from automl.backends import BACKENDS, BackendOptions
+from automl.cpus import available_cpus
 from automl.errors import InputError
 from automl.estimators import ESTIMATORS, get_adapter
 from automl.registry import unknown_name_error
@@ -31,10 +31,9 @@ def check_register(register: Any, tracking: bool) -> None:
 
 
 def resolve_n_jobs(n_jobs: Any) -> int:
-    """Threads per trial: ``-1`` means every core this process may use."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    """Threads per trial: ``-1`` means every core this process may use (its affinity, within a container's CPU quota)."""
     if n_jobs is None or n_jobs == -1:
-        return available
+        return available_cpus()
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise InputError(f"n_jobs={n_jobs!r} is invalid; pass a positive number of threads or -1 for all cores.")
     return n_jobs

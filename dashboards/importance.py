@@ -8,11 +8,13 @@ import math
 import optuna
 import pandas as pd
 
+from automl.optuna_logs import quiet_optuna
+
 logger = logging.getLogger(__name__)
 MIN_TRIALS = 6
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
+@quiet_optuna()
 def param_importance(trials: pd.DataFrame, family: str, maximize: bool, method: str = "ped-anova") -> dict[str, float]:
     """Importance of ``family``'s parameters for its ok trials' scores; empty when there are too few trials.
 

@@ -37,6 +37,19 @@ def test_same_seed_same_network_scores(breast_cancer: tuple[pd.DataFrame, pd.Ser
     pd.testing.assert_frame_equal(first[["trial_id", "score"]], second[["trial_id", "score"]])
 
 
+def test_a_fit_leaves_the_caller_s_torch_rng_as_it_was(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    import torch
+
+    X, y = breast_cancer
+    torch.manual_seed(12345)
+    state = torch.get_rng_state()
+    scores = [mlp(max_trials=2, eval_method="holdout").fit(X, y).leaderboard().score.tolist() for _ in range(2)]
+    assert torch.equal(torch.get_rng_state(), state), "the fits moved the caller's torch RNG"
+    assert scores[0] == scores[1]  # each fit seeds its own draws: the caller's state does not move the results
+    torch.manual_seed(999)
+    assert mlp(max_trials=2, eval_method="holdout").fit(X, y).leaderboard().score.tolist() == scores[0]
+
+
 def test_multiclass_with_missing_values_and_categories(mixed_frame: tuple[pd.DataFrame, pd.Series],
                                                        wine_strings: tuple[pd.DataFrame, pd.Series]) -> None:
     X, y = wine_strings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +12,7 @@ from rich.table import Table
 from automl.api import AutoML
 from automl.cli.errors import stderr
 from automl.cli.jobspec import JobSpec
+from automl.cli.logs import automl_warnings_on_stderr
 from automl.cli.progress import TuneProgress
 from automl.errors import InputError
 from automl.fitdata import FitData
@@ -45,13 +45,13 @@ def check_job(spec: JobSpec) -> None:
     check_backend(spec.backend, spec.n_concurrent_trials, spec.resources_per_trial, spec.ray_address, spec.trial_retries)
 
 
+@automl_warnings_on_stderr()  # for the command's duration; the caller's root logger stays as it is
 def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Path | None = None) -> AutoML:
     check_job(spec)
     X, y = split_target(read_table(spec.data, "data"), spec.target, str(spec.data))
     X_test, y_test = _test_set(spec, X, y)
     if X_test is not None and spec.test_data is None:
         X, y = X.drop(index=X_test.index), y.drop(index=X_test.index)
-    logging.basicConfig(level=logging.WARNING)
     automl = AutoML(
         task=spec.task, metric=spec.metric, time_budget=spec.time_budget, seed=spec.seed,
         estimators=spec.estimators, strategy=spec.strategy, early_stop=spec.early_stop, max_trials=spec.max_trials,

@@ -10,7 +10,8 @@ used, so the rest of automl works without it.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -57,30 +58,30 @@ class TorchMLP(BaseEstimator):
         target = self._encode_target(np.asarray(y))
         threads = torch.get_num_threads()
         torch.set_num_threads(max(1, int(self.n_jobs)))
+        device = torch.device(self.device if self.device == "cpu" or torch.cuda.is_available() else "cpu")
         try:
-            torch.manual_seed(self.random_state)
-            device = torch.device(self.device if self.device == "cpu" or torch.cuda.is_available() else "cpu")
-            self.network_ = self._network(features.shape[1]).to(device)
-            self.trained_on_ = str(device)
-            optimiser = torch.optim.AdamW(self.network_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
-            loss_fn = torch.nn.CrossEntropyLoss() if self.task == "classification" else torch.nn.MSELoss()
-            inputs = torch.from_numpy(features).to(device)
-            targets = torch.from_numpy(target).to(device)
-            order = torch.Generator().manual_seed(self.random_state)
-            batch = max(1, min(int(self.batch_size), len(features)))
-            for epoch in range(1, int(self.epochs) + 1):
-                self.network_.train()
-                for rows in torch.randperm(len(features), generator=order).split(batch):
-                    rows = rows.to(device)
-                    optimiser.zero_grad(set_to_none=True)
-                    loss_fn(self.network_(inputs[rows]), targets[rows]).backward()
-                    optimiser.step()
-                if deadline is not None and time.monotonic() > deadline:
-                    self.completed_ = epoch == self.epochs
-                    break
-                if on_epoch is not None and epoch < self.epochs and on_epoch(epoch, self):
-                    self.completed_ = False
-                    break
+            with _seeded_rng(torch, device, self.random_state):  # the caller's torch RNG is as it was afterwards
+                self.network_ = self._network(features.shape[1]).to(device)
+                self.trained_on_ = str(device)
+                optimiser = torch.optim.AdamW(self.network_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+                loss_fn = torch.nn.CrossEntropyLoss() if self.task == "classification" else torch.nn.MSELoss()
+                inputs = torch.from_numpy(features).to(device)
+                targets = torch.from_numpy(target).to(device)
+                order = torch.Generator().manual_seed(self.random_state)
+                batch = max(1, min(int(self.batch_size), len(features)))
+                for epoch in range(1, int(self.epochs) + 1):
+                    self.network_.train()
+                    for rows in torch.randperm(len(features), generator=order).split(batch):
+                        rows = rows.to(device)
+                        optimiser.zero_grad(set_to_none=True)
+                        loss_fn(self.network_(inputs[rows]), targets[rows]).backward()
+                        optimiser.step()
+                    if deadline is not None and time.monotonic() > deadline:
+                        self.completed_ = epoch == self.epochs
+                        break
+                    if on_epoch is not None and epoch < self.epochs and on_epoch(epoch, self):
+                        self.completed_ = False
+                        break
         finally:
             torch.set_num_threads(threads)
         self.network_ = self.network_.to("cpu").eval()
@@ -126,3 +127,16 @@ class TorchMLP(BaseEstimator):
         outputs = len(self.classes_) if self.task == "classification" else 1
         layers.append(nn.Linear(width, outputs))
         return nn.Sequential(*layers)
+
+
+@contextmanager
+def _seeded_rng(torch: Any, device: Any, seed: int) -> Iterator[None]:
+    """Torch's default generators of the CPU (weights) and of the CUDA device trained on (dropout there) seeded for
+    the block, and put back as they were after it."""
+    cuda = [torch.cuda.current_device() if device.index is None else device.index] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.random.default_generator.manual_seed(seed)
+        for index in cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield

@@ -11,17 +11,17 @@ import math
 
 import optuna
 
+from automl.optuna_logs import quiet_optuna
 from automl.schedulers.base import Scheduler
 from automl.study import OK, PRUNED
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 class OptunaPrunerScheduler(Scheduler):
     """Feeds reports to an Optuna pruner; subclasses choose the pruner."""
 
     def __init__(self) -> None:
-        self.study = optuna.create_study(direction="minimize", pruner=self.make_pruner())
+        with quiet_optuna():
+            self.study = optuna.create_study(direction="minimize", pruner=self.make_pruner())
         self._trials: dict[int, optuna.Trial] = {}
 
     def make_pruner(self) -> optuna.pruners.BasePruner:
@@ -41,12 +41,13 @@ class OptunaPrunerScheduler(Scheduler):
         trial = self._trials.pop(trial_id, None)
         if trial is None:
             return
-        if status == OK and loss is not None and math.isfinite(loss):
-            self.study.tell(trial, loss)
-        elif status == PRUNED:
-            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        else:
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        with quiet_optuna():  # Optuna logs each told trial at INFO
+            if status == OK and loss is not None and math.isfinite(loss):
+                self.study.tell(trial, loss)
+            elif status == PRUNED:
+                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
 
 class MedianStop(OptunaPrunerScheduler):

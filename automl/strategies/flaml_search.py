@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Sequence
 
+from automl.optuna_logs import quiet_optuna
 from automl.space import JointSpace, Param, SearchSpace
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
@@ -81,11 +82,12 @@ class FlamlStrategy(Strategy):
     def ask(self) -> Suggestion | None:
         while len(self.exhausted) < len(self.families):
             family = self.chooser.choose([f for f in self.families if f not in self.exhausted])
-            if family not in self.searchers:
-                self.searchers[family] = self.make_searcher(family)
             token = f"{family}-{self._asked}"
             self._asked += 1
-            config = self._suggest(family, token)
+            with quiet_optuna():  # BlendSearch runs an Optuna study of its own
+                if family not in self.searchers:
+                    self.searchers[family] = self.make_searcher(family)
+                config = self._suggest(family, token)
             if config is None:
                 logger.debug("%s searcher for %s has nothing more to suggest", self.name, family)
                 self.exhausted.add(family)
@@ -106,11 +108,12 @@ class FlamlStrategy(Strategy):
     def tell(self, suggestion: Suggestion, trial: Trial) -> None:
         searcher = self.searchers[suggestion.estimator]
         config = self._suggested.pop(suggestion.token)
-        if trial.status == OK and trial.loss is not None:
-            result = {"loss": trial.loss, COST_KEY: trial.duration_s, "config": config}
-            searcher.on_trial_complete(suggestion.token, result)
-        else:
-            searcher.on_trial_complete(suggestion.token, None, error=True)
+        with quiet_optuna():
+            if trial.status == OK and trial.loss is not None:
+                result = {"loss": trial.loss, COST_KEY: trial.duration_s, "config": config}
+                searcher.on_trial_complete(suggestion.token, result)
+            else:
+                searcher.on_trial_complete(suggestion.token, None, error=True)
         self.chooser.update(suggestion.estimator, trial.loss if trial.status == OK else None, trial.duration_s)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import optuna
 
+from automl.optuna_logs import quiet_optuna
 from automl.space import JointSpace, Param
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
@@ -21,8 +22,6 @@ from automl.study import FAILED, OK, PRUNED, TIMEOUT, Suggestion, Trial
 
 if TYPE_CHECKING:
     from automl.cost import CostModel
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 #: A trial cut by the time budget says nothing of its configuration: Optuna's samplers ignore it, as a failure.
 _STATES = {OK: optuna.trial.TrialState.COMPLETE, PRUNED: optuna.trial.TrialState.PRUNED, FAILED: optuna.trial.TrialState.FAIL,
@@ -43,7 +42,8 @@ class OptunaStrategy(Strategy):
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None
     ) -> None:
         super().__init__(space, seed, families, cost_model)
-        self.study = optuna.create_study(direction="minimize", sampler=self.make_sampler())
+        with quiet_optuna():
+            self.study = optuna.create_study(direction="minimize", sampler=self.make_sampler())
         self.chooser = FamilyChooser(self.families, seed) if cost_model is not None and len(self.families) > 1 else None
         if self.chooser is None:
             for family in self.families:
@@ -69,7 +69,8 @@ class OptunaStrategy(Strategy):
     def tell(self, suggestion: Suggestion, trial: Trial) -> None:
         state = _STATES.get(trial.status, optuna.trial.TrialState.FAIL)
         values = trial.loss if state == optuna.trial.TrialState.COMPLETE else None
-        self.study.tell(suggestion.token, values, state=state)
+        with quiet_optuna():  # Optuna logs each told trial at INFO
+            self.study.tell(suggestion.token, values, state=state)
         if self.chooser is not None and self.cost_model is not None:
             self.chooser.update(trial.estimator, trial.loss if trial.status == OK else None, self.cost_model.of(trial))
 
