@@ -63,7 +63,8 @@ class AutoML(BaseEstimator):
     n_splits : int
         Folds for cross-validation.
     n_jobs : int
-        Threads each trial may use; -1 means all cores.
+        Threads each trial may use; -1 means every core this process may use (its affinity, capped by a
+        container's CPU quota).
     tracking : bool
         Record the job in MLflow (one parent run, one nested run per trial).
     tracking_uri, experiment : str, optional
@@ -84,7 +85,7 @@ class AutoML(BaseEstimator):
     resources_per_trial : dict, optional
         ``{"cpu": 1, "gpu": 0.5}``: what each Ray trial reserves; its threads
         follow its CPUs and a trial with a GPU trains on it (XGBoost, LightGBM).
-        Default: an equal share of the cluster's CPUs, no GPU.
+        Default: the most whole CPUs with which n_concurrent_trials trials fit on the nodes, no GPU.
     ray_address : str, optional
         None starts a local Ray instance sized to the machine (and stops it
         after the search); "auto" or an address joins a running cluster.
