@@ -7,15 +7,21 @@ waits on it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pandas as pd
 
 from automl.records import Trial, maximizes, text, to_run, trials_frame
 from automl.tracking.trial_runs import SqlTrialRunWriter, write_with_client
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; concurrent first opens of one new store may still race there
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +48,12 @@ class MlflowRecorder:
         if str(self.tracking_uri).startswith("sqlite:"):
             _use_sqlite_wal()
         mlflow.set_tracking_uri(self.tracking_uri)  # model logging reads the global URI; this process is ours
-        self.client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
-        experiment = self.client.get_experiment_by_name(self.experiment)
-        self.experiment_id = (
-            experiment.experiment_id if experiment else self.client.create_experiment(self.experiment)
-        )
+        with store_setup_lock(str(self.tracking_uri)):  # another job may be creating the same store's tables
+            self.client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+            experiment = self.client.get_experiment_by_name(self.experiment)
+            self.experiment_id = (
+                experiment.experiment_id if experiment else self.client.create_experiment(self.experiment)
+            )
         run = self.client.create_run(
             self.experiment_id, tags={"automl.role": "job", **tags}, run_name=tags.get("automl.job_name")
         )
@@ -156,6 +163,27 @@ class MlflowRecorder:
             run_id=self.run_id,
         )
         return str(info.model_uri)
+
+
+@contextlib.contextmanager
+def store_setup_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock file next to a SQLite store while MLflow sets it up.
+
+    MLflow creates and migrates a store's tables when it first opens it; two jobs
+    starting at once on a new ``mlflow.db`` raced there ("duplicate column name",
+    "table _alembic_tmp_... already exists") and one lost all its tracking. Other
+    stores (a server, a real database) serialise that themselves.
+    """
+    path = uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else None
+    if path is None or fcntl is None:
+        yield
+        return
+    with open(f"{path}.automl-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def import_model_libraries(families: list[str]) -> None:
