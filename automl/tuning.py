@@ -118,7 +118,10 @@ class JobRunner:
         assert best is not None  # checked by the caller
         end = self.budget.end - self.tracker.finish_reserve_s
         deadline = None if self.budget.time_budget is None else end
-        fits = lambda trial: end - time.monotonic() >= self.refit_estimate(trial) / REFIT_MARGIN  # noqa: E731
+
+        def fits(trial: Trial) -> bool:
+            return end - time.monotonic() >= self.refit_estimate(trial) / REFIT_MARGIN
+
         if self.study.best_model is not None:
             if not fits(best):
                 logger.info("Not enough budget left to refit on all rows; keeping the best trial's validation-fold model.")

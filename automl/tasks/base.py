@@ -64,7 +64,11 @@ class Task:
         raise NotImplementedError
 
     def make_preprocessor(self) -> Any:
-        """A fresh feature transform with ``fit(X, y)`` / ``transform(X)``, fitted on each fold's training rows."""
+        """A fresh feature transform, fitted on each fold's training rows (and on all rows for the shipped model).
+
+        It has ``fit(X, y)``, ``transform(X)`` and ``categorical_features_`` (the output columns estimators
+        treat as categories).
+        """
         from automl.data import TabularPreprocessor
 
         return TabularPreprocessor()
