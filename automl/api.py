@@ -274,9 +274,8 @@ class AutoML(BaseEstimator):
         frame, target = check_xy(X, y)
         task = self.task_.plugin
         encoded = task.encode_known(target, self._target)
-        rows = np.arange(len(frame))
-        fold = Fold(0, rows, rows, model.preprocessor.transform(frame), encoded, model.preprocessor.transform(frame),
-                    encoded, self._target.n_classes)
+        rows, features = np.arange(len(frame)), model.preprocessor.transform(frame)
+        fold = Fold(0, rows, rows, features, encoded, features, encoded, self._target.n_classes)
         metric = get_metric(self.task_.metric, task.metric_kind)  # type: ignore[arg-type]
         output = task.predict_output(model.estimator, fold.X_val, self._target.n_classes)
         value, _ = task.score(metric, model.estimator, output, fold)
@@ -285,16 +284,13 @@ class AutoML(BaseEstimator):
     @property
     def oof_(self) -> OutOfFoldStore:
         """The best trials' out-of-fold predictions (``automl.oof``; not saved with the model)."""
-        return self._fitted_attr("study_").oof
+        self._fitted()
+        return self.study_.oof
 
     def leaderboard(self) -> pd.DataFrame:
         """One row per trial, best first: trial_id, estimator, status, score, duration_s, error, param.*."""
         self._fitted()
         return self.study_.leaderboard()
-
-    def _fitted_attr(self, name: str) -> Any:
-        self._fitted()
-        return getattr(self, name)
 
     def _fitted(self) -> Any:
         if not hasattr(self, "pipeline_"):

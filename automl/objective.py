@@ -78,7 +78,7 @@ class Objective:
 
     def _context(self, seed: int, categorical: tuple[str, ...], gpu_limits: bool = False) -> BuildContext:
         return BuildContext(self.task.estimator_kind, self.n_classes, self.n_jobs, seed, categorical, self.device,
-                            gpu_limits=gpu_limits or self.device != "cpu")
+                            gpu_limits=gpu_limits)
 
     def _evaluate(self, trial: Trial, deadline: float | None) -> TrialResult:
         adapter = self.adapters[trial.estimator]

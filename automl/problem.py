@@ -3,8 +3,10 @@
 Everything a trial's meaning depends on is here; the budget, the strategy and
 where trials run are the job's settings, not the problem. The fingerprints of
 its data, validation rows and space are recorded on the job's MLflow run, and
-resume compares them, so a job resumed on other data, other splits (another
-``holdout_fraction`` or ``n_splits``) or another space is refused.
+resume compares the data's and the splits', so a job resumed on other data or
+other splits (another ``holdout_fraction`` or ``n_splits``) is refused; a
+changed space is allowed, and the replay stops where the search asks for
+something that was not recorded.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ class BuildContext:
     seed: int
     categorical_features: tuple[str, ...] = ()
     device: str = "cpu"  # "cuda" when the trial was given a GPU
-    gpu_limits: bool = False  # keep the limits of the family's GPU learner (a GPU trial, or the CPU refit of one)
+    gpu_limits: bool = False  # keep the GPU learner's limits: the CPU refit of a trial that trained on a GPU
 
 
 class EstimatorAdapter:

@@ -68,7 +68,6 @@ class MlflowTracker(Tracker):
         self._reply: dict[str, Any] | None = None
         self._replied = threading.Event()
         self._trials_sent = self._trials_written = 0
-        self._trial_write_s = 0.0
         self.write_seconds: dict[str, float] = {}  # the writer's seconds per kind of message, as acknowledged
         self._assumed_trial_write_s = LOCAL_TRIAL_WRITE_S
 
@@ -78,7 +77,8 @@ class MlflowTracker(Tracker):
         pace (assumed by the kind of store until it is measured). The writer starts while the search runs, so
         its start costs the budget nothing unless the budget is shorter than the start."""
         backlog = max(0, self._trials_sent - self._trials_written)
-        per_trial = self._trial_write_s / self._trials_written if self._trials_written else self._assumed_trial_write_s
+        written = self._trials_written
+        per_trial = self.write_seconds["write_trial"] / written if written else self._assumed_trial_write_s
         return FINISH_RESERVE_S + backlog * per_trial
 
     def start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
@@ -166,7 +166,6 @@ class MlflowTracker(Tracker):
                 self.write_seconds[method] = self.write_seconds.get(method, 0.0) + seconds
                 if method == "write_trial":
                     self._trials_written += 1
-                    self._trial_write_s += seconds
         except (EOFError, OSError, pickle.UnpicklingError, ValueError):
             return
         finally:

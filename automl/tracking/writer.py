@@ -1,6 +1,6 @@
 """The tracking writer process: ``python -m automl.tracking.writer TRACKING_URI EXPERIMENT``.
 
-Reads ``(method, args)`` messages (length-prefixed pickles, :func:`write_frame`) from stdin and applies them to an
+Reads ``(method, args)`` messages (length-prefixed pickles, ``automl.tracking.frames``) from stdin and applies them to an
 ``MlflowRecorder``, acknowledging each on stdout as ``("ack", method, seconds)``;
 on ``("close", ())`` (or end of input) it answers ``("reply", dict)`` with
 ``run_id``, ``model_uri``, ``registered_uri``, ``tracking_uri``, ``errors``.
