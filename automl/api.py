@@ -154,13 +154,25 @@ class AutoML(BaseEstimator):
         self.tags = tags
 
     # -- fitting -------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> "AutoML":
-        """Search configurations within the budget and refit the best one."""
+    def fit(
+        self, X: Any, y: Any, groups: Any = None, *, time_column: str | None = None, horizon: int | None = None,
+        series_id_column: str | Sequence[str] | None = None, season: int | None = None,
+        known_covariates: Sequence[str] | None = None,
+    ) -> "AutoML":
+        """Search configurations within the budget and refit the best one.
+
+        ``groups`` (one query id per row) is for ranking; ``time_column``, ``horizon``, ``series_id_column``
+        (panel data), ``season`` and ``known_covariates`` are for forecasting (each may also come from a
+        ``TaskSpec``; a value given here wins).
+        """
         budget = Budget(self.time_budget, self.max_trials)
         settings = self._check_settings()
-        frame, target = check_xy(X, y)
-        problem = build_problem(self._task_spec(), frame, target, self.estimators, self.search_space, self.time_budget,
-                                self.seed)
+        spec = self._task_spec().with_fit_options(
+            time_column=time_column, horizon=horizon, series_columns=series_id_column, season=season,
+            known_covariates=known_covariates)
+        frame, target = check_xy(X, y, allow_missing_target=spec.missing_target_ok)
+        problem = build_problem(spec, frame, target, self.estimators, self.search_space, self.time_budget, self.seed,
+                                groups)
         strategy, reason = resolve_strategy_name(self.strategy, problem.summary.n_rows, problem.summary.n_features,
                                                  self.time_budget)
         logger.info("strategy=%s (%s)", strategy, reason)

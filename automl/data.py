@@ -37,8 +37,8 @@ def to_frame(X: Any, parameter: str = "X", columns: list[str] | None = None) -> 
     return frame
 
 
-def check_xy(X: Any, y: Any) -> tuple[pd.DataFrame, pd.Series]:
-    """Validate training data: non-empty, same length, no missing targets."""
+def check_xy(X: Any, y: Any, allow_missing_target: bool = False) -> tuple[pd.DataFrame, pd.Series]:
+    """Validate training data: non-empty, same length, no missing targets (unless the task allows them)."""
     frame = to_frame(X)
     if len(frame) == 0:
         raise InputError("X is empty (0 rows); pass at least a few rows of training data.")
@@ -48,7 +48,7 @@ def check_xy(X: Any, y: Any) -> tuple[pd.DataFrame, pd.Series]:
     if len(target) != len(frame):
         raise InputError(f"X has {len(frame)} rows but y has {len(target)}; pass one target per row.")
     missing = int(target.isna().sum())
-    if missing:
+    if missing and not allow_missing_target:
         raise InputError(f"y has {missing} missing value(s); drop those rows or fill the target before fit.")
     return frame.reset_index(drop=True), target.reset_index(drop=True)
 

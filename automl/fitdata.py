@@ -57,11 +57,11 @@ class Fold:
     extras: dict[str, Any] = field(default_factory=dict)  # the fold's groups / time / series / weights, by name
 
 
-def prepare_fold(task: Any, data: FitData, index: int, split: Split, n_classes: int) -> Fold:
-    """Fit the task's feature transform on the split's training rows and apply it to both sides."""
+def prepare_fold(task: Any, spec: Any, data: FitData, index: int, split: Split, n_classes: int) -> Fold:
+    """Fit the task's feature transform (for ``spec``) on the split's training rows and apply it to both sides."""
     train_rows, val_rows = split
     train, val = data.take(train_rows), data.take(val_rows)
-    preprocessor = task.make_preprocessor().fit(train.X, train.y)
+    preprocessor = task.make_preprocessor(spec).fit(train.X, train.y)
     extras = {f"{name}_{side}": getattr(part, name) for name in ROW_ARRAYS for side, part in (("train", train), ("val", val))
               if getattr(part, name) is not None}
     return Fold(index, train_rows, val_rows, preprocessor.transform(train.X), train.y, preprocessor.transform(val.X),

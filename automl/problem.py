@@ -64,7 +64,7 @@ class TuningProblem:
 
     def folds(self) -> list[Fold]:
         """The validation folds, each with the task's feature transform fitted on its training rows."""
-        return [prepare_fold(self.task, self.data, i, split, self.target.n_classes) for i, split in enumerate(self.splits)]
+        return [prepare_fold(self.task, self.spec, self.data, i, split, self.target.n_classes) for i, split in enumerate(self.splits)]
 
     def objective(self, n_jobs: int, scheduler: Scheduler | None = None, device: str = "cpu") -> Objective:
         """What scores the problem's configurations (the folds are prepared here, once)."""
@@ -75,18 +75,19 @@ class TuningProblem:
 
 def build_problem(
     spec: TaskSpec, X: pd.DataFrame, y: pd.Series, estimators: str | Sequence[str], search_space: Mapping[str, Any] | None,
-    time_budget: float | None, seed: int,
+    time_budget: float | None, seed: int, groups: Any = None,
 ) -> TuningProblem:
     """Resolve the task on ``y``, encode it, learn the all-rows transform, resolve the space, split the rows.
 
-    ``estimators`` are family names, or "auto" for the task's default families.
+    ``estimators`` are family names, or "auto" for the task's default families; ``groups`` one id per row
+    for kinds that use them (ranking).
     """
     spec = spec.resolve(y)
     task = spec.plugin
     metric = get_metric(spec.metric, task.metric_kind)  # type: ignore[arg-type]
     target = task.encode_target(y)
-    data = FitData(X, target.values)
-    preprocessor = task.make_preprocessor().fit(X, target.values)
+    data = task.fit_data(X, target, spec, groups)
+    preprocessor = task.make_preprocessor(spec).fit(X, target.values)
     features = preprocessor.transform(X)
     summary = summarize(features, preprocessor, y, target.classes is not None)
     from automl.params import resolve_families

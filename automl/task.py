@@ -40,8 +40,12 @@ class TaskSpec:
         Folds for cross-validation.
     holdout_fraction : float, optional
         Share of rows held out for validation; defaults by data size.
-    time_column, horizon, series_columns, group_column
-        Forecasting and ranking fields (used by those task kinds).
+    time_column, horizon, series_columns, season, known_covariates
+        Forecasting: the datetime column, the steps to forecast, the columns naming each series of a panel,
+        the seasonal period (inferred from the frequency when None) and the columns whose future values the
+        user supplies at predict time.
+    group_column
+        Ranking: the column of query ids (job files; in Python ``fit(X, y, groups=...)``).
     """
 
     kind: str
@@ -52,6 +56,8 @@ class TaskSpec:
     time_column: str | None = None
     horizon: int | None = None
     series_columns: tuple[str, ...] = ()
+    season: int | None = None
+    known_covariates: tuple[str, ...] = ()
     group_column: str | None = None
 
     def __post_init__(self) -> None:
@@ -65,6 +71,21 @@ class TaskSpec:
             raise InputError(f"n_splits={self.n_splits!r} is invalid; pass an integer of at least 2.")
         if self.holdout_fraction is not None and not 0 < self.holdout_fraction < 1:
             raise InputError(f"holdout_fraction={self.holdout_fraction!r} is invalid; pass a number between 0 and 1.")
+
+    @property
+    def missing_target_ok(self) -> bool:
+        """Whether ``y`` may have missing values (a gap in a series' history)."""
+        return self.kind != CLASSIFICATION and get_task(self.kind).missing_target_ok
+
+    def with_fit_options(self, **options: Any) -> "TaskSpec":
+        """The spec with the task options given to ``fit`` (None: keep the spec's own)."""
+        given = {k: v for k, v in options.items() if v is not None}
+        for name in ("series_columns", "known_covariates"):
+            if isinstance(given.get(name), str):
+                given[name] = (given[name],)
+            elif name in given:
+                given[name] = tuple(given[name])
+        return dataclasses.replace(self, **given) if given else self
 
     @property
     def estimator_kind(self) -> str:

@@ -40,7 +40,7 @@ class TargetMeanEncoder(TabularPreprocessor):
 class TargetEncodedBinary(BinaryTask):
     kind = "binary_target_encoded"
 
-    def make_preprocessor(self) -> TargetMeanEncoder:
+    def make_preprocessor(self, spec: TaskSpec) -> TargetMeanEncoder:
         return TargetMeanEncoder()
 
 
@@ -72,7 +72,7 @@ def test_a_target_dependent_transform_is_fitted_per_fold(monkeypatch: pytest.Mon
 def test_category_vocabularies_are_learned_per_fold() -> None:
     X = pd.DataFrame({"colour": ["red", "blue"] * 20 + ["green"]})
     y = pd.Series([0, 1] * 20 + [1])
-    fold = prepare_fold(get_task("binary"), FitData(X, y.to_numpy()), 0, (np.arange(40), np.arange(40, 41)), 2)
+    fold = prepare_fold(get_task("binary"), TaskSpec("binary"), FitData(X, y.to_numpy()), 0, (np.arange(40), np.arange(40, 41)), 2)
     assert list(fold.X_train["colour"].cat.categories) == ["blue", "red"]
     assert fold.X_val["colour"].isna().all()  # "green" only occurs in the validation row
 

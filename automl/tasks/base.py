@@ -63,7 +63,23 @@ class Task:
         """Validation index pairs (train, validation) over the whole fit data."""
         raise NotImplementedError
 
-    def make_preprocessor(self) -> Any:
+    #: A target may have missing values (a gap inside a series' history); tabular targets may not.
+    missing_target_ok: ClassVar[bool] = False
+
+    def fit_data(self, X: pd.DataFrame, target: EncodedTarget, spec: "TaskSpec", groups: Any = None) -> "FitData":
+        """The fit data: the user's columns, the encoded target and the per-row arrays this kind uses.
+
+        ``groups`` (one id per row) is for kinds that use them; the others refuse it in one sentence.
+        """
+        from automl.errors import InputError
+        from automl.fitdata import FitData
+
+        if groups is not None:
+            raise InputError(f'groups was passed, but task="{self.kind}" does not use groups; '
+                             'drop it (groups are for task="rank").')
+        return FitData(X, target.values)
+
+    def make_preprocessor(self, spec: "TaskSpec") -> Any:
         """A fresh feature transform, fitted on each fold's training rows (and on all rows for the shipped model).
 
         It has ``fit(X, y)``, ``transform(X)`` and ``categorical_features_`` (the output columns estimators
