@@ -275,6 +275,14 @@ class AutoML(BaseEstimator):
         """Class probabilities, columns ordered as ``classes_``."""
         return self._fitted().predict_proba(X)
 
+    def predict_interval(self, X: Any, coverage: float = 0.9) -> pd.DataFrame:
+        """Forecasting: a prediction interval per row of ``X`` (columns lower, upper) at ``coverage``.
+
+        The chosen model's own interval where it has one (the statistical families), else a conformal
+        interval from the shipped trial's backtest errors (every family).
+        """
+        return self._fitted().predict_interval(X, coverage)
+
     def score(self, X: Any, y: Any) -> float:
         """The job's metric on (X, y), signed so that greater is better (scikit-learn's contract).
 

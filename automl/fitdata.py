@@ -64,6 +64,7 @@ def prepare_fold(task: Any, spec: Any, data: FitData, index: int, split: Split, 
     preprocessor = task.make_preprocessor(spec).fit(train.X, train.y)
     extras = {f"{name}_{side}": getattr(part, name) for name in ROW_ARRAYS for side, part in (("train", train), ("val", val))
               if getattr(part, name) is not None}
+    extras.update(task.build_options(spec))
     return Fold(index, train_rows, val_rows, preprocessor.transform(train.X), train.y, preprocessor.transform(val.X),
                 val.y, n_classes, tuple(preprocessor.categorical_features_), extras)
 

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from automl.errors import InputError
+from automl.forecasting import metrics as forecast_metrics
 from automl.registry import Registry
 
 
@@ -22,6 +23,7 @@ class Metric:
     greater_is_better: bool
     needs_proba: bool
     tasks: tuple[str, ...]
+    scaled: bool = False  # called with ``scale``: each row's in-sample seasonal naive error (MASE)
 
     def loss(self, value: float) -> float:
         """The value a search minimises."""
@@ -90,11 +92,13 @@ for _metric in (
     Metric("f1", _binary_f1, True, False, ("binary",)),
     Metric("macro_f1", _macro_f1, True, False, CLASSIFICATION),
     Metric("micro_f1", _micro_f1, True, False, CLASSIFICATION),
-    Metric("rmse", _rmse, False, False, ("regression",)),
+    Metric("rmse", _rmse, False, False, ("regression", "forecast")),
     Metric("mse", _plain(skm.mean_squared_error), False, False, ("regression",)),
-    Metric("mae", _plain(skm.mean_absolute_error), False, False, ("regression",)),
+    Metric("mae", _plain(skm.mean_absolute_error), False, False, ("regression", "forecast")),
     Metric("r2", _plain(skm.r2_score), True, False, ("regression",)),
-    Metric("mape", _plain(skm.mean_absolute_percentage_error), False, False, ("regression",)),
+    Metric("mape", _plain(skm.mean_absolute_percentage_error), False, False, ("regression", "forecast")),
+    Metric("mase", forecast_metrics.mase, False, False, ("forecast",), scaled=True),
+    Metric("smape", forecast_metrics.smape, False, False, ("forecast",)),
 ):
     METRICS.register(_metric.name, _metric)
 

@@ -52,6 +52,7 @@ class Objective:
     n_jobs: int
     scheduler: Scheduler = field(default_factory=Scheduler)
     device: str = "cpu"  # "cuda" on a worker that was given a GPU
+    build_options: dict[str, Any] = field(default_factory=dict)  # the task's (forecasting: season, horizon)
 
     def __call__(self, trial: Trial, deadline: float | None) -> TrialResult:
         self.scheduler.start(trial.trial_id)
@@ -78,7 +79,7 @@ class Objective:
 
     def _context(self, seed: int, categorical: tuple[str, ...], gpu_limits: bool = False) -> BuildContext:
         return BuildContext(self.task.estimator_kind, self.n_classes, self.n_jobs, seed, categorical, self.device,
-                            gpu_limits=gpu_limits)
+                            gpu_limits=gpu_limits, options=self.build_options)
 
     def _evaluate(self, trial: Trial, deadline: float | None) -> TrialResult:
         adapter = self.adapters[trial.estimator]

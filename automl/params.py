@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from automl.backends import BACKENDS, BackendOptions
 from automl.cpus import available_cpus
 from automl.errors import InputError
 from automl.estimators import ESTIMATORS, get_adapter
 from automl.registry import unknown_name_error
+
+if TYPE_CHECKING:
+    from automl.tasks import Task
 
 
 def check_time_budget(time_budget: Any, max_trials: Any) -> None:
@@ -39,10 +42,10 @@ def resolve_n_jobs(n_jobs: Any) -> int:
     return n_jobs
 
 
-def resolve_families(estimators: str | Sequence[str], task: str) -> list[str]:
-    """Family names for ``task`` ("classification"/"regression"), cheapest first."""
+def resolve_families(estimators: str | Sequence[str], task: "Task") -> list[str]:
+    """Family names that serve ``task`` (its plug-in decides), cheapest first."""
     if estimators == "auto":
-        names = [n for n in ESTIMATORS.names() if task in ESTIMATORS.get(n).tasks and ESTIMATORS.get(n).in_auto]
+        names = [n for n in ESTIMATORS.names() if task.serves(ESTIMATORS.get(n), auto=True)]
     else:
         names = [estimators] if isinstance(estimators, str) else list(estimators)
         if not names:
@@ -50,8 +53,8 @@ def resolve_families(estimators: str | Sequence[str], task: str) -> list[str]:
         for name in names:
             if name not in ESTIMATORS:
                 raise unknown_name_error("estimator", "estimators", name, ESTIMATORS.names())
-            if task not in ESTIMATORS.get(name).tasks:
-                raise InputError(f'estimator "{name}" does not support {task}; remove it from estimators.')
+            if not task.serves(ESTIMATORS.get(name), auto=False):
+                raise InputError(f'estimator "{name}" does not support {task.kind}; remove it from estimators.')
             missing = ESTIMATORS.get(name).missing_dependency()
             if missing:
                 raise InputError(f'estimator "{name}" cannot run here: {missing}, or remove it from estimators.')

@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from automl.data import DataSummary, fingerprint, summarize
-from automl.estimators import get_adapter
+from automl.estimators import EstimatorAdapter, get_adapter
 from automl.fitdata import FitData, Fold, Split, prepare_fold, splits_fingerprint
 from automl.metrics import CustomMetric, Metric, get_metric
 from automl.objective import AllRows, Objective
@@ -68,9 +68,9 @@ class TuningProblem:
 
     def objective(self, n_jobs: int, scheduler: Scheduler | None = None, device: str = "cpu") -> Objective:
         """What scores the problem's configurations (the folds are prepared here, once)."""
-        adapters = {family: get_adapter(family) for family in self.families}
+        adapters = {family: self.task.adapter_for(get_adapter(family), self.spec) for family in self.families}
         return Objective(self.task, self.folds(), self.all_rows, self.metric, adapters, self.target.n_classes, n_jobs,
-                         scheduler or Scheduler(), device)
+                         scheduler or Scheduler(), device, self.task.build_options(self.spec))
 
 
 def build_problem(
@@ -84,6 +84,7 @@ def build_problem(
     """
     spec = spec.resolve(y)
     task = spec.plugin
+    spec = task.complete(spec, X)
     metric = get_metric(spec.metric, task.metric_kind)  # type: ignore[arg-type]
     target = task.encode_target(y)
     data = task.fit_data(X, target, spec, groups)
@@ -92,8 +93,9 @@ def build_problem(
     summary = summarize(features, preprocessor, y, target.classes is not None)
     from automl.params import resolve_families
 
-    families = resolve_families(estimators, task.estimator_kind)
-    space = build_space(families, task.estimator_kind, summary, search_space)
+    families = resolve_families(estimators, task)
+    space = build_space({f: task.adapter_for(get_adapter(f), spec) for f in families}, task.estimator_kind, summary,
+                        search_space)
     eval_method = spec.choose_eval_method(summary.n_rows, summary.n_features, time_budget)
     splits = tuple(task.splits(data, eval_method, spec, seed))
     all_rows = AllRows(features, target.values, tuple(preprocessor.categorical_features_))
@@ -101,13 +103,13 @@ def build_problem(
                          seed, fingerprint(X, y))
 
 
-def build_space(families: list[str], estimator_kind: str, summary: DataSummary,
+def build_space(adapters: Mapping[str, EstimatorAdapter], estimator_kind: str, summary: DataSummary,
                 overrides: Mapping[str, Any] | None) -> JointSpace:
     """Each family's space (shipped, or overridden by a file or a dict), resolved on the data."""
     spaces: dict[str, SearchSpace] = {}
     overrides = dict(overrides or {})
-    for family in families:
-        space = get_adapter(family).search_space()
+    for family, adapter in adapters.items():
+        space = adapter.search_space()
         override = overrides.get(family)
         if isinstance(override, Mapping):
             space = merge_overrides(space, override)

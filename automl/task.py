@@ -14,7 +14,7 @@ from automl.registry import unknown_name_error
 from automl.tasks import CLASSIFICATION, TASKS, Task, get_task, infer_kind
 
 #: Kinds reserved for the forecasting and ranking work; the fields below already carry them.
-FUTURE_TASKS = ("forecast", "ranking")
+FUTURE_TASKS = ("ranking",)
 EVAL_METHODS = ("auto", "holdout", "cv")
 
 
@@ -31,7 +31,7 @@ class TaskSpec:
     ----------
     kind : str
         "classification" (becomes "binary" or "multiclass" once ``y`` is seen), or a
-        registered task kind ("binary", "multiclass", "regression").
+        registered task kind ("binary", "multiclass", "regression", "forecast").
     metric : str or callable, optional
         A registered metric name or a FLAML-style custom metric; defaults per kind.
     eval_method : {"auto", "holdout", "cv"}
@@ -91,6 +91,11 @@ class TaskSpec:
     def estimator_kind(self) -> str:
         """What the task's estimator families must serve ("classification", "regression")."""
         return "classification" if self.kind == CLASSIFICATION else get_task(self.kind).estimator_kind
+
+    @property
+    def family_task(self) -> Task:
+        """The plug-in that decides which families serve this spec (a binary one for "classification")."""
+        return get_task("binary") if self.kind == CLASSIFICATION else get_task(self.kind)
 
     @property
     def plugin(self) -> Task:

@@ -88,7 +88,11 @@ class JobRunner:
         refit_started = time.monotonic()
         trial, model, refit = self.refit()
         timings = {"search_s": search_s, "refit_s": time.monotonic() - refit_started}
-        tuned = TunedModel(self.problem.preprocessor, model, self.problem.target.classes, self.problem.task)
+        problem = self.problem
+        tuned = TunedModel(problem.preprocessor, model, problem.target.classes, problem.task,
+                           problem.task.build_options(problem.spec))
+        oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None
+        problem.task.finish_model(tuned, problem.data, list(problem.splits), oof)
         return JobResult(self.study, tuned, trial, refit, timings)
 
     def on_trial_end(self, study: Study, trial: Trial) -> None:

@@ -83,7 +83,10 @@ def test_mixed_column_types_and_unseen_values_at_predict(mixed_frame: tuple[pd.D
     assert m.score(X, y) > 0.7
 
 
-@pytest.mark.parametrize("family", ESTIMATORS.names())
+TABULAR_FAMILIES = [name for name in ESTIMATORS.names() if "classification" in ESTIMATORS.get(name).tasks]
+
+
+@pytest.mark.parametrize("family", TABULAR_FAMILIES)
 def test_each_family_fits_classification_and_regression(family: str, mixed_frame: tuple[pd.DataFrame, pd.Series]) -> None:
     X, y = mixed_frame
     clf = quick(estimators=[family], max_trials=2, eval_method="holdout").fit(X, y)

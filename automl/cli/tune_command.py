@@ -35,7 +35,7 @@ def check_job(spec: JobSpec) -> None:
     task = make_task(spec.task, eval_method=spec.eval_method, n_splits=spec.n_splits)
     check_strategy_name(spec.strategy)
     resolve_early_stop(spec.early_stop)
-    resolve_families(spec.estimators, task.estimator_kind)
+    resolve_families(spec.estimators, task.family_task)
     if spec.metric is not None and spec.metric != "auto" and spec.metric not in METRICS:
         raise unknown_name_error("metric", "metric", spec.metric, METRICS.names())
     check_time_budget(spec.time_budget, spec.max_trials)

@@ -13,6 +13,10 @@ ESTIMATORS.register("rf", "automl.estimators.forest:RandomForestAdapter")
 ESTIMATORS.register("extra_trees", "automl.estimators.forest:ExtraTreesAdapter")
 ESTIMATORS.register("lr", "automl.estimators.linear:LinearAdapter")
 ESTIMATORS.register("mlp", "automl.estimators.mlp:MLPAdapter")
+ESTIMATORS.register("snaive", "automl.estimators.forecasters:SeasonalNaiveAdapter")
+ESTIMATORS.register("ets", "automl.estimators.forecasters:ETSAdapter")
+ESTIMATORS.register("theta", "automl.estimators.forecasters:ThetaAdapter")
+ESTIMATORS.register("arima", "automl.estimators.forecasters:ARIMAAdapter")
 
 
 def get_adapter(name: str) -> EstimatorAdapter:

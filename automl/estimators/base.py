@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import pandas as pd
 
@@ -25,6 +25,7 @@ class BuildContext:
     categorical_features: tuple[str, ...] = ()
     device: str = "cpu"  # "cuda" when the trial was given a GPU
     gpu_limits: bool = False  # keep the GPU learner's limits: the CPU refit of a trial that trained on a GPU
+    options: Mapping[str, Any] = field(default_factory=dict)  # the task's build options (forecasting: season, horizon)
 
 
 class EstimatorAdapter:

@@ -17,9 +17,14 @@ FILE_KEYS = {"family", "description", "params"}
 PARAM_KEYS = {f.name for f in fields(Param)} - {"name"}
 
 
+#: Shipped parameter sets that families add to their own (not families): the lag features of a forecasting regressor.
+SHARED_SPACES = ("lags",)
+
+
 def builtin_space_names() -> list[str]:
     """Families that ship a space file inside the package."""
-    return sorted(p.name[:-5] for p in resources.files("automl.searchspaces").iterdir() if p.name.endswith(".yaml"))
+    names = (p.name[:-5] for p in resources.files("automl.searchspaces").iterdir() if p.name.endswith(".yaml"))
+    return sorted(name for name in names if name not in SHARED_SPACES)
 
 
 def load_builtin(family: str) -> SearchSpace:

@@ -12,6 +12,7 @@ TASKS: Registry[type[Task]] = Registry("task", "task")
 TASKS.register("binary", "automl.tasks.tabular:BinaryTask")
 TASKS.register("multiclass", "automl.tasks.tabular:MulticlassTask")
 TASKS.register("regression", "automl.tasks.tabular:RegressionTask")
+TASKS.register("forecast", "automl.tasks.forecast:ForecastTask")
 #: A task name that becomes binary or multiclass once y is seen.
 CLASSIFICATION = "classification"
 

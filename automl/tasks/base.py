@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from automl.estimators import EstimatorAdapter
     from automl.fitdata import FitData, Fold, Split
     from automl.metrics import CustomMetric, Metric
     from automl.task import TaskSpec
@@ -65,6 +66,30 @@ class Task:
 
     #: A target may have missing values (a gap inside a series' history); tabular targets may not.
     missing_target_ok: ClassVar[bool] = False
+
+    def complete(self, spec: "TaskSpec", X: pd.DataFrame) -> "TaskSpec":
+        """The spec with the kind's own fields checked and completed from the data (forecasting: the season)."""
+        return spec
+
+    def build_options(self, spec: "TaskSpec") -> dict[str, Any]:
+        """What every family's build and every fold of this kind needs from the spec (``BuildContext.options``)."""
+        return {}
+
+    def serves(self, adapter: "type[EstimatorAdapter]", auto: bool) -> bool:
+        """Whether a family can be searched for this kind (``auto``: part of estimators="auto")."""
+        return self.estimator_kind in adapter.tasks and (adapter.in_auto or not auto)
+
+    def adapter_for(self, adapter: "EstimatorAdapter", spec: "TaskSpec") -> "EstimatorAdapter":
+        """The family as this kind fits it (forecasting wraps a tabular regressor into a lag-feature model)."""
+        return adapter
+
+    def finish_model(self, model: Any, data: "FitData", splits: list["Split"], oof: Any) -> None:
+        """Anything the shipped model learns from the search (forecasting: conformal intervals from ``oof``)."""
+
+    def predict_interval(self, model: Any, X: pd.DataFrame, coverage: float) -> pd.DataFrame:
+        from automl.errors import InputError
+
+        raise InputError(f'predict_interval is for task="forecast"; this model is a {self.kind} model.')
 
     def fit_data(self, X: pd.DataFrame, target: EncodedTarget, spec: "TaskSpec", groups: Any = None) -> "FitData":
         """The fit data: the user's columns, the encoded target and the per-row arrays this kind uses.

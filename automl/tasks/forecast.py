@@ -1,0 +1,217 @@
+"""Time-series forecasting: one series or a panel, rolling-origin backtests, scaled errors, intervals.
+
+Rows stay the user's rows. ``fit_data`` maps each row to its series and to its step in that series' own
+calendar (``automl.forecasting.calendar``); the backtest windows are cut per series from its end: window
+``w`` of ``W`` validates the ``horizon`` steps after its origin ``n - (W - w) * horizon`` and trains on the
+steps before it, so no window sees its own future. Series too short for a window stay on the training side
+(a statistical model gives them the seasonal naive forecast). The shipped model's intervals are the chosen
+model's own where it has them, else conformal from the best trial's backtest errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from automl.errors import InputError
+from automl.forecasting.calendar import infer_frequency
+from automl.forecasting.forecasters import min_length
+from automl.forecasting.frame import ForecastFrame, series_keys, time_values
+from automl.forecasting.intervals import ConformalIntervals
+from automl.forecasting.metrics import seasonal_naive_scale
+from automl.tasks.base import EncodedTarget, Task
+
+if TYPE_CHECKING:
+    from automl.estimators import EstimatorAdapter
+    from automl.fitdata import FitData, Fold, Split
+    from automl.metrics import Metric
+    from automl.task import TaskSpec
+
+logger = logging.getLogger(__name__)
+#: Backtest windows under eval_method="auto" (fewer when the history is short).
+AUTO_WINDOWS = 3
+
+
+class ForecastTask(Task):
+    kind = metric_kind = estimator_kind = "forecast"
+    default_metric = "mase"
+    prediction = "forecast"
+    missing_target_ok = True
+
+    def check_target(self, y: pd.Series, spec: "TaskSpec") -> None:
+        if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+            raise InputError(f'task="forecast" needs a numeric target, but y has dtype {y.dtype}; convert it first.')
+
+    def complete(self, spec: "TaskSpec", X: pd.DataFrame) -> "TaskSpec":
+        """The spec with its forecasting fields checked and the season inferred from the frequency."""
+        if spec.time_column is None:
+            raise InputError('task="forecast" needs time_column: pass fit(X, y, time_column="ds", horizon=...) '
+                             "naming the column of timestamps.")
+        if isinstance(spec.horizon, bool) or not isinstance(spec.horizon, (int, np.integer)) or spec.horizon < 1:
+            raise InputError(f"horizon={spec.horizon!r} is invalid; pass the number of future steps to forecast "
+                             "(a positive integer, e.g. horizon=12).")
+        for column in spec.known_covariates:
+            if column not in X.columns or column in (spec.time_column, *spec.series_columns):
+                raise InputError(f"known_covariates names {column!r}, which is not a covariate column of X; "
+                                 "pass columns of X other than the time and series columns.")
+        season = spec.season
+        if season is None:
+            season = ForecastFrame(spec.time_column, spec.series_columns, (), int(spec.horizon)).fit(X).season
+        elif isinstance(season, bool) or not isinstance(season, (int, np.integer)) or season < 1:
+            raise InputError(f"season={season!r} is invalid; pass the seasonal period in steps (1 for none, 12 for "
+                             "monthly data with a yearly cycle).")
+        return replace(spec, season=int(season), horizon=int(spec.horizon))
+
+    def fit_data(self, X: pd.DataFrame, target: EncodedTarget, spec: "TaskSpec", groups: Any = None) -> "FitData":
+        from automl.fitdata import FitData
+
+        if groups is not None:
+            raise InputError('groups was passed, but task="forecast" does not use groups; drop it '
+                             "(a panel's series are named by series_id_column).")
+        times, keys = time_values(X, spec.time_column), series_keys(X, spec.series_columns)  # type: ignore[arg-type]
+        frame = pd.DataFrame({"key": keys, "time": times})
+        duplicated = frame.duplicated(["key", "time"])
+        if duplicated.any():
+            first = frame[duplicated].iloc[0]
+            where = f" in series {first['key']!r}" if first["key"] else ""
+            raise InputError(f"{spec.time_column}={pd.Timestamp(first['time']) if np.issubdtype(times.dtype, np.datetime64) else first['time']} "
+                             f"occurs more than once{where} ({int(duplicated.sum())} duplicate row(s)); "
+                             "aggregate or drop duplicates so each series has one row per timestamp.")
+        steps = frame.groupby("key")["time"].rank(method="first").to_numpy(dtype=np.int64) - 1
+        codes = pd.Categorical(keys, categories=sorted(set(keys.tolist()))).codes.astype(np.int64)
+        self._report_calendar(frame, spec)
+        return FitData(X, target.values, time=steps, series=codes)
+
+    def _report_calendar(self, frame: pd.DataFrame, spec: "TaskSpec") -> None:
+        lengths = frame.groupby("key").size()
+        needed = min_length(int(spec.season or 1)) + int(spec.horizon or 1)
+        short = lengths[lengths < needed]
+        if len(short) == len(lengths):
+            name = f"series {short.index[0]!r}" if short.index[0] else "the series"
+            raise InputError(f"{name} has {int(short.iloc[0])} steps, too short to forecast horizon={spec.horizon} with "
+                             f"season={spec.season}: it needs at least {needed} (two seasons and two steps of history "
+                             "plus one horizon to validate); pass a longer history, a smaller horizon or season=1.")
+        if len(short):
+            logger.warning("%d of %d series are shorter than %d steps: they are not backtested and get the seasonal "
+                           "naive forecast from the statistical families.", len(short), len(lengths), needed)
+        irregular = [key for key, part in frame.groupby("key")["time"]
+                     if not infer_frequency(np.sort(part.to_numpy())).regular]
+        if irregular:
+            logger.info("%d series have gaps in their calendar (e.g. missing holidays); the models work on each "
+                        "series' own step index, with the gaps closed up.", len(irregular))
+
+    def splits(self, data: "FitData", method: str, spec: "TaskSpec", seed: int) -> list["Split"]:
+        assert data.time is not None and data.series is not None  # set by fit_data
+        horizon, steps, series = int(spec.horizon or 1), data.time, data.series
+        lengths = np.bincount(series)
+        history = min_length(int(spec.season or 1))
+        validated = lengths >= history + horizon
+        most = int(((lengths[validated] - history) // horizon).min())
+        wanted = {"holdout": 1, "cv": spec.n_splits}.get(method, AUTO_WINDOWS)
+        windows = max(1, min(wanted, most))
+        ends = lengths[series]
+        out = []
+        for w in range(windows):
+            origin = ends - (windows - w) * horizon
+            train = np.flatnonzero(steps < origin)
+            val = np.flatnonzero((steps >= origin) & (steps < origin + horizon) & validated[series])
+            out.append((train, val))
+        return out
+
+    def make_preprocessor(self, spec: "TaskSpec") -> ForecastFrame:
+        return ForecastFrame(spec.time_column, spec.series_columns, spec.known_covariates, int(spec.horizon or 1))  # type: ignore[arg-type]
+
+    def build_options(self, spec: "TaskSpec") -> dict[str, Any]:
+        return {"season": int(spec.season or 1), "horizon": int(spec.horizon or 1)}
+
+    def serves(self, adapter: "type[EstimatorAdapter]", auto: bool) -> bool:
+        from automl.estimators.forecasters import LAG_FAMILIES, LAG_FAMILIES_IN_AUTO
+
+        if self.estimator_kind in adapter.tasks:
+            return adapter.in_auto or not auto
+        return adapter.name in (LAG_FAMILIES_IN_AUTO if auto else LAG_FAMILIES)
+
+    def adapter_for(self, adapter: "EstimatorAdapter", spec: "TaskSpec") -> "EstimatorAdapter":
+        from automl.estimators.forecasters import GlobalModelAdapter
+
+        if self.estimator_kind in adapter.tasks:
+            return adapter
+        return GlobalModelAdapter(adapter, int(spec.horizon or 1))
+
+    def score_output(self, metric: "Metric", output: np.ndarray, fold: "Fold") -> float:
+        known = ~np.isnan(fold.y_val)
+        if not known.any():
+            return float("nan")
+        if metric.scaled:
+            scale = self.scales(fold)
+            return float(metric.fn(fold.y_val[known], output[known], scale=scale[known]))
+        return float(metric.fn(fold.y_val[known], output[known]))
+
+    def scales(self, fold: "Fold") -> np.ndarray:
+        """Each validation row's in-sample seasonal naive error, from its series' training part (cached)."""
+        if "scale_val" not in fold.extras:
+            season = int(fold.extras.get("season", 1))
+            series, steps = fold.extras["series_train"], fold.extras["time_train"]
+            scale = {}
+            for code in np.unique(series):
+                own = series == code
+                scale[int(code)] = seasonal_naive_scale(fold.y_train[own][np.argsort(steps[own])], season)
+            fold.extras["scale_val"] = np.array([scale.get(int(c), np.nan) for c in fold.extras["series_val"]])
+        return fold.extras["scale_val"]
+
+    def score(self, metric: Any, model: Any, output: np.ndarray, fold: "Fold",
+              config: dict[str, Any] | None = None) -> tuple[float, dict[str, float]]:
+        value, logs = super().score(metric, model, output, fold, config)
+        bounds = model.predict_interval(fold.X_val, 0.9) if hasattr(model, "predict_interval") else None
+        known = ~np.isnan(fold.y_val)
+        if bounds is not None and known.any():
+            from automl.forecasting.metrics import coverage
+
+            logs["coverage_90"] = coverage(fold.y_val[known], bounds[0][known], bounds[1][known])
+        return value, logs
+
+    def finish_model(self, model: Any, data: "FitData", splits: list["Split"], oof: Any) -> None:
+        """Learn the conformal intervals from the shipped trial's backtest forecasts (``oof``, when kept)."""
+        if oof is None or data.time is None or data.series is None:
+            return
+        window = np.full(len(data), -1)
+        ahead = np.zeros(len(data), dtype=np.int64)
+        scale = np.full(len(data), np.nan)
+        season = int(model.task_options.get("season", 1))
+        for w, (train, val) in enumerate(splits):
+            window[val] = w
+            origin = {}
+            for code in np.unique(data.series[val]):
+                own = train[data.series[train] == code]
+                origin[int(code)] = int(data.time[own].max()) if len(own) else -1
+                history = data.y[own][np.argsort(data.time[own])]
+                scale[val[data.series[val] == code]] = seasonal_naive_scale(history, season)
+            ahead[val] = data.time[val] - np.array([origin[int(c)] for c in data.series[val]])
+        rows = oof.rows
+        errors = np.abs(data.y[rows] - oof.values.astype(float)) / scale[rows]
+        keep = np.isfinite(errors)
+        model.conformal = ConformalIntervals(errors[keep], ahead[rows][keep], window[rows][keep])
+
+    def predict_interval(self, model: Any, X: pd.DataFrame, coverage: float) -> pd.DataFrame:
+        """Lower and upper bounds at ``coverage``: the model's own, else conformal from the backtests."""
+        features = model.preprocessor.transform(X)
+        mean = np.asarray(model.estimator.predict(features), dtype=float)
+        own = model.estimator.predict_interval(features, coverage) if hasattr(model.estimator, "predict_interval") else None
+        if own is not None:
+            return pd.DataFrame({"lower": own[0], "upper": own[1]}, index=X.index)
+        conformal = getattr(model, "conformal", None)
+        if conformal is None:
+            raise InputError("this model kept no backtest errors to build intervals from (its trial's predictions "
+                             "were not kept); refit with a time budget that lets the backtests finish.")
+        from automl.forecasting.forecasters import horizons, histories
+
+        ahead = horizons(features, model.estimator.last_step_)
+        history = model.estimator.histories_
+        season = int(model.task_options.get("season", 1))
+        scale = np.array([seasonal_naive_scale(history[int(c)], season) for c in features["series"]])
+        width = conformal.half_width(ahead, coverage) * scale
+        return pd.DataFrame({"lower": mean - width, "upper": mean + width}, index=X.index)
