@@ -94,7 +94,8 @@ class ForecastTask(Task):
             name = f"series {short.index[0]!r}" if short.index[0] else "the series"
             raise InputError(f"{name} has {int(short.iloc[0])} steps, too short to forecast horizon={spec.horizon} with "
                              f"season={spec.season}: it needs at least {needed} (two seasons and two steps of history "
-                             "plus one horizon to validate); pass a longer history, a smaller horizon or season=1.")
+                             f"plus one horizon to validate); pass a longer history or a smaller horizon"
+                             f"{' or season=1' if (spec.season or 1) > 1 else ''}.")
         if len(short):
             logger.warning("%d of %d series are shorter than %d steps: they are not backtested and get the seasonal "
                            "naive forecast from the statistical families.", len(short), len(lengths), needed)

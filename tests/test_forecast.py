@@ -1,0 +1,238 @@
+"""Forecasting through the Python API: one series and a panel, backtests without look-ahead, intervals, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsforecast.utils import AirPassengersDF
+
+from automl import AutoML, InputError
+from automl.fitdata import FitData
+from automl.forecasting.metrics import seasonal_naive_scale
+from automl.task import TaskSpec
+from automl.tasks import get_task
+
+HORIZON = 12
+
+
+def quick(**kwargs: object) -> AutoML:
+    params = {"task": "forecast", "time_budget": None, "max_trials": 12, "tracking": False, "seed": 0, "n_jobs": 1}
+    params.update(kwargs)
+    return AutoML(**params)  # type: ignore[arg-type]
+
+
+def test_mase_is_the_error_scaled_by_the_in_sample_seasonal_naive_error() -> None:
+    history = np.array([1.0, 2, 3, 5, 4, 6])
+    assert seasonal_naive_scale(history, 2) == pytest.approx(np.mean([2, 3, 1, 1]))
+    from automl.forecasting.metrics import mase
+
+    assert mase(np.array([10.0, 12]), np.array([11.0, 10]), np.array([2.0, 2])) == pytest.approx(0.75)
+
+
+@pytest.fixture(scope="module")
+def air() -> pd.DataFrame:
+    """The monthly airline passengers 1949-1960 (shipped in statsforecast): trend and a yearly season."""
+    return AirPassengersDF[["ds", "y"]].assign(ds=lambda f: pd.to_datetime(f["ds"]))
+
+
+@pytest.fixture(scope="module")
+def air_model(air: pd.DataFrame) -> AutoML:
+    train = air.iloc[:-HORIZON]
+    return quick(max_trials=14).fit(train[["ds"]], train["y"], time_column="ds", horizon=HORIZON)
+
+
+def test_one_series_forecast_contract(air: pd.DataFrame, air_model: AutoML) -> None:
+    future, actual = air[["ds"]].iloc[-HORIZON:], air["y"].iloc[-HORIZON:].to_numpy()
+    shuffled = future.sample(frac=1.0, random_state=0)
+    forecast = air_model.predict(shuffled)
+    assert forecast.shape == (HORIZON,)
+    order = np.argsort(shuffled.index.to_numpy())
+    assert np.allclose(forecast[order], air_model.predict(future))  # in X_future's row order
+    board = air_model.leaderboard()
+    assert board.iloc[-1:].shape[0] and "snaive" in set(board["estimator"])  # the baseline is always there
+    assert air_model.study_.trials[0].estimator == "snaive"  # and evaluated first
+    season = air_model.task_.season
+    assert season == 12 and air_model.task_.horizon == HORIZON
+    history = air["y"].iloc[:-HORIZON].to_numpy()
+    naive = history[-season:][np.arange(HORIZON) % season]
+    scale = seasonal_naive_scale(history, season)
+    ours, baseline = np.mean(np.abs(forecast[order] - actual)) / scale, np.mean(np.abs(naive - actual)) / scale
+    assert ours < baseline  # the tuned model beats the seasonal naive forecast on the held-out year
+    assert air_model.best_config_ and air_model.best_estimator_ in set(board["estimator"])
+
+
+def test_intervals_bound_the_forecast(air: pd.DataFrame, air_model: AutoML) -> None:
+    future = air[["ds"]].iloc[-HORIZON:]
+    bands = air_model.predict_interval(future, coverage=0.9)
+    forecast = air_model.predict(future)
+    assert list(bands.columns) == ["lower", "upper"] and len(bands) == HORIZON
+    assert (bands["lower"].to_numpy() <= forecast + 1e-9).all() and (forecast <= bands["upper"].to_numpy() + 1e-9).all()
+    narrow = air_model.predict_interval(future, coverage=0.5)
+    assert ((narrow["upper"] - narrow["lower"]).to_numpy() <= (bands["upper"] - bands["lower"]).to_numpy() + 1e-9).all()
+    with pytest.raises(InputError, match="coverage=1.5"):
+        air_model.predict_interval(future, coverage=1.5)
+
+
+def test_backtest_windows_train_only_on_the_past(air: pd.DataFrame) -> None:
+    task = get_task("forecast")
+    spec = task.complete(TaskSpec("forecast", time_column="ds", horizon=HORIZON), air)
+    data = task.fit_data(air[["ds"]], task.encode_target(air["y"]), spec)
+    splits = task.splits(data, "auto", spec, seed=0)
+    assert len(splits) == 3
+    ends = []
+    for train, val in splits:
+        assert len(val) == HORIZON and data.time[train].max() < data.time[val].min()  # the window's past only
+        ends.append(data.time[val].max())
+    assert ends == [len(air) - 1 - 2 * HORIZON, len(air) - 1 - HORIZON, len(air) - 1]
+    assert len(task.splits(data, "holdout", spec, seed=0)) == 1
+
+
+def panel(n_series: int = 3, length: int = 60, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for s in range(n_series):
+        steps = np.arange(length)
+        y = 20 * (s + 1) + 5 * np.sin(2 * np.pi * steps / 7 + s) + 0.1 * steps + rng.normal(0, 0.5, length)
+        frames.append(pd.DataFrame({"day": pd.date_range("2024-01-01", periods=length, freq="D"),
+                                    "store": f"store{s}", "y": y}))
+    frame = pd.concat(frames).sample(frac=1.0, random_state=seed).reset_index(drop=True)  # rows in any order
+    return frame[["day", "store"]], frame["y"]
+
+
+@pytest.fixture(scope="module")
+def panel_model() -> AutoML:
+    X, y = panel()
+    return quick(max_trials=10, estimators=["snaive", "ets", "lgbm"]).fit(
+        X, y, time_column="day", series_id_column="store", horizon=7)
+
+
+def test_a_panel_forecasts_each_series_from_its_own_history(panel_model: AutoML) -> None:
+    assert panel_model.task_.season == 7  # daily data: a weekly season
+    future = pd.DataFrame({"day": list(pd.date_range("2024-03-01", periods=7, freq="D")) * 3,
+                           "store": np.repeat(["store2", "store0", "store1"], 7)})
+    forecast = panel_model.predict(future)
+    levels = {store: forecast[future["store"].to_numpy() == store].mean() for store in ("store0", "store1", "store2")}
+    assert levels["store0"] < levels["store1"] < levels["store2"]  # 20, 40, 60 plus trend: each its own level
+    with pytest.raises(InputError, match="series 'store9' was not seen at fit"):
+        panel_model.predict(future.assign(store="store9"))
+
+
+@pytest.mark.parametrize("family", ["snaive", "ets", "theta", "arima", "lgbm", "xgboost", "rf", "extra_trees", "lr"])
+def test_every_forecasting_family_fits_a_panel(family: str) -> None:
+    X, y = panel(n_series=2, length=50)
+    m = quick(max_trials=2, estimators=[family], eval_method="holdout").fit(
+        X, y, time_column="day", series_id_column="store", horizon=5)
+    assert m.best_estimator_ == family
+    future = pd.DataFrame({"day": list(pd.date_range("2024-02-20", periods=5, freq="D")) * 2,
+                           "store": np.repeat(["store0", "store1"], 5)})
+    assert np.isfinite(m.predict(future)).all()
+    bands = m.predict_interval(future, 0.8)
+    assert np.isfinite(bands.to_numpy()).all() and (bands["lower"] <= bands["upper"]).all()
+
+
+def test_a_future_planted_in_an_undeclared_column_does_not_improve_the_backtest() -> None:
+    """A leaky feature pipeline would use "tomorrow" (tomorrow's target); automl uses only known covariates."""
+    X, y = panel(n_series=1, length=80)
+    order = np.argsort(X["day"].to_numpy())
+    leak = pd.Series(y.to_numpy()[order]).shift(-1).bfill().to_numpy()
+    X_leaky = X.copy()
+    X_leaky.loc[order, "tomorrow"] = leak
+    options = {"time_column": "day", "horizon": 7}
+    honest = quick(max_trials=6, estimators=["lgbm", "lr"]).fit(X, y, **options)
+    leaky = quick(max_trials=6, estimators=["lgbm", "lr"]).fit(X_leaky, y, **options)
+    assert leaky.best_score_ == pytest.approx(honest.best_score_)
+    declared = quick(max_trials=6, estimators=["lgbm", "lr"]).fit(X_leaky, y, known_covariates=["tomorrow"], **options)
+    assert declared.best_score_ < honest.best_score_  # declared known, its values are used (and here they are the answer)
+
+
+def test_known_covariates_must_come_with_the_future(panel_model: AutoML) -> None:
+    X, y = panel(n_series=1, length=60)
+    X = X.assign(promo=np.arange(len(X)) % 2)
+    m = quick(max_trials=3, estimators=["lgbm"]).fit(X, y, time_column="day", horizon=7, known_covariates=["promo"])
+    future = pd.DataFrame({"day": pd.date_range("2024-03-01", periods=7, freq="D"), "store": "store0"})
+    with pytest.raises(InputError, match=r"lacks the known covariate\(s\) \['promo'\]"):
+        m.predict(future)
+    assert np.isfinite(m.predict(future.assign(promo=1))).all()
+
+
+def test_trading_days_with_holidays_missing_are_steps_of_their_own_calendar() -> None:
+    days = pd.bdate_range("2023-01-02", periods=130).delete([10, 40, 77])  # three holidays
+    rng = np.random.default_rng(1)
+    y = pd.Series(100 + np.cumsum(rng.normal(0, 1, len(days))))
+    m = quick(max_trials=4, estimators=["snaive", "ets"]).fit(pd.DataFrame({"ds": days}), y, time_column="ds", horizon=5)
+    assert m.task_.season == 5  # business days
+    nxt = pd.bdate_range(days[-1] + pd.offsets.BDay(1), periods=6).delete([2])  # a holiday in the future too
+    assert np.isfinite(m.predict(pd.DataFrame({"ds": nxt[:5]}))).all()
+
+
+def test_a_missing_target_inside_the_history_is_interpolated() -> None:
+    X, y = panel(n_series=1, length=60)
+    y = y.copy()
+    y.iloc[[5, 17, 30]] = np.nan
+    m = quick(max_trials=3, estimators=["snaive", "ets", "lgbm"]).fit(X, y, time_column="day", horizon=7)
+    assert np.isfinite(m.predict(pd.DataFrame({"day": pd.date_range("2024-03-01", periods=7, freq="D")}))).all()
+
+
+@pytest.fixture(scope="module")
+def monthly_model(air: pd.DataFrame) -> AutoML:
+    return quick(max_trials=2, estimators=["snaive"]).fit(air[["ds"]], air["y"], time_column="ds", horizon=HORIZON)
+
+
+@pytest.mark.parametrize("future, message", [
+    (pd.DataFrame({"ds": pd.date_range("1961-01-31", periods=13, freq="ME")}),
+     r"13 future timestamps for the series, but the model forecasts horizon=12 steps"),
+    (pd.DataFrame({"ds": pd.date_range("1961-03-31", periods=3, freq="ME")}),
+     r"do not follow the training data: it ends at 1960-12-31 \(ME\), so the next are 1961-01-31"),
+    (pd.DataFrame({"ds": ["1955-03-15"]}), r"lies inside its history but is not one of its timestamps"),
+    (pd.DataFrame({"ds": pd.date_range("1960-11-30", periods=2, freq="ME")}), r"at or before the end of their series"),
+    (pd.DataFrame({"when": ["1961-01-01"]}), r"time_column='ds' is not a column of X"),
+])
+def test_bad_futures_get_one_sentence(monthly_model: AutoML, future: pd.DataFrame, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        monthly_model.predict(future)
+
+
+def test_bad_forecast_input_gets_one_sentence(air: pd.DataFrame) -> None:
+    X, y = air[["ds"]], air["y"]
+    with pytest.raises(InputError, match='task="forecast" needs time_column'):
+        quick().fit(X, y, horizon=12)
+    with pytest.raises(InputError, match="horizon=0 is invalid"):
+        quick().fit(X, y, time_column="ds", horizon=0)
+    with pytest.raises(InputError, match="horizon=None is invalid"):
+        quick().fit(X, y, time_column="ds")
+    doubled = pd.concat([X, X.iloc[[3]]], ignore_index=True)
+    with pytest.raises(InputError, match=r"ds=1949-04-30 00:00:00 occurs more than once \(1 duplicate row"):
+        quick().fit(doubled, pd.concat([y, y.iloc[[3]]], ignore_index=True), time_column="ds", horizon=12)
+    with pytest.raises(InputError, match=r"the series has 20 steps, too short to forecast horizon=12 with season=12: "
+                                         r"it needs at least 38"):
+        quick().fit(X.iloc[:20], y.iloc[:20], time_column="ds", horizon=12)
+    with pytest.raises(InputError, match=r"groups was passed, but task=\"forecast\" does not use groups"):
+        quick().fit(X, y, groups=np.zeros(len(X)), time_column="ds", horizon=12)
+    with pytest.raises(InputError, match="known_covariates names 'price', which is not a covariate column"):
+        quick().fit(X, y, time_column="ds", horizon=12, known_covariates=["price"])
+    with pytest.raises(InputError, match=r"time_column='ds' holds values that are not timestamps"):
+        quick().fit(X.assign(ds="soon"), y, time_column="ds", horizon=12)
+
+
+def test_a_short_series_in_a_panel_falls_back_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    X, y = panel(n_series=3, length=60)
+    short = X["store"].to_numpy() != "store2"
+    keep = short | (X["day"] >= pd.Timestamp("2024-02-20")).to_numpy()  # store2: 10 days only
+    with caplog.at_level("WARNING", logger="automl"):
+        m = quick(max_trials=3, estimators=["snaive", "ets"]).fit(X[keep], y[keep], time_column="day",
+                                                                   series_id_column="store", horizon=7)
+    assert [r.getMessage() for r in caplog.records if "shorter than" in r.getMessage()] == [
+        "1 of 3 series are shorter than 23 steps: they are not backtested and get the seasonal naive forecast "
+        "from the statistical families."]
+    future = pd.DataFrame({"day": pd.date_range("2024-03-01", periods=7, freq="D"), "store": "store2"})
+    assert np.isfinite(m.predict(future)).all()
+
+
+def test_fit_data_steps_follow_each_series_calendar() -> None:
+    X = pd.DataFrame({"t": [3, 1, 2, 5, 4, 1, 2, 3, 4, 9], "s": ["a"] * 5 + ["b"] * 5})
+    task = get_task("forecast")
+    spec = TaskSpec("forecast", time_column="t", horizon=1, series_columns=("s",), season=1)
+    data: FitData = task.fit_data(X, task.encode_target(pd.Series(np.arange(10.0))), spec)
+    assert data.time.tolist() == [2, 0, 1, 4, 3, 0, 1, 2, 3, 4]  # b's 9 follows its 4: its own step index
+    assert data.series.tolist() == [0] * 5 + [1] * 5
