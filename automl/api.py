@@ -14,7 +14,6 @@ from automl import __version__
 from automl.budget import Budget
 from automl.data import check_xy
 from automl.errors import InputError, NotFittedError
-from automl.fitdata import Fold
 from automl.metrics import get_metric
 from automl.oof import OutOfFoldStore
 from automl.params import check_backend, check_max_trials, check_register, check_time_budget, resolve_n_jobs
@@ -191,7 +190,8 @@ class AutoML(BaseEstimator):
             timing = {**result.time_spent, "elapsed_s": budget.elapsed()}
             outcome = {"n_trials": len(result.study.trials), "n_failed": result.study.count(FAILED),
                        "n_pruned": result.study.count(PRUNED), "n_timeout": result.study.count(TIMEOUT), **timing}
-            tracker.log_result(self.leaderboard(), result.trial, outcome, result.model, frame.head(5))
+            tracker.log_result(self.leaderboard(), result.trial, outcome, result.model,
+                               problem.task.input_example(frame, problem.preprocessor))
             if self.register is not None:
                 tracker.register(self.register, {
                     "task": problem.spec.kind, "metric": problem.metric.name, "score": str(self.best_score_),
@@ -240,6 +240,7 @@ class AutoML(BaseEstimator):
             "n_rows": summary.n_rows, "n_features": summary.n_features, "n_categorical": summary.n_categorical,
             "n_classes": summary.n_classes, "metric_direction": direction(problem.metric.greater_is_better),
             **settings.backend_options.as_params(), **problem.fingerprints, "problem_id": problem.identity(),
+            **problem.task.job_params(problem.spec, list(problem.splits)),
         }
         tags = {"automl.version": __version__, "automl.task": kind, "automl.strategy": settings.strategy,
                 "automl.strategy_reason": reason, "automl.job_name": f"automl-{kind}-{settings.strategy}"}
@@ -294,12 +295,8 @@ class AutoML(BaseEstimator):
         frame, target = check_xy(X, y)
         task = self.task_.plugin
         encoded = task.encode_known(target, self._target)
-        rows, features = np.arange(len(frame)), model.preprocessor.transform(frame)
-        fold = Fold(0, rows, rows, features, encoded, features, encoded, self._target.n_classes)
         metric = get_metric(self.task_.metric, task.metric_kind)  # type: ignore[arg-type]
-        output = task.predict_output(model.estimator, fold.X_val, self._target.n_classes)
-        value, _ = task.score(metric, model.estimator, output, fold)
-        return -metric.loss(value)
+        return -metric.loss(task.evaluate(model, frame, encoded, metric))
 
     @property
     def oof_(self) -> OutOfFoldStore:

@@ -128,7 +128,8 @@ class Objective:
                                intermediate=reports)
         finite = [s for s in scores if np.isfinite(s)]
         score = float(np.mean(finite)) if finite else float("nan")  # a fold without a score (one class) is skipped
-        metrics = {k: float(np.mean([d[k] for d in logged])) for k in logged[0]} if logged else {}
+        names = dict.fromkeys(k for d in logged for k in d)  # a key logged by some folds only (one window's score)
+        metrics = {k: float(np.mean([d[k] for d in logged if k in d])) for k in names}
         return TrialResult(OK, score, self.metric.loss(score), metrics, float(np.mean(fit_times)), model=model,
                            intermediate=reports, device=self._device_used(trial, adapter, model),
                            oof=OutOfFold.of(rows, outputs))

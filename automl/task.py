@@ -93,6 +93,11 @@ class TaskSpec:
         return "classification" if self.kind == CLASSIFICATION else get_task(self.kind).estimator_kind
 
     @property
+    def row_key_columns(self) -> tuple[str, ...]:
+        """Columns that name a row of this task's output (a forecast's time and series columns)."""
+        return (self.time_column, *self.series_columns) if self.time_column else ()
+
+    @property
     def family_task(self) -> Task:
         """The plug-in that decides which families serve this spec (a binary one for "classification")."""
         return get_task("binary") if self.kind == CLASSIFICATION else get_task(self.kind)

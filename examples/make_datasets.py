@@ -1,4 +1,5 @@
-"""Write the example CSVs from scikit-learn's bundled datasets (no download).
+"""Write the example CSVs from datasets bundled in PyPI packages (no download): scikit-learn's, and the monthly
+airline passengers 1949-1960 shipped in statsforecast (for the forecasting example).
 
     python examples/make_datasets.py
 """
@@ -20,6 +21,10 @@ def main() -> None:
             names = load_wine().target_names
             frame["target"] = [str(names[i]) for i in frame["target"]]
         frame.round(6).to_csv(HERE / f"{name}.csv", index=False)
+    from statsforecast.utils import AirPassengersDF
+
+    air = AirPassengersDF.rename(columns={"y": "passengers"})[["ds", "passengers"]]
+    air.assign(ds=air["ds"].dt.strftime("%Y-%m-%d")).to_csv(HERE / "air_passengers.csv", index=False)
 
 
 if __name__ == "__main__":

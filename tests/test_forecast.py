@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -127,6 +129,8 @@ def test_every_forecasting_family_fits_a_panel(family: str) -> None:
     future = pd.DataFrame({"day": list(pd.date_range("2024-02-20", periods=5, freq="D")) * 2,
                            "store": np.repeat(["store0", "store1"], 5)})
     assert np.isfinite(m.predict(future)).all()
+    shipped = pickle.loads(pickle.dumps(m))  # what `automl tune` writes and MLflow stores
+    assert np.allclose(shipped.predict(future), m.predict(future))
     bands = m.predict_interval(future, 0.8)
     assert np.isfinite(bands.to_numpy()).all() and (bands["lower"] <= bands["upper"]).all()
 

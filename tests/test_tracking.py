@@ -220,3 +220,18 @@ def test_register_needs_tracking(breast_cancer: tuple[pd.DataFrame, pd.Series]) 
     X, y = breast_cancer
     with pytest.raises(InputError, match="register='x' needs tracking=True"):
         AutoML(tracking=False, register="x", max_trials=1).fit(X, y)
+
+
+def test_a_message_that_cannot_be_pickled_costs_itself_not_the_job(tracking_uri: str, experiment: str) -> None:
+    """A model holding a lambda cannot travel to the writer: a warning, the rest is recorded, nothing waits."""
+    from automl.tracking import make_tracker
+
+    tracker = make_tracker(True, tracking_uri, experiment)
+    tracker.start({"task": "regression"}, {"automl.task": "regression"})
+    tracker.log_result(pd.DataFrame({"trial_id": [0]}), None, {"n_trials": 0}, lambda rows: rows, None)
+    started = time.monotonic()
+    with pytest.warns(RuntimeWarning, match="write_result could not be pickled"):
+        tracker.end()
+    assert time.monotonic() - started < 30  # it hung for the writer's 300 s timeout before
+    run = MlflowClient(tracking_uri).get_run(tracker.run_id)
+    assert run.info.status == "FINISHED" and run.data.params["task"] == "regression"

@@ -22,7 +22,7 @@ def tune(
     job: Optional[Path] = typer.Argument(None, help="YAML job file; flags override its fields."),
     data: Optional[Path] = typer.Option(None, "--data", help="Training data (CSV or Parquet)."),
     target: Optional[str] = typer.Option(None, "--target", help="Target column."),
-    task: Optional[str] = typer.Option(None, "--task", help="classification, binary, multiclass or regression."),
+    task: Optional[str] = typer.Option(None, "--task", help="classification, binary, multiclass, regression or forecast."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Metric name, e.g. roc_auc, log_loss, r2."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Seconds for the whole job."),
     strategy: Optional[str] = typer.Option(None, "--strategy", help="auto, tpe, random, grid, cfo or blendsearch."),
@@ -44,6 +44,11 @@ def tune(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join this Ray cluster (or auto); default: start a local one."),
     trial_retries: Optional[int] = typer.Option(None, "--trial-retries", help="Reruns of a trial whose Ray worker died."),
     resume_from: Optional[str] = typer.Option(None, "--resume-from", help="Run id of an earlier run of this job to continue."),
+    time_column: Optional[str] = typer.Option(None, "--time-column", help="Forecasting: the column of timestamps."),
+    horizon: Optional[int] = typer.Option(None, "--horizon", help="Forecasting: future steps to forecast."),
+    series_id_column: Optional[str] = typer.Option(None, "--series-id-column", help="Forecasting: column(s) naming each series of a panel."),
+    season: Optional[int] = typer.Option(None, "--season", help="Forecasting: seasonal period in steps (default: from the frequency)."),
+    known_covariates: Optional[str] = typer.Option(None, "--known-covariates", help="Forecasting: comma-separated columns known in the future."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
 ) -> None:
     """Run a tuning job: search, refit the best model, write it, record everything in MLflow."""
@@ -56,6 +61,8 @@ def tune(
         "test_data": test_data, "test_size": test_size, "tracking": tracking, "register": register,
         "backend": backend, "n_concurrent_trials": n_concurrent_trials, "resources_per_trial": resources_per_trial,
         "ray_address": ray_address, "trial_retries": trial_retries, "resume_from": resume_from,
+        "time_column": time_column, "horizon": horizon, "series_id_column": series_id_column, "season": season,
+        "known_covariates": known_covariates,
     }
     with one_line_errors():
         run_tune(load_job(job, overrides), stdout, quiet=quiet, job_file=job)
@@ -118,12 +125,13 @@ def predict(
     data: Path = typer.Option(..., "--data", help="Rows to predict (CSV or Parquet)."),
     out: Path = typer.Option(..., "--out", help="Where predictions are written (CSV or Parquet)."),
     proba: bool = typer.Option(False, "--proba", help="Also write class probabilities (model files only)."),
+    interval: Optional[float] = typer.Option(None, "--interval", help="Forecasts: also write lower/upper bounds at this coverage, e.g. 0.9."),
 ) -> None:
-    """Write predictions of a fitted model for a table of rows."""
+    """Write predictions of a fitted model for a table of rows (forecasts with their timestamps and series ids)."""
     from automl.cli.predict_command import run_predict
 
     with one_line_errors():
-        written = run_predict(model, data, out, proba)
+        written = run_predict(model, data, out, proba, interval)
         stdout.print(f"Wrote {written} predictions to {out}")
 
 

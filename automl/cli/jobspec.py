@@ -43,6 +43,25 @@ class JobSpec(BaseModel):
     ray_address: str | None = None
     trial_retries: int = Field(0, ge=0)
     resume_from: str | None = None  # an earlier run of this job: its finished trials are replayed
+    # forecasting (task: forecast)
+    time_column: str | None = None
+    horizon: int | None = Field(None, ge=1)
+    series_id_column: list[str] | None = None
+    season: int | None = Field(None, ge=1)
+    known_covariates: list[str] | None = None
+
+    @field_validator("series_id_column", "known_covariates", mode="before")
+    @classmethod
+    def _split_columns(cls, value: Any) -> Any:
+        """One column name, or several (a list, or comma-separated on the command line)."""
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    def fit_options(self) -> dict[str, Any]:
+        """The task options ``AutoML.fit`` takes (forecasting's columns, horizon and season)."""
+        return {"time_column": self.time_column, "horizon": self.horizon, "series_id_column": self.series_id_column,
+                "season": self.season, "known_covariates": self.known_covariates}
 
     @field_validator("estimators", mode="before")
     @classmethod

@@ -12,13 +12,23 @@ from automl.io import read_table, write_table
 from automl.persistence import MLFLOW_SCHEMES, load_model
 
 
-def run_predict(model_ref: str, data: Path, out: Path, proba: bool) -> int:
-    """Write a ``prediction`` column (and ``proba_<class>`` columns) for each row; return the row count."""
-    if proba and model_ref.startswith(MLFLOW_SCHEMES):
-        raise InputError("--proba needs a model file written by `automl tune`; MLflow pyfunc models predict labels only.")
+def run_predict(model_ref: str, data: Path, out: Path, proba: bool, interval: float | None = None) -> int:
+    """Write a ``prediction`` column (and ``proba_<class>`` or ``lower``/``upper`` columns) for each row.
+
+    A forecast's rows keep their time and series columns in front. Returns the row count.
+    """
+    for flag, used in (("--proba", proba), ("--interval", interval is not None)):
+        if used and model_ref.startswith(MLFLOW_SCHEMES):
+            raise InputError(f"{flag} needs a model file written by `automl tune`; MLflow pyfunc models predict only.")
     model = load_model(model_ref)
     frame = read_table(data, "data")
-    result = pd.DataFrame({"prediction": np.asarray(model.predict(frame)).ravel()})
+    spec = getattr(model, "task_", None)
+    keys = [c for c in getattr(spec, "row_key_columns", ()) if c in frame.columns]
+    result = frame[keys].reset_index(drop=True).copy()
+    result["prediction"] = np.asarray(model.predict(frame)).ravel()
+    if interval is not None:
+        bounds = model.predict_interval(frame, interval)
+        result["lower"], result["upper"] = bounds["lower"].to_numpy(), bounds["upper"].to_numpy()
     if proba:
         if not hasattr(model, "classes_"):
             raise InputError("--proba applies to classification models only; drop --proba for this model.")

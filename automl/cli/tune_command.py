@@ -15,11 +15,11 @@ from automl.cli.jobspec import JobSpec
 from automl.cli.logs import automl_warnings_on_stderr
 from automl.cli.progress import TuneProgress
 from automl.errors import InputError
-from automl.fitdata import FitData
 from automl.io import read_table, split_target
 from automl.metrics import METRICS
 from automl.params import check_backend, check_max_trials, check_time_budget, resolve_families
 from automl.persistence import save_model
+from automl.records import maximizes
 from automl.registry import unknown_name_error
 from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name
@@ -64,10 +64,10 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
     progress = TuneProgress(spec.time_budget, spec.max_trials, stderr)
     automl.set_params(callbacks=[] if quiet else [progress])
     if quiet:
-        automl.fit(X, y)
+        automl.fit(X, y, **spec.fit_options())
     else:
         with progress:
-            automl.fit(X, y)
+            automl.fit(X, y, **spec.fit_options())
     automl.set_params(callbacks=None)
     save_model(automl, spec.output)
     _report(automl, spec, console, X_test, y_test)
@@ -79,9 +79,14 @@ def _test_set(spec: JobSpec, X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFram
         return split_target(read_table(spec.test_data, "test_data"), spec.target, str(spec.test_data))
     if spec.test_size is None:
         return None, None
-    task = make_task(spec.task, holdout_fraction=spec.test_size).resolve(y)
-    data = FitData(X.reset_index(drop=True), task.plugin.encode_target(y.reset_index(drop=True)).values)
-    _, test_rows = task.plugin.splits(data, "holdout", task, spec.seed)[0]  # the task's own holdout (stratified for classes)
+    options = spec.fit_options()
+    task = make_task(spec.task, holdout_fraction=spec.test_size).with_fit_options(
+        **{**options, "series_columns": options.pop("series_id_column")}).resolve(y)
+    frame = X.reset_index(drop=True)
+    task = task.plugin.complete(task, frame)
+    data = task.plugin.fit_data(frame, task.plugin.encode_target(y.reset_index(drop=True)), task)
+    # the task's own holdout: stratified for classes, the last horizon of each series for forecasts
+    _, test_rows = task.plugin.splits(data, "holdout", task, spec.seed)[0]
     return X.iloc[test_rows], y.iloc[test_rows]
 
 
@@ -99,7 +104,9 @@ def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFram
                   f"({automl.eval_method_}, refit on {automl.refit_})")
     console.print(f"Best configuration: {json.dumps(automl.best_config_)}")
     if X_test is not None and y_test is not None:
-        console.print(f"Test {automl.metric_}: [bold]{automl.score(X_test, y_test):.5f}[/] on {len(X_test)} rows")
+        score = automl.score(X_test, y_test)  # greater is better: a metric to minimise comes back negated
+        value = score if maximizes(automl.job_params_) else -score
+        console.print(f"Test {automl.metric_}: [bold]{value:.5f}[/] on {len(X_test)} rows")
     spent = automl.time_spent_
     console.print(f"Time: {spent['total_s']:.1f}s of a {spec.time_budget}s budget "
                   f"(search {spent['search_s']:.1f}s, refit {spent['refit_s']:.1f}s)")

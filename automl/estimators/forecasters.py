@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -37,11 +37,12 @@ class StatsAdapter(EstimatorAdapter):
     def missing_dependency(cls) -> str | None:
         return _missing("statsforecast")
 
-    def model(self, config: dict[str, Any]) -> Callable[[int], Any]:
+    def new_model(self, config: dict[str, Any], season: int) -> Any:
+        """A fresh, unfitted statsforecast model for one series."""
         raise NotImplementedError
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
-        return StatsForecaster(self.model(config), int(context.options.get("season", 1)))
+        return StatsForecaster(self.name, config, int(context.options.get("season", 1)))
 
     def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: Any = None) -> bool:
         return bool(model.fit(X, y, deadline))
@@ -53,17 +54,17 @@ class SeasonalNaiveAdapter(StatsAdapter):
     name = "snaive"
     cost_rank = -10
 
-    def model(self, config: dict[str, Any]) -> Callable[[int], Any]:
+    def new_model(self, config: dict[str, Any], season: int) -> Any:
         from statsforecast.models import Naive, RandomWalkWithDrift, SeasonalNaive, SeasonalWindowAverage
 
         method = config["method"]
         if method == "naive":
-            return lambda season: Naive()
+            return Naive()
         if method == "drift":
-            return lambda season: RandomWalkWithDrift()
+            return RandomWalkWithDrift()
         if method == "seasonal_window_average":
-            return lambda season: SeasonalWindowAverage(season_length=season, window_size=2)
-        return lambda season: SeasonalNaive(season_length=season)
+            return SeasonalWindowAverage(season_length=season, window_size=2)
+        return SeasonalNaive(season_length=season)
 
 
 class ETSAdapter(StatsAdapter):
@@ -72,12 +73,12 @@ class ETSAdapter(StatsAdapter):
     name = "ets"
     cost_rank = -9
 
-    def model(self, config: dict[str, Any]) -> Callable[[int], Any]:
+    def new_model(self, config: dict[str, Any], season: int) -> Any:
         from statsforecast.models import AutoETS
 
         spec = f"{config['error']}{config['trend']}{config['seasonal']}"
         damped = {"auto": None, "yes": True, "no": False}[config.get("damped", "auto")]
-        return lambda season: AutoETS(season_length=season, model=spec if season > 1 else spec[:2] + "N", damped=damped)
+        return AutoETS(season_length=season, model=spec if season > 1 else spec[:2] + "N", damped=damped)
 
 
 class ThetaAdapter(StatsAdapter):
@@ -86,11 +87,11 @@ class ThetaAdapter(StatsAdapter):
     name = "theta"
     cost_rank = -8
 
-    def model(self, config: dict[str, Any]) -> Callable[[int], Any]:
+    def new_model(self, config: dict[str, Any], season: int) -> Any:
         from statsforecast.models import AutoTheta
 
         variant = None if config["model"] == "auto" else config["model"]
-        return lambda season: AutoTheta(season_length=season, decomposition_type=config["decomposition"], model=variant)
+        return AutoTheta(season_length=season, decomposition_type=config["decomposition"], model=variant)
 
 
 class ARIMAAdapter(StatsAdapter):
@@ -100,15 +101,15 @@ class ARIMAAdapter(StatsAdapter):
     cost_rank = -7
     cost_coefficients = {"fit": 0.05, "work": 2e-5}
 
-    def model(self, config: dict[str, Any]) -> Callable[[int], Any]:
+    def new_model(self, config: dict[str, Any], season: int) -> Any:
         from statsforecast.models import ARIMA, AutoARIMA
 
         if config["auto_order"]:
-            return lambda season: AutoARIMA(season_length=season)
+            return AutoARIMA(season_length=season)
         order = (int(config["p"]), int(config["d"]), int(config["q"]))
         seasonal = (int(config["P"]), int(config["D"]), int(config["Q"]))
-        return lambda season: ARIMA(order=order, season_length=season, seasonal_order=seasonal if season > 1 else (0, 0, 0),
-                                    include_drift=bool(config.get("drift", False)) and sum(order[1:2]) + seasonal[1] <= 1)
+        return ARIMA(order=order, season_length=season, seasonal_order=seasonal if season > 1 else (0, 0, 0),
+                     include_drift=bool(config.get("drift", False)) and order[1] + seasonal[1] <= 1)
 
 
 #: Tabular regression families that forecast as one global model on lag features.
@@ -147,17 +148,9 @@ class GlobalModelAdapter(EstimatorAdapter):
         return {k: v for k, v in config.items() if k not in lag_names}
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
-        regression = self._regression_config(config)
-        inner_context = replace(context, task=REGRESSION, categorical_features=())
-
-        def build_regressor() -> Any:
-            return self.inner.build(regression, inner_context)
-
-        def fit_regressor(model: Any, X: Any, y: Any, deadline: float | None) -> bool:
-            return self.inner.fit(model, X, y, deadline)
-
-        return LagForecaster(build_regressor, fit_regressor, config, int(context.options.get("season", 1)),
-                             int(context.options.get("horizon", 1)))
+        inner_context = replace(context, task=REGRESSION, categorical_features=(), options={})
+        return LagForecaster(self.name, self._regression_config(config), inner_context, config,
+                             int(context.options.get("season", 1)), int(context.options.get("horizon", 1)))
 
     def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: Any = None) -> bool:
         return bool(model.fit(X, y, deadline))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,10 +75,12 @@ def min_length(season: int) -> int:
 
 
 class StatsForecaster(Forecaster):
-    """One statsforecast model per series (``make`` builds a fresh one for a season length)."""
+    """One statsforecast model per series, built by the family ``family`` from ``config`` and the season length."""
 
-    def __init__(self, make: Callable[[int], Any], season: int) -> None:
-        self.make, self.season = make, season
+    libraries = ("statsforecast", "coreforecast")  # what serving the fitted model needs
+
+    def __init__(self, family: str, config: dict[str, Any], season: int) -> None:
+        self.family, self.config, self.season = family, dict(config), season
 
     def _fit(self, X: pd.DataFrame, y: np.ndarray, deadline: float | None) -> bool:
         from statsforecast.models import SeasonalNaive
@@ -91,7 +93,7 @@ class StatsForecaster(Forecaster):
             if len(values) < min_length(self.season):
                 model, self.fallbacks_ = SeasonalNaive(season_length=min(self.season, len(values))), self.fallbacks_ + 1
             else:
-                model = self.make(self.season)
+                model = _adapter(self.family).new_model(self.config, self.season)
             self.models_[code] = model.fit(y=values)
         return True
 
@@ -123,22 +125,30 @@ class Completions(list):
         return self
 
 
+def _adapter(family: str) -> Any:
+    from automl.estimators import get_adapter
+
+    return get_adapter(family)
+
+
 class FitWithDeadline:
     """A regressor whose ``fit`` is its family's fit under the trial's deadline (for mlforecast to call)."""
 
-    def __init__(self, build: Callable[[], Any], fit: Callable[[Any, Any, Any, float | None], bool],
-                 deadline: float | None, completed: list[bool]) -> None:
-        self.build, self.fit_fn, self.deadline, self.completed = build, fit, deadline, completed
+    def __init__(self, family: str, config: dict[str, Any], context: Any, deadline: float | None,
+                 completed: Completions) -> None:
+        self.family, self.config, self.context, self.deadline, self.completed = family, config, context, deadline, completed
 
     def get_params(self, deep: bool = False) -> dict[str, Any]:
-        return {"build": self.build, "fit": self.fit_fn, "deadline": self.deadline, "completed": self.completed}
+        return {"family": self.family, "config": self.config, "context": self.context, "deadline": self.deadline,
+                "completed": self.completed}
 
     def set_params(self, **params: Any) -> "FitWithDeadline":
         return self
 
     def fit(self, X: Any, y: Any) -> "FitWithDeadline":
-        self.model_ = self.build()
-        self.completed.append(bool(self.fit_fn(self.model_, X, y, self.deadline)))
+        adapter = _adapter(self.family)
+        self.model_ = adapter.build(self.config, self.context)
+        self.completed.append(bool(adapter.fit(self.model_, X, y, self.deadline)))
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -148,9 +158,12 @@ class FitWithDeadline:
 class LagForecaster(Forecaster):
     """One regressor across all series on lags, a rolling mean, calendar features and the series code."""
 
-    def __init__(self, build: Callable[[], Any], fit: Callable[[Any, Any, Any, float | None], bool],
-                 config: dict[str, Any], season: int, horizon: int) -> None:
-        self.build, self.fit_fn, self.config, self.season, self.horizon = build, fit, config, season, horizon
+    libraries = ("mlforecast", "coreforecast", "utilsforecast")  # what serving the fitted model needs
+
+    def __init__(self, family: str, regression_config: dict[str, Any], context: Any, config: dict[str, Any],
+                 season: int, horizon: int) -> None:
+        self.family, self.regression_config, self.context = family, regression_config, context
+        self.config, self.season, self.horizon = config, season, horizon
 
     def lags(self, shortest: int) -> list[int]:
         """1..n_lags plus one and two seasons back, within what the shortest history leaves for training."""
@@ -170,7 +183,8 @@ class LagForecaster(Forecaster):
         transforms = {1: [RollingMean(window_size=window)]} if 1 < window < shortest // 2 else {}
         completed = Completions()
         self.exogenous_ = [c for c in X.columns if c not in (SERIES, STEP)]
-        self.model_ = MLForecast(models={"m": FitWithDeadline(self.build, self.fit_fn, deadline, completed)}, freq=1,
+        regressor = FitWithDeadline(self.family, self.regression_config, self.context, deadline, completed)
+        self.model_ = MLForecast(models={"m": regressor}, freq=1,
                                  lags=lags, lag_transforms=transforms, target_transforms=target_transforms(self.config),
                                  num_threads=1)
         frame = self._frame(X, y)

@@ -71,6 +71,10 @@ class Task:
         """The spec with the kind's own fields checked and completed from the data (forecasting: the season)."""
         return spec
 
+    def job_params(self, spec: "TaskSpec", splits: list["Split"]) -> dict[str, Any]:
+        """The kind's own settings recorded on the job's MLflow run (forecasting: horizon, season, windows)."""
+        return {}
+
     def build_options(self, spec: "TaskSpec") -> dict[str, Any]:
         """What every family's build and every fold of this kind needs from the spec (``BuildContext.options``)."""
         return {}
@@ -134,6 +138,24 @@ class Task:
             return float(value), {k: float(v) for k, v in (logs or {}).items()}
         value = self.score_output(metric, output, fold)
         return value, {metric.name: value}
+
+    def input_example(self, X: pd.DataFrame, preprocessor: Any) -> pd.DataFrame:
+        """A few rows the shipped model predicts, for its MLflow signature (forecasting: future timestamps)."""
+        return X.head(5)
+
+    def evaluate(self, model: Any, X: pd.DataFrame, y: np.ndarray, metric: "Metric | CustomMetric") -> float:
+        """The metric of a shipped model (``TunedModel``) on new rows ``X`` with encoded targets ``y``."""
+        from automl.fitdata import Fold
+
+        rows, features = np.arange(len(X)), model.preprocessor.transform(X)
+        n_classes = 0 if model.classes_ is None else len(model.classes_)
+        fold = Fold(0, rows, rows, features, y, features, y, n_classes, extras=self.evaluation_extras(model, features))
+        output = self.predict_output(model.estimator, fold.X_val, n_classes)
+        return self.score(metric, model.estimator, output, fold)[0]
+
+    def evaluation_extras(self, model: Any, features: pd.DataFrame) -> dict[str, Any]:
+        """What scoring new rows needs beyond them (forecasting: each row's series scale from the history)."""
+        return {}
 
     def decode(self, prediction: np.ndarray, target: EncodedTarget) -> np.ndarray:
         """A model's ``predict`` output in the user's values."""

@@ -126,6 +126,11 @@ class ForecastTask(Task):
     def make_preprocessor(self, spec: "TaskSpec") -> ForecastFrame:
         return ForecastFrame(spec.time_column, spec.series_columns, spec.known_covariates, int(spec.horizon or 1))  # type: ignore[arg-type]
 
+    def job_params(self, spec: "TaskSpec", splits: list["Split"]) -> dict[str, Any]:
+        return {"time_column": spec.time_column, "horizon": spec.horizon, "season": spec.season,
+                "series_id_column": ",".join(spec.series_columns), "known_covariates": ",".join(spec.known_covariates),
+                "backtest_windows": len(splits)}
+
     def build_options(self, spec: "TaskSpec") -> dict[str, Any]:
         return {"season": int(spec.season or 1), "horizon": int(spec.horizon or 1)}
 
@@ -164,9 +169,28 @@ class ForecastTask(Task):
             fold.extras["scale_val"] = np.array([scale.get(int(c), np.nan) for c in fold.extras["series_val"]])
         return fold.extras["scale_val"]
 
+    def input_example(self, X: pd.DataFrame, preprocessor: Any) -> pd.DataFrame:
+        """The first future timestamps of the first series, with its ids and last known covariates."""
+        code = 0
+        times = preprocessor.future_times(code, min(5, preprocessor.horizon))
+        key = preprocessor.series_[code]
+        keys = series_keys(X, preprocessor.series_columns)
+        last = X[keys == key].iloc[[-1] * len(times)].reset_index(drop=True)
+        example = last[[c for c in preprocessor.input_columns_ if c in X.columns]].copy()
+        example[preprocessor.time_column] = times
+        return example
+
+    def evaluation_extras(self, model: Any, features: pd.DataFrame) -> dict[str, Any]:
+        """MASE on new rows is scaled by each series' seasonal naive error over the model's whole history."""
+        season = int(model.task_options.get("season", 1))
+        history = model.estimator.histories_
+        scale = {code: seasonal_naive_scale(values, season) for code, values in history.items()}
+        return {"scale_val": np.array([scale[int(c)] for c in features["series"]])}
+
     def score(self, metric: Any, model: Any, output: np.ndarray, fold: "Fold",
               config: dict[str, Any] | None = None) -> tuple[float, dict[str, float]]:
         value, logs = super().score(metric, model, output, fold, config)
+        logs[f"{metric.name}_window{fold.index}"] = value  # each backtest window's own score
         bounds = model.predict_interval(fold.X_val, 0.9) if hasattr(model, "predict_interval") else None
         known = ~np.isnan(fold.y_val)
         if bounds is not None and known.any():

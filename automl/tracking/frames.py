@@ -10,9 +10,20 @@ import pickle
 from typing import Any, BinaryIO
 
 
+class UnpicklableMessage(Exception):
+    """A message that cannot be pickled (a model holding a lambda, say): nothing of it was written."""
+
+
 def write_frame(stream: BinaryIO, message: Any) -> None:
-    """One message as a length-prefixed pickle, so that a message the reader cannot unpickle costs only itself."""
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    """One message as a length-prefixed pickle, so that a message the reader cannot unpickle costs only itself.
+
+    Raises :class:`UnpicklableMessage` before writing anything when ``message`` cannot be pickled.
+    """
+    try:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - pickling raises PicklingError, AttributeError, TypeError, ...
+        raise UnpicklableMessage(f"{message[0] if isinstance(message, tuple) else 'message'} could not be pickled "
+                                 f"({type(exc).__name__}: {exc})") from exc
     stream.write(len(data).to_bytes(8, "little"))
     stream.write(data)
 

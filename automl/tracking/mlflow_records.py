@@ -260,6 +260,7 @@ def _requirements(model: Any) -> list[str]:
     names = ["scikit-learn", "lightgbm", "xgboost", "pandas", "numpy", "pyyaml", "optuna", "threadpoolctl"]
     if _uses_torch(model):
         names.append("torch")
+    names += list(getattr(getattr(model, "estimator", None), "libraries", ()))  # a forecaster's engines
     pins = []
     for name in names:
         try:

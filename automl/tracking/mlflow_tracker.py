@@ -26,7 +26,7 @@ import pandas as pd
 from automl.errors import InputError
 from automl.study import Trial
 from automl.tracking.base import Tracker
-from automl.tracking.frames import write_frame
+from automl.tracking.frames import UnpicklableMessage, write_frame
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,10 @@ class MlflowTracker(Tracker):
         stream = self._process.stdin
         try:
             while (message := self._queue.get()) is not None:
-                write_frame(stream, message)
+                try:
+                    write_frame(stream, message)
+                except UnpicklableMessage as exc:  # that message is lost, the others still go
+                    self._errors.append(str(exc))
                 if self._queue.empty():
                     stream.flush()
             write_frame(stream, ("close", ()))
