@@ -147,3 +147,26 @@ def test_a_resumed_jobs_first_new_trial_runs_on_a_ray_worker(breast_cancer, trac
     assert [t.replayed for t in trials] == [True, False, False, False, False]
     assert trials[1].config["n_estimators"] == 50
     assert all(t.worker.split("@")[0].isdigit() and int(t.worker.split("@")[0]) != os.getpid() for t in trials[1:])
+
+
+def test_a_forecast_panel_runs_on_two_workers_with_the_in_process_scores() -> None:
+    from tests.test_forecast import panel
+
+    X, y = panel(n_series=3, length=60)
+    common = {"task": "forecast", "time_budget": None, "max_trials": 6, "seed": 0, "tracking": False, "strategy": "random",
+              "early_stop": None, "estimators": ["snaive", "ets", "lgbm"]}
+    options = {"time_column": "day", "series_id_column": "store", "horizon": 7}
+    local = AutoML(n_jobs=1, **common).fit(X, y, **options)
+    on_ray = AutoML(backend="ray", n_concurrent_trials=2, resources_per_trial={"cpu": 1}, **common).fit(X, y, **options)
+    assert len({t.worker for t in on_ray.study_.trials}) == 2
+    def key(trial: object) -> str:
+        return f"{trial.estimator} {sorted(trial.config.items())}"  # type: ignore[attr-defined]
+
+    local_scores = {key(t): t.score for t in local.study_.trials}
+    shared = [t for t in on_ray.study_.trials if key(t) in local_scores]
+    assert len(shared) >= 3  # each family's first trial is its defaults, in both runs
+    for trial in shared:  # the same configuration scores the same on a worker as in-process
+        np.testing.assert_allclose(trial.score, local_scores[key(trial)], rtol=1e-6)
+    future = pd.DataFrame({"day": list(pd.date_range("2024-03-01", periods=7, freq="D")) * 3,
+                           "store": np.repeat(["store0", "store1", "store2"], 7)})
+    assert np.isfinite(on_ray.predict(future)).all() and on_ray.predict_interval(future, 0.9).notna().all().all()
