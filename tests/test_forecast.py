@@ -120,7 +120,7 @@ def test_a_panel_forecasts_each_series_from_its_own_history(panel_model: AutoML)
         panel_model.predict(future.assign(store="store9"))
 
 
-@pytest.mark.parametrize("family", ["snaive", "ets", "theta", "arima", "lgbm", "xgboost", "rf", "extra_trees", "lr"])
+@pytest.mark.parametrize("family", ["snaive", "ets", "theta", "arima", "prophet", "lgbm", "xgboost", "rf", "extra_trees", "lr"])
 def test_every_forecasting_family_fits_a_panel(family: str) -> None:
     X, y = panel(n_series=2, length=50)
     m = quick(max_trials=2, estimators=[family], eval_method="holdout").fit(

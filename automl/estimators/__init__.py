@@ -17,6 +17,7 @@ ESTIMATORS.register("snaive", "automl.estimators.forecasters:SeasonalNaiveAdapte
 ESTIMATORS.register("ets", "automl.estimators.forecasters:ETSAdapter")
 ESTIMATORS.register("theta", "automl.estimators.forecasters:ThetaAdapter")
 ESTIMATORS.register("arima", "automl.estimators.forecasters:ARIMAAdapter")
+ESTIMATORS.register("prophet", "automl.estimators.forecasters:ProphetAdapter")
 
 
 def get_adapter(name: str) -> EstimatorAdapter:

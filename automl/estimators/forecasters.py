@@ -112,6 +112,27 @@ class ARIMAAdapter(StatsAdapter):
                      include_drift=bool(config.get("drift", False)) and order[1] + seasonal[1] <= 1)
 
 
+class ProphetAdapter(StatsAdapter):
+    """Prophet per series (an optional extra: ``pip install "automl[prophet]"``), on the series' step index."""
+
+    name = "prophet"
+    cost_rank = -6
+    in_auto = False
+    libraries = ("prophet",)
+    cost_coefficients = {"fit": 0.1, "work": 5e-5}
+
+    @classmethod
+    def missing_dependency(cls) -> str | None:
+        if importlib.util.find_spec("prophet") is None:
+            return 'prophet is not installed; pip install "automl[prophet]"'
+        return _missing("statsforecast")
+
+    def new_model(self, config: dict[str, Any], season: int) -> Any:
+        from automl.forecasting.prophet_model import ProphetModel
+
+        return ProphetModel(config, season)
+
+
 #: Tabular regression families that forecast as one global model on lag features.
 LAG_FAMILIES = ("lgbm", "xgboost", "xgb_limitdepth", "rf", "extra_trees", "lr")
 #: Of those, the ones a forecast job searches with estimators="auto".
