@@ -189,7 +189,8 @@ class AutoML(BaseEstimator):
             self._set_fitted(result, problem, settings, params)
             timing = {**result.time_spent, "elapsed_s": budget.elapsed()}
             outcome = {"n_trials": len(result.study.trials), "n_failed": result.study.count(FAILED),
-                       "n_pruned": result.study.count(PRUNED), "n_timeout": result.study.count(TIMEOUT), **timing}
+                       "n_pruned": result.study.count(PRUNED), "n_timeout": result.study.count(TIMEOUT), **timing,
+                       **problem.task.result_metrics(result.model)}
             tracker.log_result(self.leaderboard(), result.trial, outcome, result.model,
                                problem.task.input_example(frame, problem.preprocessor))
             if self.register is not None:

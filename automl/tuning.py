@@ -92,7 +92,7 @@ class JobRunner:
         tuned = TunedModel(problem.preprocessor, model, problem.target.classes, problem.task,
                            problem.task.build_options(problem.spec))
         oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None
-        problem.task.finish_model(tuned, problem.data, list(problem.splits), oof)
+        problem.task.finish_model(tuned, problem.data, list(problem.splits), oof, trial)
         return JobResult(self.study, tuned, trial, refit, timings)
 
     def on_trial_end(self, study: Study, trial: Trial) -> None:

@@ -177,3 +177,27 @@ def duration_by_family(record: JobRecord) -> go.Figure | None:
     fig.update_layout(title="Trial time by family and outcome", yaxis_title="seconds", barmode="stack", **LAYOUT)
     return fig
 
+
+
+def forecast_charts(record: JobRecord) -> list[go.Figure]:
+    """Per series: history, the best model's backtest forecasts and the final forecast with its interval."""
+    if not record.forecast:
+        return []
+    figures = []
+    for entry in record.forecast["series"]:
+        fig = go.Figure()
+        fig.add_trace(go.Scatter(x=entry["history_t"], y=entry["history_y"], name="history", mode="lines",
+                                 line={"color": "#444"}))
+        if "backtest_t" in entry and len(entry["backtest_t"]):
+            fig.add_trace(go.Scatter(x=entry["backtest_t"], y=entry["backtest_y"], name="backtest forecasts",
+                                     mode="lines+markers", line={"dash": "dot", "color": "#1f77b4"}))
+        if "future_t" in entry:
+            fig.add_trace(go.Scatter(x=entry["future_t"], y=entry["upper"], name="90% interval", mode="lines",
+                                     line={"width": 0}, showlegend=False))
+            fig.add_trace(go.Scatter(x=entry["future_t"], y=entry["lower"], name="90% interval", mode="lines",
+                                     line={"width": 0}, fill="tonexty", fillcolor="rgba(214,39,40,0.2)"))
+            fig.add_trace(go.Scatter(x=entry["future_t"], y=entry["mean"], name="forecast", mode="lines",
+                                     line={"color": "#d62728"}))
+        fig.update_layout(title=f"{entry['name']}", height=320, margin={"t": 40, "b": 30})
+        figures.append(fig)
+    return figures

@@ -40,6 +40,9 @@ def render_report(record: JobRecord, importance: str = "ped-anova", version: str
                             config={"displaylogo": False}) for fig in figures if fig is not None]
 
     sections = [
+        Section("forecast", "Forecasts", embed(*charts.forecast_charts(record)),
+                "The history, the best model's backtest forecasts (dotted) and its forecast of the next horizon "
+                "with its 90% interval; the first four series of a panel."),
         Section("progress", "Best score over time and over trials", embed(charts.best_over_time(record), charts.best_over_trials(record))),
         Section("hyperparameters", "Hyperparameters against score",
                 embed(*(charts.parallel_coordinates(record, f) for f in charts.parcoords_families(record))),

@@ -240,3 +240,18 @@ def test_fit_data_steps_follow_each_series_calendar() -> None:
     data: FitData = task.fit_data(X, task.encode_target(pd.Series(np.arange(10.0))), spec)
     assert data.time.tolist() == [2, 0, 1, 4, 3, 0, 1, 2, 3, 4]  # b's 9 follows its 4: its own step index
     assert data.series.tolist() == [0] * 5 + [1] * 5
+
+
+def test_the_interval_coverage_on_the_backtests_is_kept_and_the_report_draws_the_forecast(air_model: AutoML) -> None:
+    from automl_dashboards import render_report
+    from automl_dashboards.record import record_from_automl
+
+    coverage = air_model.pipeline_.backtest_coverage_90
+    assert 0.0 <= coverage <= 1.0
+    record = record_from_automl(air_model)
+    series = record.forecast["series"][0]
+    assert len(series["history_y"]) == len(series["history_t"]) == 132
+    assert len(series["future_t"]) == HORIZON and (series["lower"] <= series["upper"]).all()
+    assert len(series["backtest_t"]) == 3 * HORIZON  # the shipped trial's three windows
+    page = render_report(record)
+    assert "Forecasts" in page and "backtest forecasts" in page and "90% interval" in page

@@ -28,6 +28,9 @@ def test_the_forecast_example_job_then_predict_with_intervals(tmp_path: Path) ->
     params = client.get_run(run_id).data.params
     assert params["task"] == "forecast" and params["horizon"] == "12" and params["season"] == "12"
     assert int(params["backtest_windows"]) >= 1
+    assert 0 <= client.get_run(run_id).data.metrics["backtest_coverage_90"] <= 1
+    report = Path(client.download_artifacts(run_id, "report.html", str(tmp_path))).read_text()
+    assert "Forecasts" in report and "backtest forecasts" in report  # the forecast chart, drawn by the writer
     trial_runs = client.search_runs([client.get_run(run_id).info.experiment_id],
                                     f"tags.mlflow.parentRunId = '{run_id}' and attributes.status = 'FINISHED'")
     assert any("mase_window0" in run.data.metrics for run in trial_runs)  # each window's score on its trial

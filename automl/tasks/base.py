@@ -87,8 +87,16 @@ class Task:
         """The family as this kind fits it (forecasting wraps a tabular regressor into a lag-feature model)."""
         return adapter
 
-    def finish_model(self, model: Any, data: "FitData", splits: list["Split"], oof: Any) -> None:
+    def finish_model(self, model: Any, data: "FitData", splits: list["Split"], oof: Any, trial: Any = None) -> None:
         """Anything the shipped model learns from the search (forecasting: conformal intervals from ``oof``)."""
+
+    def result_metrics(self, model: Any) -> dict[str, float]:
+        """The kind's own figures of the shipped model, recorded on the job's run (forecasting: interval coverage)."""
+        return {}
+
+    def report_data(self, model: Any) -> dict[str, Any] | None:
+        """What the job report draws for this kind beyond the common charts (forecasting: the forecasts), or None."""
+        return None
 
     def predict_interval(self, model: Any, X: pd.DataFrame, coverage: float) -> pd.DataFrame:
         from automl.errors import InputError

@@ -112,7 +112,7 @@ class ForecastTask(Task):
         history = min_length(int(spec.season or 1))
         validated = lengths >= history + horizon
         most = int(((lengths[validated] - history) // horizon).min())
-        wanted = {"holdout": 1, "cv": spec.n_splits}.get(method, AUTO_WINDOWS)
+        wanted = 1 if method == "holdout" else spec.n_splits if spec.eval_method == "cv" else AUTO_WINDOWS
         windows = max(1, min(wanted, most))
         ends = lengths[series]
         out = []
@@ -169,6 +169,34 @@ class ForecastTask(Task):
             fold.extras["scale_val"] = np.array([scale.get(int(c), np.nan) for c in fold.extras["series_val"]])
         return fold.extras["scale_val"]
 
+    def result_metrics(self, model: Any) -> dict[str, float]:
+        coverage = getattr(model, "backtest_coverage_90", float("nan"))
+        return {} if np.isnan(coverage) else {"backtest_coverage_90": float(coverage)}
+
+    def report_data(self, model: Any, max_series: int = 4) -> dict[str, Any] | None:
+        """History, the shipped trial's backtest forecasts and the final forecast with its 90% interval, per series."""
+        frame, history = model.preprocessor, model.estimator.histories_
+        backtest = getattr(model, "backtest_", None)
+        out = []
+        for code in range(min(max_series, len(frame.series_))):
+            times = frame.histories_[code].times
+            future = pd.DataFrame({frame.time_column: frame.future_times(code, frame.horizon)})
+            for column, value in zip(frame.series_columns, frame.series_[code].split("|")):
+                future[column] = value
+            for column in frame.known_covariates:
+                future[column] = np.nan  # unknown here: the chart shows the forecast without covariates
+            entry: dict[str, Any] = {"name": frame.series_[code] or "series", "history_t": times,
+                                     "history_y": history[code]}
+            if not frame.known_covariates:
+                bands = self.predict_interval(model, future, 0.9)
+                entry.update(future_t=future[frame.time_column].to_numpy(), mean=model.predict(future),
+                             lower=bands["lower"].to_numpy(), upper=bands["upper"].to_numpy())
+            if backtest is not None:
+                own = backtest[backtest["series"] == code].sort_values("time")
+                entry.update(backtest_t=own["time"].to_numpy(), backtest_y=own["forecast"].to_numpy())
+            out.append(entry)
+        return {"series": out, "n_series": len(frame.series_)}
+
     def input_example(self, X: pd.DataFrame, preprocessor: Any) -> pd.DataFrame:
         """The first future timestamps of the first series, with its ids and last known covariates."""
         code = 0
@@ -199,8 +227,15 @@ class ForecastTask(Task):
             logs["coverage_90"] = coverage(fold.y_val[known], bounds[0][known], bounds[1][known])
         return value, logs
 
-    def finish_model(self, model: Any, data: "FitData", splits: list["Split"], oof: Any) -> None:
-        """Learn the conformal intervals from the shipped trial's backtest forecasts (``oof``, when kept)."""
+    def finish_model(self, model: Any, data: "FitData", splits: list["Split"], oof: Any, trial: Any = None) -> None:
+        """Learn the conformal intervals from the shipped trial's backtest forecasts (``oof``, when kept).
+
+        Also kept on the model: those forecasts (for the report) and the 90% interval's coverage on the
+        backtest windows (the model's own interval's, as the trial measured it, else the conformal one's
+        with each window left out of its own calibration).
+        """
+        measured = getattr(trial, "metrics", {}).get("coverage_90") if trial is not None else None
+        model.backtest_coverage_90 = float(measured) if measured is not None else float("nan")
         if oof is None or data.time is None or data.series is None:
             return
         window = np.full(len(data), -1)
@@ -211,15 +246,20 @@ class ForecastTask(Task):
             window[val] = w
             origin = {}
             for code in np.unique(data.series[val]):
-                own = train[data.series[train] == code]
-                origin[int(code)] = int(data.time[own].max()) if len(own) else -1
-                history = data.y[own][np.argsort(data.time[own])]
+                past = train[data.series[train] == code]
+                origin[int(code)] = int(data.time[past].max()) if len(past) else -1
+                history = data.y[past][np.argsort(data.time[past])]
                 scale[val[data.series[val] == code]] = seasonal_naive_scale(history, season)
             ahead[val] = data.time[val] - np.array([origin[int(c)] for c in data.series[val]])
         rows = oof.rows
         errors = np.abs(data.y[rows] - oof.values.astype(float)) / scale[rows]
         keep = np.isfinite(errors)
         model.conformal = ConformalIntervals(errors[keep], ahead[rows][keep], window[rows][keep])
+        if measured is None:
+            model.backtest_coverage_90 = model.conformal.backtest_coverage(0.9)
+        times = time_values(data.X, model.preprocessor.time_column)
+        model.backtest_ = pd.DataFrame({"series": data.series[rows], "time": times[rows], "forecast": oof.values,
+                                        "window": window[rows]})
 
     def predict_interval(self, model: Any, X: pd.DataFrame, coverage: float) -> pd.DataFrame:
         """Lower and upper bounds at ``coverage``: the model's own, else conformal from the backtests."""

@@ -88,6 +88,7 @@ class MlflowRecorder:
         """The job report (``report.html``) and the best model's ``feature_importance.json``."""
         try:
             from automl_dashboards import JobRecord, feature_importance, render_report
+            from automl_dashboards.record import report_data
         except ImportError:  # the review layouts are a separate package; the job itself does not need them
             return
         import automl
@@ -98,7 +99,7 @@ class MlflowRecorder:
         record = JobRecord(
             job=self.job, trials=trials_frame(self.trials), intermediate={t.trial_id: t.intermediate for t in self.trials},
             time_split={k: float(v) for k, v in summary.items() if k.endswith("_s")}, feature_importance=importance,
-            maximize=maximizes(self.job), run_id=self.run_id,
+            maximize=maximizes(self.job), run_id=self.run_id, forecast=None if model is None else report_data(model),
         )
         self.client.log_text(self.run_id, render_report(record, version=automl.__version__), "report.html")
 
