@@ -220,3 +220,13 @@ def test_family_choice_is_cost_aware() -> None:
         else:
             chooser.update("slow", 0.50, 5.0)  # slow and never improving
     assert drawn.count("slow") < 0.15 * len(drawn)
+
+
+@pytest.mark.parametrize("name", ["tpe", "random"])
+def test_a_small_space_is_not_sampled_again_and_again(name: str) -> None:
+    """ "tiny" has three configurations: a finished one is told again instead of being handed out, so the
+    trials go to "quad" once "tiny" is exhausted."""
+    study = run(name, 30)
+    tiny = [t.config["k"] for t in study.trials if t.estimator == "tiny"]
+    assert sorted(set(tiny)) == sorted(tiny)  # each of its configurations at most once
+    assert sum(t.estimator == "quad" for t in study.trials) >= 27

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 _STATES = {OK: optuna.trial.TrialState.COMPLETE, PRUNED: optuna.trial.TrialState.PRUNED, FAILED: optuna.trial.TrialState.FAIL,
            TIMEOUT: optuna.trial.TrialState.FAIL}
 ESTIMATOR_KEY = "estimator"
+#: Draws that may repeat a finished configuration before one is handed out anyway (a small space may be exhausted).
+MAX_REPEATS = 10
 
 
 def flat_name(family: str, param: str) -> str:
@@ -45,6 +47,7 @@ class OptunaStrategy(Strategy):
         with quiet_optuna():
             self.study = optuna.create_study(direction="minimize", sampler=self.make_sampler())
         self.chooser = FamilyChooser(self.families, seed) if cost_model is not None and len(self.families) > 1 else None
+        self.finished: dict[str, tuple[float, float]] = {}  # a finished configuration's loss and estimated cost
         if self.chooser is None:
             for family in self.families:
                 self.study.enqueue_trial(self._defaults(family))
@@ -57,6 +60,26 @@ class OptunaStrategy(Strategy):
         raise NotImplementedError
 
     def ask(self) -> Suggestion | None:
+        """The next configuration; one that already finished is told its result again instead of being refitted.
+
+        Small categorical spaces (a forecasting family has a handful of configurations) would otherwise be
+        sampled again and again. Repeats are told to the sampler and the family choice as the same loss at
+        the same estimated cost, so an exhausted family loses its share; after :data:`MAX_REPEATS` repeats
+        in a row the repeat is handed out anyway. A seed still fixes the trials.
+        """
+        for _ in range(MAX_REPEATS):
+            suggestion = self._draw()
+            known = self.finished.get(_key(suggestion.estimator, suggestion.config))
+            if known is None:
+                return suggestion
+            loss, cost = known
+            with quiet_optuna():
+                self.study.tell(suggestion.token, loss, state=optuna.trial.TrialState.COMPLETE)
+            if self.chooser is not None:
+                self.chooser.update(suggestion.estimator, loss, cost)
+        return self._draw()
+
+    def _draw(self) -> Suggestion:
         if self.chooser is not None:
             family = self.chooser.choose()  # untried families first, cheapest first: their defaults
             first = self.chooser.records[family].chosen == 1
@@ -71,8 +94,15 @@ class OptunaStrategy(Strategy):
         values = trial.loss if state == optuna.trial.TrialState.COMPLETE else None
         with quiet_optuna():  # Optuna logs each told trial at INFO
             self.study.tell(suggestion.token, values, state=state)
+        cost = self.cost_model.of(trial) if self.cost_model is not None else 0.0
+        if trial.status == OK and trial.loss is not None:
+            self.finished[_key(trial.estimator, trial.config)] = (float(trial.loss), cost)
         if self.chooser is not None and self.cost_model is not None:
-            self.chooser.update(trial.estimator, trial.loss if trial.status == OK else None, self.cost_model.of(trial))
+            self.chooser.update(trial.estimator, trial.loss if trial.status == OK else None, cost)
+
+
+def _key(family: str, config: dict[str, Any]) -> str:
+    return f"{family} {sorted(config.items())!r}"
 
 
 def _suggest(trial: optuna.Trial, name: str, p: Param) -> Any:
