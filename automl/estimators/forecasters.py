@@ -76,9 +76,9 @@ class ETSAdapter(StatsAdapter):
     def new_model(self, config: dict[str, Any], season: int) -> Any:
         from statsforecast.models import AutoETS
 
-        spec = f"{config['error']}{config['trend']}{config['seasonal']}"
-        damped = {"auto": None, "yes": True, "no": False}[config.get("damped", "auto")]
-        return AutoETS(season_length=season, model=spec if season > 1 else spec[:2] + "N", damped=damped)
+        spec = str(config["model"]) if season > 1 else str(config["model"])[:2] + "N"
+        damped = None if spec[1] == "N" else {"auto": None, "yes": True, "no": False}[config.get("damped", "auto")]
+        return AutoETS(season_length=season, model=spec, damped=damped)
 
 
 class ThetaAdapter(StatsAdapter):
