@@ -16,7 +16,9 @@ from automl.data import check_xy
 from automl.errors import InputError, NotFittedError
 from automl.metrics import get_metric
 from automl.oof import OutOfFoldStore
-from automl.params import check_backend, check_max_trials, check_register, check_time_budget, resolve_n_jobs
+from automl.params import (
+    check_backend, check_ensemble, check_max_trials, check_register, check_time_budget, resolve_n_jobs,
+)
 from automl.problem import TuningProblem, build_problem
 from automl.records import direction
 from automl.resume import trials_to_resume
@@ -98,6 +100,11 @@ class AutoML(BaseEstimator):
         counts them; ``time_budget`` is for this run.
     tags : dict, optional
         Extra tags for the job's MLflow run (team, project, ...).
+    ensemble : {"auto", True, False}
+        Ship a weighted ensemble of the trials (greedy selection over their out-of-fold predictions, members
+        refit on all rows). "auto" ships it when it beats the best trial on validation by more than noise and
+        its members' refits fit the time left; True ships any ensemble of two or more trials whose refits fit;
+        False ships the best trial.
     """
 
     def __init__(
@@ -126,6 +133,7 @@ class AutoML(BaseEstimator):
         trial_retries: int = 0,
         resume_from: str | None = None,
         tags: Mapping[str, str] | None = None,
+        ensemble: str | bool = "auto",
     ) -> None:
         self.task = task
         self.metric = metric
@@ -151,6 +159,7 @@ class AutoML(BaseEstimator):
         self.trial_retries = trial_retries
         self.resume_from = resume_from
         self.tags = tags
+        self.ensemble = ensemble
 
     # -- fitting -------------------------------------------------------------
     def fit(
@@ -190,7 +199,9 @@ class AutoML(BaseEstimator):
             timing = {**result.time_spent, "elapsed_s": budget.elapsed()}
             outcome = {"n_trials": len(result.study.trials), "n_failed": result.study.count(FAILED),
                        "n_pruned": result.study.count(PRUNED), "n_timeout": result.study.count(TIMEOUT), **timing,
-                       **problem.task.result_metrics(result.model)}
+                       **problem.task.result_metrics(result.model),
+                       **({} if result.ensemble is None else {"ensemble_score": self._ensemble_score,
+                                                               "ensemble_members": len(result.ensemble.weights)})}
             tracker.log_result(self.leaderboard(), result.trial, outcome, result.model,
                                problem.task.input_example(frame, problem.preprocessor))
             if self.register is not None:
@@ -220,8 +231,9 @@ class AutoML(BaseEstimator):
             self.backend, self.n_concurrent_trials, self.resources_per_trial, self.ray_address, self.trial_retries
         )
         check_strategy_name(self.strategy)
+        check_ensemble(self.ensemble)
         return JobSettings(self.strategy, resolve_early_stop(self.early_stop), self.backend, backend_options,
-                           resolve_n_jobs(self.n_jobs))
+                           resolve_n_jobs(self.n_jobs), self.ensemble)
 
     def _task_spec(self) -> TaskSpec:
         if isinstance(self.task, TaskSpec):
@@ -257,6 +269,12 @@ class AutoML(BaseEstimator):
         self.best_trial_ = shipped
         self.best_model_ = result.model.estimator
         self.refit_ = result.refit
+        self.ensemble_ = None if result.ensemble is None else [
+            {"trial_id": t, "estimator": self.study_.trials[t].estimator, "weight": result.ensemble.weights[t]}
+            for t in result.ensemble.members]
+        maximize = problem.metric.greater_is_better
+        self._ensemble_score = None if result.ensemble is None else (
+            -result.ensemble.loss if maximize else result.ensemble.loss)
         self.task_ = problem.spec
         self.metric_ = problem.metric.name
         self.eval_method_ = problem.eval_method
@@ -306,9 +324,19 @@ class AutoML(BaseEstimator):
         return self.study_.oof
 
     def leaderboard(self) -> pd.DataFrame:
-        """One row per trial, best first: trial_id, estimator, status, score, duration_s, error, param.*."""
+        """One row per trial, best first: trial_id, estimator, status, score, duration_s, error, param.*.
+
+        A shipped ensemble is a row of its own on top (trial_id -1, estimator "ensemble", its validation score,
+        ``members`` naming trial ids and weights).
+        """
         self._fitted()
-        return self.study_.leaderboard()
+        board = self.study_.leaderboard()
+        if getattr(self, "ensemble_", None):
+            members = ", ".join(f"{m['trial_id']}:{m['weight']:.2f}" for m in self.ensemble_)
+            row = pd.DataFrame([{"trial_id": -1, "estimator": "ensemble", "status": "ok", "score": self._ensemble_score,
+                                 "members": members}])
+            board = pd.concat([row, board], ignore_index=True)
+        return board
 
     def _fitted(self) -> Any:
         if not hasattr(self, "pipeline_"):

@@ -42,6 +42,14 @@ def resolve_n_jobs(n_jobs: Any) -> int:
     return n_jobs
 
 
+def check_ensemble(ensemble: Any) -> None:
+    from automl.ensemble import ENSEMBLE_CHOICES
+
+    if not any(ensemble is choice or (isinstance(choice, str) and ensemble == choice) for choice in ENSEMBLE_CHOICES):
+        raise InputError(f'ensemble={ensemble!r} is invalid; pass "auto" (an ensemble when it beats the best trial), '
+                         "True or False.")
+
+
 def resolve_families(estimators: str | Sequence[str], task: "Task") -> list[str]:
     """Family names that serve ``task`` (its plug-in decides), cheapest first."""
     if estimators == "auto":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+
+import numpy as np
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -11,6 +13,8 @@ from automl.backends import BACKENDS, BackendOptions
 from automl.budget import Budget
 from automl.cost import CostModel, FitShape
 from automl.errors import AutoMLError
+from automl.ensemble import EnsembleModel, EnsemblePlan, select
+from automl.metrics import CustomMetric
 from automl.model import TunedModel
 from automl.problem import TuningProblem
 from automl.records import OK
@@ -23,6 +27,8 @@ from automl.tracking import Tracker
 logger = logging.getLogger(__name__)
 #: Safety factor on the refit estimate (all rows instead of one fold's training rows).
 REFIT_MARGIN = 1.3
+#: Kept trials whose refits the reserve covers when an ensemble may be shipped (its likely members).
+ENSEMBLE_RESERVE_MEMBERS = 5
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class JobSettings:
     backend: str
     backend_options: BackendOptions
     n_jobs: int
+    ensemble: str | bool = "auto"  # "auto": ship an ensemble of the trials when it beats the best by more than noise
 
 
 @dataclass
@@ -43,6 +50,7 @@ class JobResult:
     trial: Trial  # the trial whose configuration the model is
     refit: str  # "all rows", "validation-fold model", "all rows, cut at the time budget", or a note on which trial
     time_spent: dict[str, float] = field(default_factory=dict)
+    ensemble: EnsemblePlan | None = None  # the shipped ensemble (the model is then its members' weighted mean)
 
 
 def run_job(
@@ -86,14 +94,20 @@ class JobRunner:
                 "raise time_budget or check the data and estimators."
             )
         refit_started = time.monotonic()
-        trial, model, refit = self.refit()
+        plan = self.ensemble_plan()
+        shipped = self.refit_ensemble(plan) if plan is not None else None
+        if shipped is not None:
+            trial, model, refit = self.study.best, shipped, f"ensemble of {len(plan.weights)} trials, each refit on all rows"  # type: ignore[union-attr]
+        else:
+            trial, model, refit = self.refit()
+            plan = None
         timings = {"search_s": search_s, "refit_s": time.monotonic() - refit_started}
         problem = self.problem
         tuned = TunedModel(problem.preprocessor, model, problem.target.classes, problem.task,
                            problem.task.build_options(problem.spec))
-        oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None
+        oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None  # type: ignore[union-attr]
         problem.task.finish_model(tuned, problem.data, list(problem.splits), oof, trial)
-        return JobResult(self.study, tuned, trial, refit, timings)
+        return JobResult(self.study, tuned, trial, refit, timings, plan)  # type: ignore[arg-type]
 
     def on_trial_end(self, study: Study, trial: Trial) -> None:
         self.tracker.log_trial(trial, self.settings.strategy)
@@ -102,10 +116,52 @@ class JobRunner:
             callback(study, trial)
 
     def update_reserve(self) -> None:
-        """Keep room at the end of the budget for the tracker's close and the best trial's refit."""
+        """Keep room at the end of the budget for the tracker's close and the best trial's refit (with ensembles:
+        the refits of the best kept trials, its likely members)."""
         best = self.study.best
         refit = 0.0 if best is None else self.refit_estimate(best)
+        if best is not None and self.ensembles_possible():
+            kept = [t for t, _ in self.study.oof.best()[:ENSEMBLE_RESERVE_MEMBERS]]
+            refit = max(refit, sum(self.refit_estimate(self.study.trials[t]) for t in kept))
         self.budget.reserve_s = self.tracker.finish_reserve_s + refit
+
+    def ensembles_possible(self) -> bool:
+        return self.settings.ensemble is not False and not isinstance(self.problem.metric, CustomMetric)
+
+    def ensemble_plan(self) -> EnsemblePlan | None:
+        """Greedy selection over the kept out-of-fold predictions; None when it does not apply or does not win."""
+        kept = self.study.oof.best()
+        best = self.study.best
+        if not self.ensembles_possible() or best is None or best.trial_id not in self.study.oof or len(kept) < 2:
+            return None
+        rows = kept[0][1].rows
+        predictions = {t: p.values.astype(float) for t, p in kept if np.array_equal(p.rows, rows)}
+        problem = self.problem
+        loss = problem.task.oof_loss(problem.metric, problem.spec, problem.data, list(problem.splits), rows,
+                                     problem.target.n_classes)
+        plan = select(predictions, best.trial_id, loss, problem.seed)
+        wins = plan.beats_best() or (self.settings.ensemble is True and len(plan.weights) > 1)
+        logger.info("Ensemble of %d trials: validation loss %.5g against the best trial's %.5g (lower on %.0f%% of "
+                    "resamples): %s.", len(plan.weights), plan.loss, plan.best_loss, 100 * plan.gain_share,
+                    "shipped if its members refit in time" if wins else "not shipped")
+        return plan if wins else None
+
+    def refit_ensemble(self, plan: EnsemblePlan) -> EnsembleModel | None:
+        """The members refit on all rows, or None (the single best is shipped) when that does not fit the time left."""
+        end = self.budget.end - self.tracker.finish_reserve_s
+        members = [self.study.trials[t] for t in plan.members]
+        needed = sum(self.refit_estimate(t) / REFIT_MARGIN for t in members)
+        if self.budget.time_budget is not None and end - time.monotonic() < needed:
+            logger.info("Refitting the ensemble's %d members does not fit the time left; shipping the best trial.", len(members))
+            return None
+        fitted = []
+        for trial in members:
+            model, completed = self.objective.fit_all_rows(trial, None if self.budget.time_budget is None else end)
+            if not completed:
+                logger.info("A member's refit reached the time budget; shipping the best trial instead of the ensemble.")
+                return None
+            fitted.append((model, plan.weights[trial.trial_id]))
+        return EnsembleModel(fitted, self.problem.task.prediction == "proba", self.problem.target.n_classes)
 
     def refit_estimate(self, trial: Trial) -> float:
         """Seconds a refit of ``trial`` on all rows is expected to take."""

@@ -151,6 +151,32 @@ class Task:
         """A few rows the shipped model predicts, for its MLflow signature (forecasting: future timestamps)."""
         return X.head(5)
 
+    def oof_loss(self, metric: "Metric", spec: "TaskSpec", data: "FitData", splits: list["Split"], rows: np.ndarray,
+                 n_classes: int) -> Any:
+        """``loss(predictions, subset)``: the metric as a loss on the validation rows ``rows`` (or a subset of them).
+
+        What ensembles are chosen and judged by; the predictions are out-of-fold, one per row of ``rows``.
+        """
+        from automl.fitdata import Fold
+
+        y = data.y[rows]
+        extras = self.oof_extras(spec, data, splits, rows)
+
+        def loss(output: np.ndarray, subset: np.ndarray | None) -> float:
+            pick = slice(None) if subset is None else subset
+            fold = Fold(0, rows[pick], rows[pick], None, None, None, y[pick], n_classes,  # type: ignore[arg-type]
+                        extras={name: values[pick] for name, values in extras.items()})
+            try:
+                return float(metric.loss(self.score_output(metric, output[pick], fold)))
+            except ValueError:  # a resample with one class only: no verdict
+                return float("nan")
+
+        return loss
+
+    def oof_extras(self, spec: "TaskSpec", data: "FitData", splits: list["Split"], rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-row context the metric needs on out-of-fold rows (forecasting: each row's series scale)."""
+        return {}
+
     def evaluate(self, model: Any, X: pd.DataFrame, y: np.ndarray, metric: "Metric | CustomMetric") -> float:
         """The metric of a shipped model (``TunedModel``) on new rows ``X`` with encoded targets ``y``."""
         from automl.fitdata import Fold

@@ -175,7 +175,8 @@ class ForecastTask(Task):
 
     def report_data(self, model: Any, max_series: int = 4) -> dict[str, Any] | None:
         """History, the shipped trial's backtest forecasts and the final forecast with its 90% interval, per series."""
-        frame, history = model.preprocessor, model.estimator.histories_
+        forecaster = fitted_forecaster(model)
+        frame, history = model.preprocessor, forecaster.histories_
         backtest = getattr(model, "backtest_", None)
         out = []
         for code in range(min(max_series, len(frame.series_))):
@@ -211,8 +212,8 @@ class ForecastTask(Task):
     def evaluation_extras(self, model: Any, features: pd.DataFrame) -> dict[str, Any]:
         """MASE on new rows is scaled by each series' seasonal naive error over the model's whole history."""
         season = int(model.task_options.get("season", 1))
-        history = model.estimator.histories_
-        scale = {code: seasonal_naive_scale(values, season) for code, values in history.items()}
+        forecaster = fitted_forecaster(model)
+        scale = {code: seasonal_naive_scale(values, season) for code, values in forecaster.histories_.items()}
         return {"scale_val": np.array([scale[int(c)] for c in features["series"]])}
 
     def score(self, metric: Any, model: Any, output: np.ndarray, fold: "Fold",
@@ -238,19 +239,7 @@ class ForecastTask(Task):
         model.backtest_coverage_90 = float(measured) if measured is not None else float("nan")
         if oof is None or data.time is None or data.series is None:
             return
-        window = np.full(len(data), -1)
-        ahead = np.zeros(len(data), dtype=np.int64)
-        scale = np.full(len(data), np.nan)
-        season = int(model.task_options.get("season", 1))
-        for w, (train, val) in enumerate(splits):
-            window[val] = w
-            origin = {}
-            for code in np.unique(data.series[val]):
-                past = train[data.series[train] == code]
-                origin[int(code)] = int(data.time[past].max()) if len(past) else -1
-                history = data.y[past][np.argsort(data.time[past])]
-                scale[val[data.series[val] == code]] = seasonal_naive_scale(history, season)
-            ahead[val] = data.time[val] - np.array([origin[int(c)] for c in data.series[val]])
+        window, ahead, scale = backtest_rows(data, splits, int(model.task_options.get("season", 1)))
         rows = oof.rows
         errors = np.abs(data.y[rows] - oof.values.astype(float)) / scale[rows]
         keep = np.isfinite(errors)
@@ -260,6 +249,9 @@ class ForecastTask(Task):
         times = time_values(data.X, model.preprocessor.time_column)
         model.backtest_ = pd.DataFrame({"series": data.series[rows], "time": times[rows], "forecast": oof.values,
                                         "window": window[rows]})
+
+    def oof_extras(self, spec: "TaskSpec", data: "FitData", splits: list["Split"], rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {"scale_val": backtest_rows(data, splits, int(spec.season or 1))[2][rows]}
 
     def predict_interval(self, model: Any, X: pd.DataFrame, coverage: float) -> pd.DataFrame:
         """Lower and upper bounds at ``coverage``: the model's own, else conformal from the backtests."""
@@ -274,9 +266,35 @@ class ForecastTask(Task):
                              "were not kept); refit with a time budget that lets the backtests finish.")
         from automl.forecasting.forecasters import horizons, histories
 
-        ahead = horizons(features, model.estimator.last_step_)
-        history = model.estimator.histories_
+        forecaster = fitted_forecaster(model)
+        ahead = horizons(features, forecaster.last_step_)
+        history = forecaster.histories_
         season = int(model.task_options.get("season", 1))
         scale = np.array([seasonal_naive_scale(history[int(c)], season) for c in features["series"]])
         width = conformal.half_width(ahead, coverage) * scale
         return pd.DataFrame({"lower": mean - width, "upper": mean + width}, index=X.index)
+
+
+def backtest_rows(data: "FitData", splits: list["Split"], season: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of the fit data: its backtest window (-1: none), steps ahead of the window's origin, and its
+    series' in-sample seasonal naive error over that window's training part."""
+    assert data.time is not None and data.series is not None  # set by fit_data
+    window = np.full(len(data), -1)
+    ahead = np.zeros(len(data), dtype=np.int64)
+    scale = np.full(len(data), np.nan)
+    for w, (train, val) in enumerate(splits):
+        window[val] = w
+        origin = {}
+        for code in np.unique(data.series[val]):
+            past = train[data.series[train] == code]
+            origin[int(code)] = int(data.time[past].max()) if len(past) else -1
+            history = data.y[past][np.argsort(data.time[past])]
+            scale[val[data.series[val] == code]] = seasonal_naive_scale(history, season)
+        ahead[val] = data.time[val] - np.array([origin[int(c)] for c in data.series[val]])
+    return window, ahead, scale
+
+
+def fitted_forecaster(model: Any) -> Any:
+    """The shipped model's forecaster (an ensemble's first member: its members share the history)."""
+    members = getattr(model.estimator, "members", None)
+    return members[0][0] if members else model.estimator
