@@ -12,6 +12,9 @@ TASKS: Registry[type[Task]] = Registry("task", "task")
 TASKS.register("binary", "automl.tasks.tabular:BinaryTask")
 TASKS.register("multiclass", "automl.tasks.tabular:MulticlassTask")
 TASKS.register("regression", "automl.tasks.tabular:RegressionTask")
+TASKS.register("rank", "automl.tasks.ranking:RankTask")
+#: Other names of registered kinds: a ``TaskSpec`` made with one holds the registered name.
+ALIASES = {"ranking": "rank"}
 #: A task name that becomes binary or multiclass once y is seen.
 CLASSIFICATION = "classification"
 
@@ -36,4 +39,4 @@ def estimator_kinds() -> list[str]:
     return list(dict.fromkeys(TASKS.get(name).estimator_kind for name in TASKS.names()))
 
 
-__all__ = ["CLASSIFICATION", "TASKS", "EncodedTarget", "Task", "estimator_kinds", "get_task", "infer_kind"]
+__all__ = ["ALIASES", "CLASSIFICATION", "TASKS", "EncodedTarget", "Task", "estimator_kinds", "get_task", "infer_kind"]

@@ -105,10 +105,10 @@ class Task:
         if isinstance(metric, CustomMetric):
             labels = np.arange(fold.n_classes) if fold.n_classes else None
             value, logs = metric.fn(fold.X_val, fold.y_val, model, labels, fold.X_train, fold.y_train,
-                                    None, None, config, None, None)
+                                    None, None, config, fold.extras.get("groups_val"), fold.extras.get("groups_train"))
             return float(value), {k: float(v) for k, v in (logs or {}).items()}
         value = self.score_output(metric, output, fold)
-        return value, {metric.name: value}
+        return value, {metric.log_name: value}
 
     def decode(self, prediction: np.ndarray, target: EncodedTarget) -> np.ndarray:
         """A model's ``predict`` output in the user's values."""
