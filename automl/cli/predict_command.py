@@ -10,14 +10,20 @@ import pandas as pd
 from automl.errors import InputError
 from automl.io import read_table, write_table
 from automl.persistence import MLFLOW_SCHEMES, load_model
+from automl.svmlight import align_features, is_svmlight
 
 
 def run_predict(model_ref: str, data: Path, out: Path, proba: bool) -> int:
-    """Write a ``prediction`` column (and ``proba_<class>`` columns) for each row; return the row count."""
+    """Write a ``prediction`` column (and ``proba_<class>`` columns) for each row; return the row count.
+
+    A ranking model's prediction is its score of the row (higher ranks first within a query).
+    """
     if proba and model_ref.startswith(MLFLOW_SCHEMES):
         raise InputError("--proba needs a model file written by `automl tune`; MLflow pyfunc models predict labels only.")
     model = load_model(model_ref)
     frame = read_table(data, "data")
+    if is_svmlight(data) and hasattr(model, "feature_names_in_"):
+        frame = align_features(frame, list(model.feature_names_in_))  # features absent from a sparse file are 0
     result = pd.DataFrame({"prediction": np.asarray(model.predict(frame)).ravel()})
     if proba:
         if not hasattr(model, "classes_"):
