@@ -35,7 +35,7 @@ def check_labels(y: pd.Series) -> None:
     bad = np.flatnonzero(~np.isfinite(values) | (values < 0) | (values != np.round(values)))
     if len(bad):
         raise InputError(f'task="rank" needs relevance labels that are non-negative integers, but y has the value '
-                         f"{y.iloc[bad[0]]!r} (row {bad[0]}); encode the relevance grades as 0, 1, 2, ...")
+                         f"{values[bad[0]]:g} (row {bad[0]}); encode the relevance grades as 0, 1, 2, ...")
 
 
 def check_groups(groups: Any, n_rows: int) -> np.ndarray:
