@@ -23,7 +23,7 @@ def read_table(path: str | Path, parameter: str = "data") -> pd.DataFrame:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(
-            f"{parameter} file {str(path)!r} has an unknown type {path.suffix!r}; use a .csv, .parquet or .svmlight file."
+            f"{parameter} file {str(path)!r} has an unknown type {path.suffix!r}; use a .csv or .parquet file (or .svmlight for svmlight/libsvm)."
         )
     try:
         frame = reader(path)

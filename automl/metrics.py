@@ -133,15 +133,6 @@ def lookup(name: str) -> Metric:
     return Metric(name, rank_metrics.QueryMean(fn, int(cutoff) if at else None), True, False, CUTOFF_METRICS)
 
 
-def is_metric_name(name: str) -> bool:
-    """Whether ``name`` names a built-in metric (``lookup`` would find it)."""
-    try:
-        lookup(name)
-    except InputError:
-        return False
-    return True
-
-
 def get_metric(metric: str | Callable[..., Any], task_kind: str) -> Metric | CustomMetric:
     """Resolve ``metric`` for a task whose ``metric_kind`` is ``task_kind`` ("binary", "multiclass", "regression", "rank")."""
     if callable(metric):

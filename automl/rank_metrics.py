@@ -58,13 +58,14 @@ def _cutoff(ranked: _Ranked, k: int | None) -> np.ndarray:
     return np.ones(len(ranked.position), bool) if k is None else ranked.position < k
 
 
+def _dcg(ranked: _Ranked, k: int | None) -> np.ndarray:
+    return ranked.per_query((2.0 ** ranked.labels - 1) / np.log2(ranked.position + 2) * _cutoff(ranked, k))
+
+
 def ndcg(labels: np.ndarray, scores: np.ndarray, codes: np.ndarray, k: int | None) -> np.ndarray:
-    gain = lambda ranked: (2.0 ** ranked.labels - 1) / np.log2(ranked.position + 2) * _cutoff(ranked, k)  # noqa: E731
-    dcg = _Ranked(labels, scores, codes)
-    ideal = _Ranked(labels, labels.astype(float), codes)  # sorted by the labels themselves
-    best = ideal.per_query(gain(ideal))
+    ideal = _dcg(_Ranked(labels, labels.astype(float), codes), k)  # the rows sorted by their own labels
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _only_informative(dcg.per_query(gain(dcg)) / best, labels, codes)
+        return _only_informative(_dcg(_Ranked(labels, scores, codes), k) / ideal, labels, codes)
 
 
 def average_precision(labels: np.ndarray, scores: np.ndarray, codes: np.ndarray, k: int | None) -> np.ndarray:

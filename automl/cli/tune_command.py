@@ -17,12 +17,12 @@ from automl.cli.logs import automl_warnings_on_stderr
 from automl.cli.progress import TuneProgress
 from automl.errors import InputError
 from automl.io import read_table, split_target
-from automl.svmlight import align_features
-from automl.metrics import is_metric_name, lookup
+from automl.metrics import lookup
 from automl.params import check_backend, check_max_trials, check_time_budget, resolve_families
 from automl.persistence import save_model
 from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name
+from automl.svmlight import align_features
 from automl.task import make_task
 
 LEADERBOARD_ROWS = 10
@@ -36,8 +36,8 @@ def check_job(spec: JobSpec) -> None:
     check_strategy_name(spec.strategy)
     resolve_early_stop(spec.early_stop)
     resolve_families(spec.estimators, task.estimator_kind)
-    if spec.metric is not None and spec.metric != "auto" and not is_metric_name(spec.metric):
-        lookup(spec.metric)  # raises the one-sentence error
+    if spec.metric is not None and spec.metric != "auto":
+        lookup(spec.metric)  # an unknown name or a bad cutoff is one sentence
     check_time_budget(spec.time_budget, spec.max_trials)
     if spec.register_as is not None and not spec.tracking:
         raise InputError(f"register={spec.register_as!r} needs tracking; drop --no-tracking or --register.")
