@@ -39,11 +39,12 @@ class AutoML(BaseEstimator):
     ----------
     task : str or TaskSpec
         "classification" (binary / multiclass inferred from y), "binary",
-        "multiclass" or "regression"; a ``TaskSpec`` gives full control.
+        "multiclass", "regression" or "rank" (alias "ranking": ``fit(X, y, groups=query_ids)``);
+        a ``TaskSpec`` gives full control.
     metric : str or callable, optional
         A metric name (roc_auc, log_loss, accuracy, f1, macro_f1, rmse, mae,
-        r2, mape, ...) or a FLAML-style custom metric. Default: roc_auc
-        (binary), log_loss (multiclass), r2 (regression).
+        r2, mape, ndcg@10, map@5, mrr, precision@3, ...) or a FLAML-style custom metric. Default: roc_auc
+        (binary), log_loss (multiclass), r2 (regression), ndcg@10 (rank).
     time_budget : float or None
         Wall-clock seconds for the whole ``fit``, final refit and logging included.
     seed : int
@@ -303,19 +304,19 @@ class AutoML(BaseEstimator):
         """
         return self._fitted().predict_interval(X, coverage)
 
-    def score(self, X: Any, y: Any) -> float:
+    def score(self, X: Any, y: Any, groups: Any = None) -> float:
         """The job's metric on (X, y), signed so that greater is better (scikit-learn's contract).
 
         Metrics to minimise come back negated (rmse 0.3 is -0.3, log_loss 0.2 is -0.2), as scikit-learn's
         ``neg_*`` scorers do, so ``GridSearchCV`` and ``cross_val_score`` over an AutoML pick the best.
-        A custom metric's value to minimise is negated too.
+        A custom metric's value to minimise is negated too. ``groups`` (one query id per row) is for ranking.
         """
         model = self._fitted()
         frame, target = check_xy(X, y)
         task = self.task_.plugin
         encoded = task.encode_known(target, self._target)
         metric = get_metric(self.task_.metric, task.metric_kind)  # type: ignore[arg-type]
-        return -metric.loss(task.evaluate(model, frame, encoded, metric))
+        return -metric.loss(task.evaluate(model, self.task_, frame, encoded, metric, groups))
 
     @property
     def oof_(self) -> OutOfFoldStore:

@@ -35,6 +35,10 @@ class FitData:
     def __len__(self) -> int:
         return len(self.y)
 
+    def row_arrays(self) -> dict[str, np.ndarray]:
+        """The optional per-row arrays that are set, by name ("groups", ...)."""
+        return {name: getattr(self, name) for name in ROW_ARRAYS if getattr(self, name) is not None}
+
     def take(self, rows: np.ndarray) -> "FitData":
         """The rows ``rows`` of every part."""
         cut = {name: None if getattr(self, name) is None else getattr(self, name)[rows] for name in ROW_ARRAYS}
@@ -56,14 +60,18 @@ class Fold:
     categorical: tuple[str, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)  # the fold's groups / time / series / weights, by name
 
+    def side(self, which: str) -> dict[str, np.ndarray]:
+        """One side's per-row arrays ("train" or "val"), by their FitData names: what a fit of that side gets."""
+        return {name: self.extras[f"{name}_{which}"] for name in ROW_ARRAYS if f"{name}_{which}" in self.extras}
+
 
 def prepare_fold(task: Any, spec: Any, data: FitData, index: int, split: Split, n_classes: int) -> Fold:
     """Fit the task's feature transform (for ``spec``) on the split's training rows and apply it to both sides."""
     train_rows, val_rows = split
     train, val = data.take(train_rows), data.take(val_rows)
     preprocessor = task.make_preprocessor(spec).fit(train.X, train.y)
-    extras = {f"{name}_{side}": getattr(part, name) for name in ROW_ARRAYS for side, part in (("train", train), ("val", val))
-              if getattr(part, name) is not None}
+    extras = {f"{name}_{side}": values for side, part in (("train", train), ("val", val))
+              for name, values in part.row_arrays().items()}
     extras.update(task.build_options(spec))
     return Fold(index, train_rows, val_rows, preprocessor.transform(train.X), train.y, preprocessor.transform(val.X),
                 val.y, n_classes, tuple(preprocessor.categorical_features_), extras)

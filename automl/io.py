@@ -12,14 +12,18 @@ READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parq
 
 
 def read_table(path: str | Path, parameter: str = "data") -> pd.DataFrame:
-    """Load a CSV or Parquet file."""
+    """Load a CSV or Parquet file, or an svmlight/libsvm file (see :mod:`automl.svmlight`)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{parameter} file {str(path)!r} does not exist; pass the path of a CSV or Parquet file.")
+    from automl.svmlight import is_svmlight, read_svmlight
+
+    if is_svmlight(path):
+        return read_svmlight(path, parameter)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(
-            f"{parameter} file {str(path)!r} has an unknown type {path.suffix!r}; use a .csv or .parquet file."
+            f"{parameter} file {str(path)!r} has an unknown type {path.suffix!r}; use a .csv or .parquet file (or .svmlight for svmlight/libsvm)."
         )
     try:
         frame = reader(path)

@@ -9,9 +9,10 @@ from typing import Any, Callable
 import numpy as np
 from sklearn import metrics as skm
 
+from automl import rank_metrics
 from automl.errors import InputError
 from automl.forecasting import metrics as forecast_metrics
-from automl.registry import Registry
+from automl.registry import Registry, unknown_name_error
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class Metric:
     def loss(self, value: float) -> float:
         """The value a search minimises."""
         return -value if self.greater_is_better else value
+
+    @property
+    def log_name(self) -> str:
+        """The name as an MLflow metric key (which may not hold "@": ndcg@10 is logged as ndcg_at_10)."""
+        return self.name.replace("@", "_at_")
 
 
 @dataclass(frozen=True)
@@ -103,14 +109,42 @@ for _metric in (
     METRICS.register(_metric.name, _metric)
 
 
+#: Ranking metrics named with an optional cutoff ("ndcg", "ndcg@10"); see ``automl.rank_metrics``.
+CUTOFF_METRICS = ("rank",)
+
+
+def metric_names(task_kind: str | None = None) -> list[str]:
+    """Metric names (for ``task_kind`` only, if given); metrics with a cutoff are listed as ``name@k``."""
+    names = [n for n in METRICS.names() if task_kind is None or task_kind in METRICS.get(n).tasks]
+    if task_kind is None or task_kind in CUTOFF_METRICS:
+        names += [f"{base}@k" for base in rank_metrics.FAMILIES]
+        names += [base for base, (_, needs_k) in rank_metrics.FAMILIES.items() if not needs_k]
+    return names
+
+
+def lookup(name: str) -> Metric:
+    """The built-in metric called ``name``: a registered name, or a metric family with a cutoff ("ndcg@10")."""
+    if name in METRICS:
+        return METRICS.get(name)
+    base, at, cutoff = str(name).partition("@")
+    if base not in rank_metrics.FAMILIES:
+        raise unknown_name_error("metric", "metric", name, metric_names())
+    fn, needs_k = rank_metrics.FAMILIES[base]
+    if at and not (cutoff.isdigit() and int(cutoff) > 0):
+        raise InputError(f'metric="{name}" has an invalid cutoff {cutoff!r}; pass a positive integer, e.g. "{base}@10".')
+    if needs_k and not at:
+        raise InputError(f'metric="{name}" needs a cutoff; pass e.g. "{base}@10".')
+    return Metric(name, rank_metrics.QueryMean(fn, int(cutoff) if at else None), True, False, CUTOFF_METRICS)
+
+
 def get_metric(metric: str | Callable[..., Any], task_kind: str) -> Metric | CustomMetric:
-    """Resolve ``metric`` for a task whose ``metric_kind`` is ``task_kind`` ("binary", "multiclass", "regression")."""
+    """Resolve ``metric`` for a task whose ``metric_kind`` is ``task_kind`` ("binary", "multiclass", "regression", "rank")."""
     if callable(metric):
         _check_custom_signature(metric)
         return CustomMetric(metric)
-    found = METRICS.get(metric)
+    found = lookup(metric)
     if task_kind not in found.tasks:
-        usable = [name for name in METRICS.names() if task_kind in METRICS.get(name).tasks]
+        usable = metric_names(task_kind)
         raise InputError(
             f'metric="{metric}" does not apply to a {task_kind} task; use one of: {", ".join(usable)}.'
         )

@@ -32,6 +32,7 @@ class AllRows:
     X: pd.DataFrame
     y: np.ndarray
     categorical: tuple[str, ...] = ()
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # every row's groups / weights, ...: FitData.row_arrays
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Objective:
         context = self._context(trial.seed, self.all_rows.categorical, gpu_limits=_on_gpu(trial.device))
         model = adapter.build(trial.config, context)
         with threadpool_limits(limits=self.n_jobs):
-            return model, adapter.fit(model, self.all_rows.X, self.all_rows.y, deadline)
+            return model, adapter.fit(model, self.all_rows.X, self.all_rows.y, deadline, extras=self.all_rows.extras)
 
     def _context(self, seed: int, categorical: tuple[str, ...], gpu_limits: bool = False) -> BuildContext:
         return BuildContext(self.task.estimator_kind, self.n_classes, self.n_jobs, seed, categorical, self.device,
@@ -104,7 +105,7 @@ class Objective:
                     model = adapter.build(trial.config, self._context(trial.seed, fold.categorical))
                     monitor = self._round_monitor(fold, on_value)
                     started = time.perf_counter()
-                    completed = adapter.fit(model, fold.X_train, fold.y_train, deadline, monitor)
+                    completed = adapter.fit(model, fold.X_train, fold.y_train, deadline, monitor, fold.side("train"))
                     fit_times.append(time.perf_counter() - started)
                     if monitor is not None and monitor.stopped:
                         return stopped_early(PRUNED, f"stopped by {self.scheduler.name} at round {reports[-1][0]}")

@@ -98,7 +98,7 @@ def build_problem(
                         search_space)
     eval_method = spec.choose_eval_method(summary.n_rows, summary.n_features, time_budget)
     splits = tuple(task.splits(data, eval_method, spec, seed))
-    all_rows = AllRows(features, target.values, tuple(preprocessor.categorical_features_))
+    all_rows = AllRows(features, target.values, tuple(preprocessor.categorical_features_), data.row_arrays())
     return TuningProblem(spec, task, data, target, preprocessor, all_rows, summary, metric, space, eval_method, splits,
                          seed, fingerprint(X, y))
 

@@ -11,16 +11,14 @@ import pandas as pd
 
 from automl.errors import InputError
 from automl.registry import unknown_name_error
-from automl.tasks import CLASSIFICATION, TASKS, Task, get_task, infer_kind
+from automl.tasks import ALIASES, CLASSIFICATION, TASKS, Task, get_task, infer_kind
 
-#: Kinds reserved for the forecasting and ranking work; the fields below already carry them.
-FUTURE_TASKS = ("ranking",)
 EVAL_METHODS = ("auto", "holdout", "cv")
 
 
 def user_tasks() -> list[str]:
-    """Task names a user may pass: "classification" and every registered kind."""
-    return [CLASSIFICATION, *TASKS.names()]
+    """Task names a user may pass: "classification", every registered kind and their aliases ("ranking")."""
+    return [CLASSIFICATION, *TASKS.names(), *ALIASES]
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class TaskSpec:
     ----------
     kind : str
         "classification" (becomes "binary" or "multiclass" once ``y`` is seen), or a
-        registered task kind ("binary", "multiclass", "regression", "forecast").
+        registered task kind ("binary", "multiclass", "regression", "forecast", "rank"; "ranking" is "rank").
     metric : str or callable, optional
         A registered metric name or a FLAML-style custom metric; defaults per kind.
     eval_method : {"auto", "holdout", "cv"}
@@ -61,9 +59,8 @@ class TaskSpec:
     group_column: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ALIASES.get(self.kind, self.kind))  # "ranking" is "rank"
         if self.kind not in user_tasks():
-            if self.kind in FUTURE_TASKS:
-                raise InputError(f'task="{self.kind}" is not available yet; use one of: {", ".join(user_tasks())}.')
             raise unknown_name_error("task", "task", self.kind, user_tasks())
         if self.eval_method not in EVAL_METHODS:
             raise unknown_name_error("evaluation method", "eval_method", self.eval_method, list(EVAL_METHODS))

@@ -11,6 +11,7 @@ from sklearn.datasets import load_breast_cancer
 
 from automl.cli.jobspec import load_job
 from automl.cli.tune_command import check_job
+from automl.io import read_table
 from tests.conftest import REPO
 
 EXAMPLES = REPO / "examples"
@@ -20,7 +21,7 @@ EXAMPLES = REPO / "examples"
 def test_example_jobs_are_valid_and_point_at_shipped_data(job: Path) -> None:
     spec = load_job(job, {})
     check_job(spec)
-    frame = pd.read_csv(spec.data)
+    frame = read_table(spec.data)
     assert spec.target in frame.columns and len(frame) > 100
 
 

@@ -32,13 +32,20 @@ CASES: list[tuple[str, str, Callable[..., float], bool, bool]] = [
     ("mae", "regression", skm.mean_absolute_error, False, False),
     ("r2", "regression", skm.r2_score, True, False),
     ("mape", "regression", skm.mean_absolute_percentage_error, False, False),
+    ("rmse", "forecast", skm.root_mean_squared_error, False, False),
+    ("mae", "forecast", skm.mean_absolute_error, False, False),
+    ("mape", "forecast", skm.mean_absolute_percentage_error, False, False),
+    ("smape", "forecast", lambda y, p: 100 * np.mean(2 * np.abs(y - p) / (np.abs(y) + np.abs(p))), False, False),
+    # MASE: called with each row's in-sample seasonal naive error (here 2.0 for every row)
+    ("mase", "forecast", lambda y, p: skm.mean_absolute_error(y, p) / SCALE, False, False),
 ]
+SCALE = 2.0
 
 
 def sample(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Small random data for ``kind``: targets, a poor prediction and a close one (probabilities where there are classes)."""
     rng = np.random.default_rng(0)
-    if kind == "regression":
+    if kind in ("regression", "forecast"):
         y = rng.uniform(1.0, 10.0, 50)  # away from 0, for mape
         return y, rng.uniform(1.0, 10.0, 50), y * rng.uniform(0.98, 1.02, 50)
     counts = [36, 24] if kind == "binary" else [30, 18, 12]  # every class present, unbalanced (balanced, ovr = ovo)
@@ -67,12 +74,13 @@ def test_metric_is_sklearns_value_with_its_direction(name: str, kind: str, refer
     metric = get_metric(name, kind)
     assert (metric.greater_is_better, metric.needs_proba) == (greater_is_better, needs_proba)
     y, poor, close = sample(kind)
-    if not needs_proba and kind != "regression":
+    if not needs_proba and kind not in ("regression", "forecast"):
         poor, close = poor.argmax(axis=1), close.argmax(axis=1)  # labels, as the search passes them
-    value = metric.fn(y, poor)
+    context = {"scale": np.full(len(y), SCALE)} if metric.scaled else {}
+    value = metric.fn(y, poor, **context)
     assert value == pytest.approx(reference(y, poor), rel=1e-12)
     assert metric.loss(value) == (-value if greater_is_better else value)
-    assert metric.loss(metric.fn(y, close)) < metric.loss(value)  # the search minimises: the closer prediction has the lower loss
+    assert metric.loss(metric.fn(y, close, **context)) < metric.loss(value)  # the search minimises: the closer prediction has the lower loss
 
 
 def test_log_loss_handles_a_class_missing_from_the_fold() -> None:

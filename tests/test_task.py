@@ -23,9 +23,9 @@ def test_unknown_task_suggests_the_closest_name() -> None:
         make_task("regresion")
 
 
-def test_forecast_and_ranking_are_named_but_not_yet_available() -> None:
-    with pytest.raises(InputError, match='task="forecast" is not available yet'):
-        TaskSpec("forecast", time_column="date", horizon=7)
+def test_every_task_kind_is_available_and_ranking_is_rank() -> None:
+    assert TaskSpec("forecast", time_column="date", horizon=7).kind == "forecast"
+    assert TaskSpec("ranking").kind == TaskSpec("rank").kind == "rank"
 
 
 def test_binary_task_with_three_classes_is_rejected() -> None:

@@ -20,9 +20,10 @@ stdout = Console(highlight=False)
 @app.command()
 def tune(
     job: Optional[Path] = typer.Argument(None, help="YAML job file; flags override its fields."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Training data (CSV or Parquet)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Training data (CSV, Parquet or svmlight)."),
     target: Optional[str] = typer.Option(None, "--target", help="Target column."),
-    task: Optional[str] = typer.Option(None, "--task", help="classification, binary, multiclass, regression or forecast."),
+    task: Optional[str] = typer.Option(None, "--task", help="classification, binary, multiclass, regression, forecast or rank."),
+    group_column: Optional[str] = typer.Option(None, "--group-column", help="Ranking: the column of query ids (svmlight: qid)."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Metric name, e.g. roc_auc, log_loss, r2."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Seconds for the whole job."),
     strategy: Optional[str] = typer.Option(None, "--strategy", help="auto, tpe, random, grid, cfo or blendsearch."),
@@ -55,7 +56,7 @@ def tune(
     from automl.cli.tune_command import run_tune
 
     overrides: dict[str, Any] = {
-        "data": data, "target": target, "task": task, "metric": metric, "time_budget": time_budget,
+        "data": data, "target": target, "task": task, "group_column": group_column, "metric": metric, "time_budget": time_budget,
         "strategy": strategy, "early_stop": early_stop, "estimators": estimators, "seed": seed, "tracking_uri": tracking_uri,
         "experiment": experiment, "output": output, "max_trials": max_trials, "eval_method": eval_method,
         "test_data": test_data, "test_size": test_size, "tracking": tracking, "register": register,

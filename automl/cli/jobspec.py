@@ -19,6 +19,7 @@ class JobSpec(BaseModel):
     data: Path
     target: str
     task: str = "classification"
+    group_column: str | None = None  # ranking: the column of query ids (svmlight files: qid)
     metric: str | None = None
     time_budget: float | None = Field(60.0, gt=0)
     strategy: str = "auto"

@@ -10,18 +10,22 @@ import pandas as pd
 from automl.errors import InputError
 from automl.io import read_table, write_table
 from automl.persistence import MLFLOW_SCHEMES, load_model
+from automl.svmlight import align_features, is_svmlight
 
 
 def run_predict(model_ref: str, data: Path, out: Path, proba: bool, interval: float | None = None) -> int:
     """Write a ``prediction`` column (and ``proba_<class>`` or ``lower``/``upper`` columns) for each row.
 
-    A forecast's rows keep their time and series columns in front. Returns the row count.
+    A forecast's rows keep their time and series columns in front; a ranking model's prediction is its
+    score of the row (higher ranks first within a query). Returns the row count.
     """
     for flag, used in (("--proba", proba), ("--interval", interval is not None)):
         if used and model_ref.startswith(MLFLOW_SCHEMES):
             raise InputError(f"{flag} needs a model file written by `automl tune`; MLflow pyfunc models predict only.")
     model = load_model(model_ref)
     frame = read_table(data, "data")
+    if is_svmlight(data) and hasattr(model, "feature_names_in_"):
+        frame = align_features(frame, list(model.feature_names_in_))  # features absent from a sparse file are 0
     spec = getattr(model, "task_", None)
     keys = [c for c in getattr(spec, "row_key_columns", ()) if c in frame.columns]
     result = frame[keys].reset_index(drop=True).copy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -16,13 +17,13 @@ from automl.cli.logs import automl_warnings_on_stderr
 from automl.cli.progress import TuneProgress
 from automl.errors import InputError
 from automl.io import read_table, split_target
-from automl.metrics import METRICS
+from automl.metrics import lookup
 from automl.params import check_backend, check_max_trials, check_time_budget, resolve_families
 from automl.persistence import save_model
 from automl.records import maximizes
-from automl.registry import unknown_name_error
 from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name
+from automl.svmlight import align_features
 from automl.task import make_task
 
 LEADERBOARD_ROWS = 10
@@ -36,8 +37,8 @@ def check_job(spec: JobSpec) -> None:
     check_strategy_name(spec.strategy)
     resolve_early_stop(spec.early_stop)
     resolve_families(spec.estimators, task.family_task)
-    if spec.metric is not None and spec.metric != "auto" and spec.metric not in METRICS:
-        raise unknown_name_error("metric", "metric", spec.metric, METRICS.names())
+    if spec.metric is not None and spec.metric != "auto":
+        lookup(spec.metric)  # an unknown name or a bad cutoff is one sentence
     check_time_budget(spec.time_budget, spec.max_trials)
     if spec.register_as is not None and not spec.tracking:
         raise InputError(f"register={spec.register_as!r} needs tracking; drop --no-tracking or --register.")
@@ -48,10 +49,11 @@ def check_job(spec: JobSpec) -> None:
 @automl_warnings_on_stderr()  # for the command's duration; the caller's root logger stays as it is
 def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Path | None = None) -> AutoML:
     check_job(spec)
-    X, y = split_target(read_table(spec.data, "data"), spec.target, str(spec.data))
-    X_test, y_test = _test_set(spec, X, y)
+    X, y, groups = _read(spec, spec.data, "data")
+    X_test, y_test, groups_test = _test_set(spec, X, y, groups)
     if X_test is not None and spec.test_data is None:
-        X, y = X.drop(index=X_test.index), y.drop(index=X_test.index)
+        keep = ~X.index.isin(X_test.index)
+        X, y, groups = X[keep], y[keep], None if groups is None else groups[keep]
     automl = AutoML(
         task=spec.task, metric=spec.metric, time_budget=spec.time_budget, seed=spec.seed,
         estimators=spec.estimators, strategy=spec.strategy, early_stop=spec.early_stop, max_trials=spec.max_trials,
@@ -64,33 +66,48 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
     progress = TuneProgress(spec.time_budget, spec.max_trials, stderr)
     automl.set_params(callbacks=[] if quiet else [progress])
     if quiet:
-        automl.fit(X, y, **spec.fit_options())
+        automl.fit(X, y, groups, **spec.fit_options())
     else:
         with progress:
-            automl.fit(X, y, **spec.fit_options())
+            automl.fit(X, y, groups, **spec.fit_options())
     automl.set_params(callbacks=None)
     save_model(automl, spec.output)
-    _report(automl, spec, console, X_test, y_test)
+    if X_test is not None and spec.test_data is not None:
+        X_test = align_features(X_test, list(automl.feature_names_in_))  # an svmlight file may lack some features
+    _report(automl, spec, console, X_test, y_test, groups_test)
     return automl
 
 
-def _test_set(spec: JobSpec, X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFrame | None, pd.Series | None]:
+def _read(spec: JobSpec, path: Path, parameter: str) -> tuple[pd.DataFrame, pd.Series, np.ndarray | None]:
+    """Features, target and (with ``group_column``) the query ids of a data file."""
+    X, y = split_target(read_table(path, parameter), spec.target, str(path))
+    if spec.group_column is None:
+        return X, y, None
+    if spec.group_column not in X.columns:
+        raise InputError(f"group_column {spec.group_column!r} is not in {path}; its columns are: "
+                         f"{', '.join(map(str, X.columns))}.")
+    return X.drop(columns=[spec.group_column]), y, X[spec.group_column].to_numpy()
+
+
+def _test_set(spec: JobSpec, X: pd.DataFrame, y: pd.Series, groups: np.ndarray | None
+              ) -> tuple[pd.DataFrame | None, pd.Series | None, np.ndarray | None]:
     if spec.test_data is not None:
-        return split_target(read_table(spec.test_data, "test_data"), spec.target, str(spec.test_data))
+        return _read(spec, spec.test_data, "test_data")
     if spec.test_size is None:
-        return None, None
+        return None, None, None
     options = spec.fit_options()
     task = make_task(spec.task, holdout_fraction=spec.test_size).with_fit_options(
         **{**options, "series_columns": options.pop("series_id_column")}).resolve(y)
     frame = X.reset_index(drop=True)
     task = task.plugin.complete(task, frame)
-    data = task.plugin.fit_data(frame, task.plugin.encode_target(y.reset_index(drop=True)), task)
-    # the task's own holdout: stratified for classes, the last horizon of each series for forecasts
+    data = task.plugin.fit_data(frame, task.plugin.encode_target(y.reset_index(drop=True)), task, groups)
+    # the task's own holdout: stratified for classes, by query for ranking, the last horizon of each series
     _, test_rows = task.plugin.splits(data, "holdout", task, spec.seed)[0]
-    return X.iloc[test_rows], y.iloc[test_rows]
+    return X.iloc[test_rows], y.iloc[test_rows], None if groups is None else groups[test_rows]
 
 
-def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFrame | None, y_test: pd.Series | None) -> None:
+def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFrame | None, y_test: pd.Series | None,
+            groups_test: np.ndarray | None = None) -> None:
     board = automl.leaderboard()
     counts = ", ".join(f"{n} {status}" for status, n in board.status.value_counts().items())
     table = Table(title=f"Leaderboard (top {min(LEADERBOARD_ROWS, len(board))} of {len(board)} trials: {counts})")
@@ -101,10 +118,10 @@ def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFram
         table.add_row(str(row.trial_id), row.estimator, row.status, score, f"{row.duration_s:.2f}")
     console.print(table)
     console.print(f"Best: [bold]{automl.best_estimator_}[/] {automl.metric_}={automl.best_score_:.5f} "
-                  f"({automl.eval_method_}, refit on {automl.refit_})")
+                  f"({automl.eval_method_}; refit: {automl.refit_})")
     console.print(f"Best configuration: {json.dumps(automl.best_config_)}")
     if X_test is not None and y_test is not None:
-        score = automl.score(X_test, y_test)  # greater is better: a metric to minimise comes back negated
+        score = automl.score(X_test, y_test, groups_test)  # greater is better: a metric to minimise comes back negated
         value = score if maximizes(automl.job_params_) else -score
         console.print(f"Test {automl.metric_}: [bold]{value:.5f}[/] on {len(X_test)} rows")
     spent = automl.time_spent_

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
+import numpy as np
 import pandas as pd
 
 from automl.space import SearchSpace, load_builtin
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 class BuildContext:
     """What every family needs beyond its hyperparameters."""
 
-    task: str  # the task's estimator kind: "classification" or "regression"
+    task: str  # the task's estimator kind: "classification", "regression" or "rank"
     n_classes: int
     n_jobs: int
     seed: int
@@ -70,11 +71,14 @@ class EstimatorAdapter:
         terms = self.cost_terms(config, shape)
         return sum(self.cost_coefficients.get(name, 0.0) * max(value, 0.0) for name, value in terms.items())
 
-    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: "RoundMonitor | None" = None) -> bool:
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: "RoundMonitor | None" = None,
+            extras: Mapping[str, np.ndarray] | None = None) -> bool:
         """Fit ``model``; return ``False`` when it stopped early (``deadline`` in monotonic seconds, or ``monitor``).
 
         Families with training rounds report the validation loss to ``monitor``
         at :func:`automl.monitor.is_report_round` rounds and stop when it says so.
+        ``extras`` are the fitted rows' per-row arrays by name (``FitData.row_arrays``: "groups" for ranking);
+        a family uses those it understands.
         """
         model.fit(X, y)
         return True

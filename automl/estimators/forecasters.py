@@ -44,7 +44,8 @@ class StatsAdapter(EstimatorAdapter):
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
         return StatsForecaster(self.name, config, int(context.options.get("season", 1)))
 
-    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: Any = None) -> bool:
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: Any = None,
+            extras: Any = None) -> bool:
         return bool(model.fit(X, y, deadline))
 
 
@@ -173,7 +174,8 @@ class GlobalModelAdapter(EstimatorAdapter):
         return LagForecaster(self.name, self._regression_config(config), inner_context, config,
                              int(context.options.get("season", 1)), int(context.options.get("horizon", 1)))
 
-    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: Any = None) -> bool:
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: Any = None,
+            extras: Any = None) -> bool:
         return bool(model.fit(X, y, deadline))
 
     def cost_terms(self, config: dict[str, Any], shape: FitShape) -> dict[str, float]:

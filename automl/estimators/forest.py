@@ -38,7 +38,10 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
 
 
 class RandomForestAdapter(EstimatorAdapter):
+    """Forests; for ranking, a pointwise baseline: a regressor of the relevance labels, its values the scores."""
+
     name = "rf"
+    tasks = ("classification", "regression", "rank")
     libraries = ("sklearn.ensemble",)
     cost_rank = 4
     cost_coefficients = {"fit": 0.00448, "trees": 0.000713, "work": 3.8e-09}  # benchmarks/results/cost_model.json
@@ -61,7 +64,8 @@ class RandomForestAdapter(EstimatorAdapter):
         forest = cls(**params, n_jobs=context.n_jobs, random_state=context.seed)
         return Pipeline([("codes", CategoryCodes()), ("forest", forest)])
 
-    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: Any = None) -> bool:
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: Any = None,
+            extras: Any = None) -> bool:
         """Grow the forest in chunks (warm start) sized to the time left, so a deadline stops it promptly."""
         if deadline is None:
             model.fit(X, y)

@@ -1,20 +1,23 @@
-"""LightGBM family."""
+"""LightGBM family: LGBMClassifier, LGBMRegressor, or LGBMRanker for ranking (lambdarank / rank_xendcg)."""
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
+from automl.estimators.queries import exponential_gain, query_order, take_rows
 from automl.monitor import RoundMonitor, is_report_round
 
 
 class LGBMAdapter(EstimatorAdapter):
     name = "lgbm"
+    tasks = ("classification", "regression", "rank")
     rounds_param = "n_estimators"
     libraries = ("lightgbm",)
     cost_rank = 1
@@ -40,6 +43,9 @@ class LGBMAdapter(EstimatorAdapter):
             params["device_type"] = "gpu"  # LightGBM's OpenCL build, shipped in the PyPI wheel
         if context.gpu_limits or context.device == "cuda":
             params["max_bin"] = min(params["max_bin"], 255)  # its GPU learner refuses larger bins
+        if context.task == "rank":
+            params["label_gain"] = exponential_gain(params.pop("label_gain_base", 2.0))
+            return lgb.LGBMRanker(**params, n_jobs=context.n_jobs, random_state=context.seed, verbose=-1)
         cls = lgb.LGBMClassifier if context.task == "classification" else lgb.LGBMRegressor
         return cls(**params, n_jobs=context.n_jobs, random_state=context.seed, verbose=-1)
 
@@ -47,7 +53,9 @@ class LGBMAdapter(EstimatorAdapter):
         """LightGBM's GPU learner fails rather than falling back, so the parameter is the device."""
         return "cuda" if model.get_params().get("device_type") == "gpu" else "cpu"
 
-    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: RoundMonitor | None = None) -> bool:
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: RoundMonitor | None = None,
+            extras: Mapping[str, np.ndarray] | None = None) -> bool:
+        """A ranker gets its rows contiguous by query, with the query sizes, and gains for its largest label."""
         import lightgbm as lgb
 
         state = {"completed": True}
@@ -62,5 +70,13 @@ class LGBMAdapter(EstimatorAdapter):
                 state["completed"] = False
                 raise lgb.callback.EarlyStopException(env.iteration, [])
 
-        model.fit(X, y, callbacks=[stop_early])
+        if isinstance(model, lgb.LGBMRanker):
+            order, _, sizes = query_order(extras)
+            X, y = take_rows(X, y, order)
+            gain = model.get_params()["label_gain"]
+            if int(y.max()) >= len(gain):  # labels above 30: the same gains, continued
+                model.set_params(label_gain=exponential_gain(gain[1] + 1.0, int(y.max())))
+            model.fit(X, y, group=sizes, callbacks=[stop_early])
+        else:
+            model.fit(X, y, callbacks=[stop_early])
         return state["completed"]

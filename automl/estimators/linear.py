@@ -1,4 +1,4 @@
-"""Linear family "lr": logistic regression (classification) or ridge (regression)."""
+"""Linear family "lr": logistic regression (classification) or ridge (regression; for ranking, a pointwise baseline)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def scaled_features(dense: bool = False) -> ColumnTransformer:
 
 class LinearAdapter(EstimatorAdapter):
     name = "lr"
+    tasks = ("classification", "regression", "rank")
     libraries = ("sklearn.linear_model", "sklearn.compose")
     cost_rank = 6
     cost_coefficients = {"fit": 0.0105, "work": 4.28e-09}  # benchmarks/results/cost_model.json

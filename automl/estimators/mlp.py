@@ -58,7 +58,8 @@ class MLPAdapter(EstimatorAdapter):
     def trained_on(self, model: Any) -> str | None:
         return str(model.named_steps["mlp"].trained_on_)
 
-    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: RoundMonitor | None = None) -> bool:
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: RoundMonitor | None = None,
+            extras: Any = None) -> bool:
         features, network = model.named_steps["features"], model.named_steps["mlp"]
         matrix = features.fit_transform(X)
         on_epoch = None

@@ -1,16 +1,18 @@
-"""XGBoost families: leaf-wise ("xgboost") and depth-limited ("xgb_limitdepth")."""
+"""XGBoost families: leaf-wise ("xgboost") and depth-limited ("xgb_limitdepth"); XGBRanker for ranking."""
 
 from __future__ import annotations
 
 import json
 import math
 import time
-from typing import Any
+from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
+from automl.estimators.queries import query_order, take_rows
 from automl.monitor import RoundMonitor, is_report_round
 
 
@@ -36,6 +38,7 @@ def _stopping_callback(deadline: float | None, monitor: RoundMonitor | None, tot
 
 class XGBoostAdapter(EstimatorAdapter):
     name = "xgboost"
+    tasks = ("classification", "regression", "rank")
     rounds_param = "n_estimators"
     libraries = ("xgboost",)
     cost_rank = 2
@@ -65,8 +68,8 @@ class XGBoostAdapter(EstimatorAdapter):
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
         import xgboost as xgb
 
-        cls = xgb.XGBClassifier if context.task == "classification" else xgb.XGBRegressor
-        return cls(
+        kinds = {"classification": xgb.XGBClassifier, "regression": xgb.XGBRegressor, "rank": xgb.XGBRanker}
+        return kinds[context.task](
             **self.fixed,
             **config,
             tree_method="hist",
@@ -77,14 +80,25 @@ class XGBoostAdapter(EstimatorAdapter):
             verbosity=0,
         )
 
-    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: RoundMonitor | None = None) -> bool:
+    def fit(self, model: Any, X: pd.DataFrame, y: Any, deadline: float | None = None, monitor: RoundMonitor | None = None,
+            extras: Mapping[str, np.ndarray] | None = None) -> bool:
+        """A ranker gets its rows sorted by query id (XGBoost's requirement); rank:map sees label > 0 as relevant."""
+        import xgboost as xgb
+
+        fit_args: dict[str, Any] = {}
+        if isinstance(model, xgb.XGBRanker):
+            order, qid, _ = query_order(extras)
+            X, y = take_rows(X, y, order)
+            if model.get_params()["objective"] == "rank:map":  # XGBoost's MAP takes binary labels only
+                y = (y > 0).astype(int)
+            fit_args["qid"] = qid
         if deadline is None and monitor is None:
-            model.fit(X, y)
+            model.fit(X, y, **fit_args)
             return True
         callback = _stopping_callback(deadline, monitor, int(model.get_params()["n_estimators"]))
         model.set_params(callbacks=[callback])
         try:
-            model.fit(X, y)
+            model.fit(X, y, **fit_args)
         finally:
             model.set_params(callbacks=None)
         return not callback.stopped

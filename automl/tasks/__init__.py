@@ -13,6 +13,9 @@ TASKS.register("binary", "automl.tasks.tabular:BinaryTask")
 TASKS.register("multiclass", "automl.tasks.tabular:MulticlassTask")
 TASKS.register("regression", "automl.tasks.tabular:RegressionTask")
 TASKS.register("forecast", "automl.tasks.forecast:ForecastTask")
+TASKS.register("rank", "automl.tasks.ranking:RankTask")
+#: Other names of registered kinds: a ``TaskSpec`` made with one holds the registered name.
+ALIASES = {"ranking": "rank"}
 #: A task name that becomes binary or multiclass once y is seen.
 CLASSIFICATION = "classification"
 
@@ -37,4 +40,4 @@ def estimator_kinds() -> list[str]:
     return list(dict.fromkeys(TASKS.get(name).estimator_kind for name in TASKS.names()))
 
 
-__all__ = ["CLASSIFICATION", "TASKS", "EncodedTarget", "Task", "estimator_kinds", "get_task", "infer_kind"]
+__all__ = ["ALIASES", "CLASSIFICATION", "TASKS", "EncodedTarget", "Task", "estimator_kinds", "get_task", "infer_kind"]

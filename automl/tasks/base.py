@@ -142,10 +142,10 @@ class Task:
         if isinstance(metric, CustomMetric):
             labels = np.arange(fold.n_classes) if fold.n_classes else None
             value, logs = metric.fn(fold.X_val, fold.y_val, model, labels, fold.X_train, fold.y_train,
-                                    None, None, config, None, None)
+                                    None, None, config, fold.extras.get("groups_val"), fold.extras.get("groups_train"))
             return float(value), {k: float(v) for k, v in (logs or {}).items()}
         value = self.score_output(metric, output, fold)
-        return value, {metric.name: value}
+        return value, {metric.log_name: value}
 
     def input_example(self, X: pd.DataFrame, preprocessor: Any) -> pd.DataFrame:
         """A few rows the shipped model predicts, for its MLflow signature (forecasting: future timestamps)."""
@@ -174,22 +174,28 @@ class Task:
         return loss
 
     def oof_extras(self, spec: "TaskSpec", data: "FitData", splits: list["Split"], rows: np.ndarray) -> dict[str, np.ndarray]:
-        """Per-row context the metric needs on out-of-fold rows (forecasting: each row's series scale)."""
-        return {}
+        """Per-row context the metric needs on out-of-fold rows: their per-row arrays (ranking: query ids) as the
+        validation side; forecasting adds each row's series scale."""
+        return {f"{name}_val": values[rows] for name, values in data.row_arrays().items()}
 
-    def evaluate(self, model: Any, X: pd.DataFrame, y: np.ndarray, metric: "Metric | CustomMetric") -> float:
+    def evaluate(self, model: Any, spec: "TaskSpec", X: pd.DataFrame, y: np.ndarray, metric: "Metric | CustomMetric",
+                 groups: Any = None) -> float:
         """The metric of a shipped model (``TunedModel``) on new rows ``X`` with encoded targets ``y``."""
         from automl.fitdata import Fold
 
         rows, features = np.arange(len(X)), model.preprocessor.transform(X)
         n_classes = 0 if model.classes_ is None else len(model.classes_)
-        fold = Fold(0, rows, rows, features, y, features, y, n_classes, extras=self.evaluation_extras(model, features))
+        extras = self.evaluation_extras(model, spec, X, y, features, groups)
+        fold = Fold(0, rows, rows, features, y, features, y, n_classes, extras=extras)
         output = self.predict_output(model.estimator, fold.X_val, n_classes)
         return self.score(metric, model.estimator, output, fold)[0]
 
-    def evaluation_extras(self, model: Any, features: pd.DataFrame) -> dict[str, Any]:
-        """What scoring new rows needs beyond them (forecasting: each row's series scale from the history)."""
-        return {}
+    def evaluation_extras(self, model: Any, spec: "TaskSpec", X: pd.DataFrame, y: np.ndarray, features: pd.DataFrame,
+                          groups: Any) -> dict[str, Any]:
+        """What scoring new rows needs beyond them: their per-row arrays (ranking: the query ids in ``groups``;
+        a kind that uses none refuses ``groups``), for both sides of the scoring fold."""
+        arrays = self.fit_data(X, EncodedTarget(y, model.classes_), spec, groups).row_arrays()
+        return {f"{name}_{side}": values for name, values in arrays.items() for side in ("train", "val")}
 
     def decode(self, prediction: np.ndarray, target: EncodedTarget) -> np.ndarray:
         """A model's ``predict`` output in the user's values."""

@@ -209,8 +209,11 @@ class ForecastTask(Task):
         example[preprocessor.time_column] = times
         return example
 
-    def evaluation_extras(self, model: Any, features: pd.DataFrame) -> dict[str, Any]:
+    def evaluation_extras(self, model: Any, spec: "TaskSpec", X: pd.DataFrame, y: np.ndarray, features: pd.DataFrame,
+                          groups: Any) -> dict[str, Any]:
         """MASE on new rows is scaled by each series' seasonal naive error over the model's whole history."""
+        if groups is not None:
+            raise InputError('groups was passed, but task="forecast" does not use groups; drop it.')
         season = int(model.task_options.get("season", 1))
         forecaster = fitted_forecaster(model)
         scale = {code: seasonal_naive_scale(values, season) for code, values in forecaster.histories_.items()}
@@ -219,7 +222,7 @@ class ForecastTask(Task):
     def score(self, metric: Any, model: Any, output: np.ndarray, fold: "Fold",
               config: dict[str, Any] | None = None) -> tuple[float, dict[str, float]]:
         value, logs = super().score(metric, model, output, fold, config)
-        logs[f"{metric.name}_window{fold.index}"] = value  # each backtest window's own score
+        logs[f"{getattr(metric, 'log_name', metric.name)}_window{fold.index}"] = value  # each backtest window's own score
         bounds = model.predict_interval(fold.X_val, 0.9) if hasattr(model, "predict_interval") else None
         known = ~np.isnan(fold.y_val)
         if bounds is not None and known.any():
@@ -251,7 +254,8 @@ class ForecastTask(Task):
                                         "window": window[rows]})
 
     def oof_extras(self, spec: "TaskSpec", data: "FitData", splits: list["Split"], rows: np.ndarray) -> dict[str, np.ndarray]:
-        return {"scale_val": backtest_rows(data, splits, int(spec.season or 1))[2][rows]}
+        return {**super().oof_extras(spec, data, splits, rows),
+                "scale_val": backtest_rows(data, splits, int(spec.season or 1))[2][rows]}
 
     def predict_interval(self, model: Any, X: pd.DataFrame, coverage: float) -> pd.DataFrame:
         """Lower and upper bounds at ``coverage``: the model's own, else conformal from the backtests."""
