@@ -13,6 +13,7 @@ from mlflow import MlflowClient
 from automl import AutoML, InputError
 from automl.estimators import BuildContext, get_adapter
 from automl.params import resolve_families
+from automl.tasks import get_task
 from automl.tracking.mlflow_records import mlflow_safe_frame
 
 
@@ -74,12 +75,12 @@ def test_deadline_stops_training_between_epochs(diabetes: tuple[pd.DataFrame, pd
 
 
 def test_not_in_auto_and_a_missing_torch_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert "mlp" not in resolve_families("auto", "classification")
-    assert resolve_families(["mlp", "lgbm"], "regression") == ["lgbm", "mlp"]
+    assert "mlp" not in resolve_families("auto", get_task("binary"))
+    assert resolve_families(["mlp", "lgbm"], get_task("regression")) == ["lgbm", "mlp"]
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
     with pytest.raises(InputError, match=r'estimator "mlp" cannot run here: PyTorch is not installed; install it with pip install "automl\[torch\]"'):
-        resolve_families(["mlp"], "classification")
+        resolve_families(["mlp"], get_task("binary"))
 
 
 def test_logged_network_serves_from_mlflow_with_torch_pinned(breast_cancer: tuple[pd.DataFrame, pd.Series],
