@@ -177,3 +177,10 @@ def test_register_flag_and_ui_command(tmp_path: Path) -> None:
     finally:
         ui.terminate()
         ui.wait(timeout=30)
+
+
+def test_ensemble_flag_is_checked_before_any_work(tmp_path: Path) -> None:
+    job = write_job(tmp_path, ensemble="maybe")
+    result = cli("tune", str(job), "--quiet", cwd=tmp_path)
+    assert result.returncode == 2 and 'ensemble=\'maybe\' is invalid; pass "auto"' in result.stderr, result.stderr
+    assert not (tmp_path / "mlflow.db").exists()

@@ -50,6 +50,7 @@ def tune(
     series_id_column: Optional[str] = typer.Option(None, "--series-id-column", help="Forecasting: column(s) naming each series of a panel."),
     season: Optional[int] = typer.Option(None, "--season", help="Forecasting: seasonal period in steps (default: from the frequency)."),
     known_covariates: Optional[str] = typer.Option(None, "--known-covariates", help="Forecasting: comma-separated columns known in the future."),
+    ensemble: Optional[str] = typer.Option(None, "--ensemble", help="auto (when it beats the best trial), true or false."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
 ) -> None:
     """Run a tuning job: search, refit the best model, write it, record everything in MLflow."""
@@ -63,7 +64,7 @@ def tune(
         "backend": backend, "n_concurrent_trials": n_concurrent_trials, "resources_per_trial": resources_per_trial,
         "ray_address": ray_address, "trial_retries": trial_retries, "resume_from": resume_from,
         "time_column": time_column, "horizon": horizon, "series_id_column": series_id_column, "season": season,
-        "known_covariates": known_covariates,
+        "known_covariates": known_covariates, "ensemble": ensemble,
     }
     with one_line_errors():
         run_tune(load_job(job, overrides), stdout, quiet=quiet, job_file=job)

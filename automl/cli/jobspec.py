@@ -44,6 +44,7 @@ class JobSpec(BaseModel):
     ray_address: str | None = None
     trial_retries: int = Field(0, ge=0)
     resume_from: str | None = None  # an earlier run of this job: its finished trials are replayed
+    ensemble: bool | str = "auto"  # "auto", true or false: ship an ensemble of the trials (checked by check_job)
     # forecasting (task: forecast)
     time_column: str | None = None
     horizon: int | None = Field(None, ge=1)
@@ -63,6 +64,14 @@ class JobSpec(BaseModel):
         """The task options ``AutoML.fit`` takes (forecasting's columns, horizon and season)."""
         return {"time_column": self.time_column, "horizon": self.horizon, "series_id_column": self.series_id_column,
                 "season": self.season, "known_covariates": self.known_covariates}
+
+    @field_validator("ensemble", mode="before")
+    @classmethod
+    def _parse_ensemble(cls, value: Any) -> Any:
+        """The flag form: auto, true or false."""
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        return value
 
     @field_validator("estimators", mode="before")
     @classmethod

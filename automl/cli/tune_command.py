@@ -18,7 +18,7 @@ from automl.cli.progress import TuneProgress
 from automl.errors import InputError
 from automl.io import read_table, split_target
 from automl.metrics import lookup
-from automl.params import check_backend, check_max_trials, check_time_budget, resolve_families
+from automl.params import check_backend, check_ensemble, check_max_trials, check_time_budget, resolve_families
 from automl.persistence import save_model
 from automl.records import maximizes
 from automl.schedulers import resolve_early_stop
@@ -40,6 +40,7 @@ def check_job(spec: JobSpec) -> None:
     if spec.metric is not None and spec.metric != "auto":
         lookup(spec.metric)  # an unknown name or a bad cutoff is one sentence
     check_time_budget(spec.time_budget, spec.max_trials)
+    check_ensemble(spec.ensemble)
     if spec.register_as is not None and not spec.tracking:
         raise InputError(f"register={spec.register_as!r} needs tracking; drop --no-tracking or --register.")
     check_max_trials(spec.max_trials)
@@ -61,7 +62,7 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
         tracking_uri=spec.tracking_uri, experiment=spec.experiment, search_space=spec.search_space,
         register=spec.register_as, backend=spec.backend, n_concurrent_trials=spec.n_concurrent_trials,
         resources_per_trial=spec.resources_per_trial, ray_address=spec.ray_address, trial_retries=spec.trial_retries,
-        resume_from=spec.resume_from, tags={JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else None,
+        resume_from=spec.resume_from, ensemble=spec.ensemble, tags={JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else None,
     )
     progress = TuneProgress(spec.time_budget, spec.max_trials, stderr)
     automl.set_params(callbacks=[] if quiet else [progress])
