@@ -255,3 +255,12 @@ def test_the_interval_coverage_on_the_backtests_is_kept_and_the_report_draws_the
     assert len(series["backtest_t"]) == 3 * HORIZON  # the shipped trial's three windows
     page = render_report(record)
     assert "Forecasts" in page and "backtest forecasts" in page and "90% interval" in page
+
+
+def test_an_ensemble_of_forecasters_forecasts_with_intervals(air: pd.DataFrame) -> None:
+    train, future = air.iloc[:-HORIZON], air[["ds"]].iloc[-HORIZON:]
+    m = quick(max_trials=8, ensemble=True, early_stop=None, estimators=["snaive", "ets", "lr"]).fit(
+        train[["ds"]], train["y"], time_column="ds", horizon=HORIZON)
+    assert m.ensemble_ is not None and len(m.ensemble_) >= 2
+    forecast, bands = m.predict(future), m.predict_interval(future, 0.9)
+    assert np.isfinite(forecast).all() and ((bands["lower"] <= forecast) & (forecast <= bands["upper"])).all()
