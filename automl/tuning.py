@@ -106,7 +106,7 @@ class JobRunner:
         tuned = TunedModel(problem.preprocessor, model, problem.target.classes, problem.task,
                            problem.task.build_options(problem.spec))
         oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None  # type: ignore[union-attr]
-        problem.task.finish_model(tuned, problem.data, list(problem.splits), oof, trial)
+        problem.task.finish_model(tuned, problem.spec, problem.data, list(problem.splits), oof, trial)
         return JobResult(self.study, tuned, trial, refit, timings, plan)  # type: ignore[arg-type]
 
     def on_trial_end(self, study: Study, trial: Trial) -> None:

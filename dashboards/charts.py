@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -181,10 +182,10 @@ def duration_by_family(record: JobRecord) -> go.Figure | None:
 
 def forecast_charts(record: JobRecord) -> list[go.Figure]:
     """Per series: history, the best model's backtest forecasts and the final forecast with its interval."""
-    if not record.forecast:
+    if not record.task_report or record.task_report.get("kind") != "forecast":
         return []
     figures = []
-    for entry in record.forecast["series"]:
+    for entry in record.task_report["series"]:
         fig = go.Figure()
         fig.add_trace(go.Scatter(x=entry["history_t"], y=entry["history_y"], name="history", mode="lines",
                                  line={"color": "#444"}))
@@ -201,3 +202,15 @@ def forecast_charts(record: JobRecord) -> list[go.Figure]:
         fig.update_layout(title=f"{entry['name']}", height=320, margin={"t": 40, "b": 30})
         figures.append(fig)
     return figures
+
+
+def per_query_chart(record: JobRecord) -> go.Figure | None:
+    """Ranking: the distribution of the best trial's metric over its validation queries."""
+    report = record.task_report
+    if not report or report.get("kind") != "rank" or not len(report["values"]):
+        return None
+    values = np.asarray(report["values"], dtype=float)
+    fig = go.Figure(go.Histogram(x=values, nbinsx=min(40, max(5, len(values) // 3)), marker={"color": "#1f77b4"}))
+    fig.update_layout(title=f"{report['metric']} per validation query ({len(values)} queries, mean {values.mean():.4g})",
+                      xaxis_title=report["metric"], yaxis_title="queries", height=320, margin={"t": 40, "b": 40})
+    return fig

@@ -28,7 +28,7 @@ class JobRecord:
     feature_importance: dict[str, float] = field(default_factory=dict)
     maximize: bool = True  # the metric's direction
     run_id: str | None = None
-    forecast: dict[str, Any] | None = None  # a forecast job's series: history, backtest and final forecasts
+    task_report: dict[str, Any] | None = None  # the task kind's own data ("kind": forecast's series, rank's queries)
 
     @property
     def metric(self) -> str:
@@ -74,7 +74,7 @@ def record_from_automl(automl: Any) -> JobRecord:
     return JobRecord(job=dict(automl.job_params_), trials=trials_frame(trials),
                      intermediate={t.trial_id: t.intermediate for t in trials}, time_split=dict(automl.time_spent_),
                      feature_importance=feature_importance(automl.pipeline_), maximize=maximizes(automl.job_params_),
-                     run_id=getattr(automl, "mlflow_run_id_", None), forecast=report_data(automl.pipeline_))
+                     run_id=getattr(automl, "mlflow_run_id_", None), task_report=report_data(automl.pipeline_))
 
 
 def report_data(model: Any) -> dict[str, Any] | None:

@@ -43,6 +43,9 @@ def render_report(record: JobRecord, importance: str = "ped-anova", version: str
         Section("forecast", "Forecasts", embed(*charts.forecast_charts(record)),
                 "The history, the best model's backtest forecasts (dotted) and its forecast of the next horizon "
                 "with its 90% interval; the first four series of a panel."),
+        Section("queries", "Per-query metric", embed(charts.per_query_chart(record)),
+                "The best trial's metric on each validation query it was scored on (queries whose labels are all "
+                "equal are left out, as in the average)."),
         Section("progress", "Best score over time and over trials", embed(charts.best_over_time(record), charts.best_over_trials(record))),
         Section("hyperparameters", "Hyperparameters against score",
                 embed(*(charts.parallel_coordinates(record, f) for f in charts.parcoords_families(record))),

@@ -249,7 +249,7 @@ def test_the_interval_coverage_on_the_backtests_is_kept_and_the_report_draws_the
     coverage = air_model.pipeline_.backtest_coverage_90
     assert 0.0 <= coverage <= 1.0
     record = record_from_automl(air_model)
-    series = record.forecast["series"][0]
+    series = record.task_report["series"][0]
     assert len(series["history_y"]) == len(series["history_t"]) == 132
     assert len(series["future_t"]) == HORIZON and (series["lower"] <= series["upper"]).all()
     assert len(series["backtest_t"]) == 3 * HORIZON  # the shipped trial's three windows

@@ -198,6 +198,13 @@ def test_a_holdout_trials_score_is_the_ndcg_of_its_kept_predictions(ranking) -> 
     assert not set(groups[kept.rows]) & set(groups[np.setdiff1d(np.arange(len(X)), kept.rows)])
     value = lookup("ndcg@10").fn(y.to_numpy()[kept.rows], kept.values, groups[kept.rows])
     assert value == pytest.approx(m.best_score_, abs=1e-6)
+    from automl_dashboards import render_report
+    from automl_dashboards.record import record_from_automl
+
+    record = record_from_automl(m)  # the report's per-query distribution: the same queries, the same mean
+    assert record.task_report["kind"] == "rank" and record.task_report["metric"] == "ndcg@10"
+    assert np.mean(record.task_report["values"]) == pytest.approx(m.best_score_, abs=1e-6)
+    assert "ndcg@10 per validation query" in render_report(record)
 
 
 # -- the Python contract ---------------------------------------------------------------------------------------

@@ -87,7 +87,8 @@ class Task:
         """The family as this kind fits it (forecasting wraps a tabular regressor into a lag-feature model)."""
         return adapter
 
-    def finish_model(self, model: Any, data: "FitData", splits: list["Split"], oof: Any, trial: Any = None) -> None:
+    def finish_model(self, model: Any, spec: "TaskSpec", data: "FitData", splits: list["Split"], oof: Any,
+                     trial: Any = None) -> None:
         """Anything the shipped model learns from the search (forecasting: conformal intervals from ``oof``)."""
 
     def result_metrics(self, model: Any) -> dict[str, float]:
@@ -95,7 +96,8 @@ class Task:
         return {}
 
     def report_data(self, model: Any) -> dict[str, Any] | None:
-        """What the job report draws for this kind beyond the common charts (forecasting: the forecasts), or None."""
+        """What the job report draws for this kind beyond the common charts, or None: a dict with "kind" (forecasting:
+        each series' history and forecasts; ranking: the best trial's metric per validation query)."""
         return None
 
     def predict_interval(self, model: Any, X: pd.DataFrame, coverage: float) -> pd.DataFrame:

@@ -196,7 +196,7 @@ class ForecastTask(Task):
                 own = backtest[backtest["series"] == code].sort_values("time")
                 entry.update(backtest_t=own["time"].to_numpy(), backtest_y=own["forecast"].to_numpy())
             out.append(entry)
-        return {"series": out, "n_series": len(frame.series_)}
+        return {"kind": "forecast", "series": out, "n_series": len(frame.series_)}
 
     def input_example(self, X: pd.DataFrame, preprocessor: Any) -> pd.DataFrame:
         """The first future timestamps of the first series, with its ids and last known covariates."""
@@ -231,7 +231,8 @@ class ForecastTask(Task):
             logs["coverage_90"] = coverage(fold.y_val[known], bounds[0][known], bounds[1][known])
         return value, logs
 
-    def finish_model(self, model: Any, data: "FitData", splits: list["Split"], oof: Any, trial: Any = None) -> None:
+    def finish_model(self, model: Any, spec: "TaskSpec", data: "FitData", splits: list["Split"], oof: Any,
+                     trial: Any = None) -> None:
         """Learn the conformal intervals from the shipped trial's backtest forecasts (``oof``, when kept).
 
         Also kept on the model: those forecasts (for the report) and the 90% interval's coverage on the

@@ -90,3 +90,18 @@ class RankTask(Task):
 
     def score_output(self, metric: "Metric", output: np.ndarray, fold: "Fold") -> float:
         return float(metric.fn(fold.y_val, output, fold.extras["groups_val"]))
+
+    def finish_model(self, model: Any, spec: "TaskSpec", data: "FitData", splits: list["Split"], oof: Any,
+                     trial: Any = None) -> None:
+        """Keep the shipped trial's metric on each validation query (for the report)."""
+        from automl.metrics import get_metric
+
+        metric = get_metric(spec.metric, self.metric_kind)  # type: ignore[arg-type]
+        if oof is None or data.groups is None or not hasattr(getattr(metric, "fn", None), "per_query"):
+            return
+        rows = oof.rows
+        model.validation_per_query_ = (metric.name, metric.fn.per_query(data.y[rows], oof.values, data.groups[rows]))
+
+    def report_data(self, model: Any) -> dict[str, Any] | None:
+        kept = getattr(model, "validation_per_query_", None)
+        return None if kept is None else {"kind": "rank", "metric": kept[0], "values": kept[1]}

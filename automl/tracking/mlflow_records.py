@@ -99,7 +99,7 @@ class MlflowRecorder:
         record = JobRecord(
             job=self.job, trials=trials_frame(self.trials), intermediate={t.trial_id: t.intermediate for t in self.trials},
             time_split={k: float(v) for k, v in summary.items() if k.endswith("_s")}, feature_importance=importance,
-            maximize=maximizes(self.job), run_id=self.run_id, forecast=None if model is None else report_data(model),
+            maximize=maximizes(self.job), run_id=self.run_id, task_report=None if model is None else report_data(model),
         )
         self.client.log_text(self.run_id, render_report(record, version=automl.__version__), "report.html")
 
