@@ -110,7 +110,7 @@ class Objective:
                     if monitor is not None and monitor.stopped:
                         return stopped_early(PRUNED, f"stopped by {self.scheduler.name} at round {reports[-1][0]}")
                     if not completed:
-                        return stopped_early(TIMEOUT, BUDGET_STOP)
+                        return self._cut_at_deadline(trial, model, fold, scores, fit_times, reports)
                     output = self.task.predict_output(model, fold.X_val, self.n_classes)
                     value, logs = self.task.score(self.metric, model, output, fold, trial.config)
                     rows.append(fold.val_rows)
@@ -134,6 +134,21 @@ class Objective:
         return TrialResult(OK, score, self.metric.loss(score), metrics, float(np.mean(fit_times)), model=model,
                            intermediate=reports, device=self._device_used(trial, adapter, model),
                            oof=OutOfFold.of(rows, outputs))
+
+    def _cut_at_deadline(self, trial: Trial, model: Any, fold: Fold, scores: list[float], fit_times: list[float],
+                         reports: list[tuple[int, float]]) -> TrialResult:
+        """A fit the deadline stopped (fewer rounds or trees) is still a model: scored on its fold with the folds
+        before it, it is the job's fallback when no trial finished (a short budget on a busy machine)."""
+        try:
+            output = self.task.predict_output(model, fold.X_val, self.n_classes)
+            value, _ = self.task.score(self.metric, model, output, fold, trial.config)
+        except Exception:  # noqa: BLE001 - a model with nothing fitted yet: no fallback from this trial
+            value = float("nan")
+        finite = [s for s in [*scores, value] if np.isfinite(s)]
+        score = float(np.mean(finite)) if finite else None
+        return TrialResult(TIMEOUT, score, None if score is None else self.metric.loss(score),
+                           fit_time_s=float(np.mean(fit_times or [0.0])), error=BUDGET_STOP, intermediate=reports,
+                           model=model if score is not None else None)
 
     def _device_used(self, trial: Trial, adapter: EstimatorAdapter, model: Any) -> str:
         """Where the model trained; a trial given a GPU that trained on the CPU is said out loud."""

@@ -56,6 +56,7 @@ class Study:
         self.trials: list[Trial] = []
         self.best: Trial | None = None
         self.best_model: Any = None
+        self.fallback: tuple[Trial, Any] | None = None  # the best trial cut by the deadline that left a scored model
         self.oof = oof if oof is not None else OutOfFoldStore()
 
     def start(self, suggestion: Suggestion) -> Trial:
@@ -81,6 +82,9 @@ class Study:
                 self.oof.offer(trial.trial_id, trial.loss, result.oof)  # type: ignore[arg-type]
             if self.best is None or trial.loss < self.best.loss:  # type: ignore[operator]
                 self.best, self.best_model = trial, result.model
+        elif trial.status == TIMEOUT and result.model is not None and trial.loss is not None and math.isfinite(trial.loss):
+            if self.fallback is None or trial.loss < self.fallback[0].loss:  # type: ignore[operator]
+                self.fallback = (trial, result.model)
         return trial
 
     def __getstate__(self) -> dict[str, Any]:

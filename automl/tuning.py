@@ -87,6 +87,8 @@ class JobRunner:
         BACKENDS.get(self.settings.backend)(self.settings.backend_options).run(
             self.study, strategy, self.objective, self.budget, self.on_trial_end)
         search_s = time.monotonic() - search_started
+        if self.study.best is None and self.study.fallback is not None:
+            return self._ship_fallback(search_s)
         if self.study.best is None:
             errors = sorted({t.error for t in self.study.trials if t.error})[:3]
             raise AutoMLError(
@@ -108,6 +110,18 @@ class JobRunner:
         oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None  # type: ignore[union-attr]
         problem.task.finish_model(tuned, problem.spec, problem.data, list(problem.splits), oof, trial)
         return JobResult(self.study, tuned, trial, refit, timings, plan)  # type: ignore[arg-type]
+
+    def _ship_fallback(self, search_s: float) -> JobResult:
+        """No trial finished inside the budget: ship the best one the deadline cut, as it was fitted by then."""
+        trial, model = self.study.fallback  # type: ignore[misc]
+        logger.warning("No trial finished inside the time budget; shipping trial %d (%s) as the deadline cut it. "
+                       "Raise time_budget for a finished search.", trial.trial_id, trial.estimator)
+        problem = self.problem
+        tuned = TunedModel(problem.preprocessor, model, problem.target.classes, problem.task,
+                           problem.task.build_options(problem.spec))
+        problem.task.finish_model(tuned, problem.spec, problem.data, list(problem.splits), None, trial)
+        return JobResult(self.study, tuned, trial, "validation-fold model, cut at the time budget",
+                         {"search_s": search_s, "refit_s": 0.0})
 
     def on_trial_end(self, study: Study, trial: Trial) -> None:
         self.tracker.log_trial(trial, self.settings.strategy)

@@ -165,7 +165,8 @@ def test_trials_read_back_from_mlflow_are_the_trials_written(breast_cancer: tupl
         assert [step for step, _ in read.intermediate] == [step for step, _ in written.intermediate]
         assert [v for _, v in read.intermediate] == pytest.approx([v for _, v in written.intermediate])
     columns = ["trial_id", "estimator", "status"]
-    pd.testing.assert_frame_equal(leaderboard(back)[columns], m.leaderboard()[columns])
+    trials = m.leaderboard().query("trial_id >= 0").reset_index(drop=True)  # a shipped ensemble is a row of its own
+    pd.testing.assert_frame_equal(leaderboard(back)[columns], trials[columns])
 
 
 def _holdout_problem(X: pd.DataFrame, y: pd.Series, families: list[str]) -> Any:
