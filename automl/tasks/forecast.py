@@ -269,7 +269,7 @@ class ForecastTask(Task):
         if conformal is None:
             raise InputError("this model kept no backtest errors to build intervals from (its trial's predictions "
                              "were not kept); refit with a time budget that lets the backtests finish.")
-        from automl.forecasting.forecasters import horizons, histories
+        from automl.forecasting.forecasters import horizons
 
         forecaster = fitted_forecaster(model)
         ahead = horizons(features, forecaster.last_step_)
