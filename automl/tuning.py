@@ -117,11 +117,14 @@ class JobRunner:
         logger.warning("No trial finished inside the time budget; shipping trial %d (%s) as the deadline cut it. "
                        "Raise time_budget for a finished search.", trial.trial_id, trial.estimator)
         problem = self.problem
+        refit = "validation-fold model, cut at the time budget"
+        if not problem.task.fold_models_ship:  # a forecaster must end where the data ends: refit, cut if need be
+            model, _ = self.objective.fit_all_rows(trial, self.budget.end - self.tracker.finish_reserve_s)
+            refit = "all rows, cut at the time budget"
         tuned = TunedModel(problem.preprocessor, model, problem.target.classes, problem.task,
                            problem.task.build_options(problem.spec))
         problem.task.finish_model(tuned, problem.spec, problem.data, list(problem.splits), None, trial)
-        return JobResult(self.study, tuned, trial, "validation-fold model, cut at the time budget",
-                         {"search_s": search_s, "refit_s": 0.0})
+        return JobResult(self.study, tuned, trial, refit, {"search_s": search_s, "refit_s": 0.0})
 
     def on_trial_end(self, study: Study, trial: Trial) -> None:
         self.tracker.log_trial(trial, self.settings.strategy)
@@ -196,7 +199,7 @@ class JobRunner:
         def fits(trial: Trial) -> bool:
             return end - time.monotonic() >= self.refit_estimate(trial) / REFIT_MARGIN
 
-        if self.study.best_model is not None:
+        if self.study.best_model is not None and self.problem.task.fold_models_ship:
             if not fits(best):
                 logger.info("Not enough budget left to refit on all rows; keeping the best trial's validation-fold model.")
                 return best, self.study.best_model, "validation-fold model"

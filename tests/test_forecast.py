@@ -264,3 +264,21 @@ def test_an_ensemble_of_forecasters_forecasts_with_intervals(air: pd.DataFrame) 
     assert m.ensemble_ is not None and len(m.ensemble_) >= 2
     forecast, bands = m.predict(future), m.predict_interval(future, 0.9)
     assert np.isfinite(forecast).all() and ((bands["lower"] <= forecast) & (forecast <= bands["upper"])).all()
+
+
+def test_a_shipped_forecaster_forecasts_from_the_end_of_the_data_even_without_time_to_refit(air: pd.DataFrame) -> None:
+    """A backtest window's model ends where its window began: it is never shipped, even when the budget is gone."""
+    train = air.iloc[:-HORIZON]
+    m = quick(max_trials=3, estimators=["theta"]).fit(train[["ds"]], train["y"], time_column="ds", horizon=HORIZON)
+    assert m.pipeline_.estimator.last_step_ == {0: len(train) - 1}
+    assert m.study_.best_model.last_step_ != m.pipeline_.estimator.last_step_  # the fold model ends a window earlier
+    assert not get_task("forecast").fold_models_ship
+
+
+def test_in_a_panel_a_series_the_model_cannot_fit_gets_the_seasonal_naive_forecast() -> None:
+    X, y = panel(n_series=2, length=60)
+    keep = (X["store"] == "store0").to_numpy() | (X["day"] >= pd.Timestamp("2024-02-13")).to_numpy()  # store1: 17 days
+    m = quick(max_trials=1, estimators=["arima"], search_space={"arima": {"auto_order": {"default": False},
+                                                                         "P": {"default": 2}, "D": {"default": 1}}})
+    m.fit(X[keep], y[keep], time_column="day", series_id_column="store", horizon=7, season=7)
+    assert m.best_estimator_ == "arima" and m.pipeline_.estimator.fallbacks_ >= 1

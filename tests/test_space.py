@@ -98,3 +98,8 @@ def test_grid_visits_defaults_first_and_is_finite() -> None:
     assert len(points) == len(grid_values(lr["C"], 3)) + rf_size
     assert len(set(map(repr, points))) == len(points)
     assert all(JointSpace({"lr": lr, "rf": rf}).contains(f, c) for f, c in points)
+
+
+def test_overriding_a_categorical_parameters_default_keeps_it_categorical() -> None:
+    space = merge_overrides(load_builtin("arima"), {"auto_order": {"default": False}})
+    assert space["auto_order"].default is False and space["auto_order"].choices == (True, False)

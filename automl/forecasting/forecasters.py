@@ -87,14 +87,22 @@ class StatsForecaster(Forecaster):
 
         self.models_: dict[int, Any] = {}
         self.fallbacks_ = 0
+        panel = len(self.histories_) > 1
         for code, values in self.histories_.items():
             if deadline is not None and time.monotonic() > deadline:
                 return False
+            naive = SeasonalNaive(season_length=max(1, min(self.season, len(values) - 1)))
             if len(values) < min_length(self.season):
-                model, self.fallbacks_ = SeasonalNaive(season_length=min(self.season, len(values))), self.fallbacks_ + 1
-            else:
-                model = _adapter(self.family).new_model(self.config, self.season)
-            self.models_[code] = model.fit(y=values)
+                self.models_[code], self.fallbacks_ = naive.fit(y=values), self.fallbacks_ + 1
+                continue
+            try:
+                self.models_[code] = _adapter(self.family).new_model(self.config, self.season).fit(y=values)
+            except Exception:  # noqa: BLE001 - in a panel one series the model cannot fit gets the baseline
+                if not panel:
+                    raise
+                self.models_[code], self.fallbacks_ = naive.fit(y=values), self.fallbacks_ + 1
+        if panel and self.fallbacks_ == len(self.histories_):
+            raise ValueError(f"{self.family} could fit none of the {len(self.histories_)} series")
         return True
 
     def _predict(self, X: pd.DataFrame, coverage: float | None) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:

@@ -116,8 +116,9 @@ def merge_overrides(space: SearchSpace, overrides: Mapping[str, Any]) -> SearchS
         if name in params and isinstance(change, Mapping):
             current = {f.name: getattr(params[name], f.name) for f in fields(Param) if f.name != "name"}
             current = {k: (list(v) if isinstance(v, tuple) else v) for k, v in current.items() if v is not None}
-            if "choices" in change:
-                current.pop("low", None), current.pop("high", None), current.pop("log", None)
+            if "choices" in change or {**current, **change}.get("type") == "categorical":  # numeric fields do not apply
+                for key in ("low", "high", "log"):
+                    current.pop(key, None)
             params[name] = parse_param(name, {**current, **change}, source)
         else:
             params[name] = parse_param(name, change, source)

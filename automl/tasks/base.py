@@ -64,6 +64,9 @@ class Task:
         """Validation index pairs (train, validation) over the whole fit data."""
         raise NotImplementedError
 
+    #: A validation fold's model may be shipped when a refit on all rows does not fit the time left. Not for
+    #: forecasts: a backtest window's model ends where its window began and would forecast from that old origin.
+    fold_models_ship: ClassVar[bool] = True
     #: A target may have missing values (a gap inside a series' history); tabular targets may not.
     missing_target_ok: ClassVar[bool] = False
 

@@ -42,6 +42,7 @@ class ForecastTask(Task):
     default_metric = "mase"
     prediction = "forecast"
     missing_target_ok = True
+    fold_models_ship = False  # a window's model forecasts from the window's origin, not from the end of the data
 
     def check_target(self, y: pd.Series, spec: "TaskSpec") -> None:
         if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
