@@ -81,8 +81,11 @@ def gain_share(ensemble: np.ndarray, single: np.ndarray, loss: Loss, seed: int, 
 class EnsembleModel:
     """Members fitted on all rows and their weights; predicts their weighted mean (probabilities for classes)."""
 
-    def __init__(self, members: list[tuple[Any, float]], proba: bool, n_classes: int) -> None:
+    def __init__(self, members: list[tuple[Any, float]], proba: bool, n_classes: int, trial_ids: list[int] | None = None,
+                 score: float | None = None) -> None:
         self.members, self.proba, self.n_classes = members, proba, n_classes
+        self.trial_ids = list(trial_ids or [])  # the members' trials, in the order of ``members``
+        self.score = score  # its validation score (the metric's own direction)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         from automl.objective import align_proba

@@ -152,7 +152,7 @@ class JobRunner:
         if not self.ensembles_possible() or best is None or best.trial_id not in self.study.oof or len(kept) < 2:
             return None
         rows = kept[0][1].rows
-        predictions = {t: p.values.astype(float) for t, p in kept if np.array_equal(p.rows, rows)}
+        predictions = {t: _as_float64(p.values) for t, p in kept if np.array_equal(p.rows, rows)}
         problem = self.problem
         loss = problem.task.oof_loss(problem.metric, problem.spec, problem.data, list(problem.splits), rows,
                                      problem.target.n_classes)
@@ -178,7 +178,10 @@ class JobRunner:
                 logger.info("A member's refit reached the time budget; shipping the best trial instead of the ensemble.")
                 return None
             fitted.append((model, plan.weights[trial.trial_id]))
-        return EnsembleModel(fitted, self.problem.task.prediction == "proba", self.problem.target.n_classes)
+        metric = self.problem.metric
+        score = -plan.loss if metric.greater_is_better else plan.loss
+        return EnsembleModel(fitted, self.problem.task.prediction == "proba", self.problem.target.n_classes,
+                             [t.trial_id for t in members], score)
 
     def refit_estimate(self, trial: Trial) -> float:
         """Seconds a refit of ``trial`` on all rows is expected to take."""
@@ -225,3 +228,9 @@ class JobRunner:
         cheapest = min(ranked, key=self.refit_estimate)
         logger.warning("No trial's refit fits the time left; refitting trial %d, the fastest to refit.", cheapest.trial_id)
         return cheapest
+
+
+def _as_float64(values: np.ndarray) -> np.ndarray:
+    """Kept predictions (float32) as float64; class probabilities renormalised so their rows sum to 1 again."""
+    out = values.astype(float)
+    return out / out.sum(axis=1, keepdims=True) if out.ndim == 2 else out

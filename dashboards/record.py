@@ -28,6 +28,8 @@ class JobRecord:
     feature_importance: dict[str, float] = field(default_factory=dict)
     maximize: bool = True  # the metric's direction
     run_id: str | None = None
+    ensemble: list[dict[str, Any]] = field(default_factory=list)  # a shipped ensemble's members: trial_id, estimator, weight
+    ensemble_score: float | None = None
     task_report: dict[str, Any] | None = None  # the task kind's own data ("kind": forecast's series, rank's queries)
 
     @property
@@ -71,10 +73,23 @@ def feature_importance(model: Any, limit: int = 30) -> dict[str, float]:
 def record_from_automl(automl: Any) -> JobRecord:
     """The record of a fitted ``automl.AutoML`` (e.g. a model file written by ``automl tune``)."""
     trials = automl.study_.trials
-    return JobRecord(job=dict(automl.job_params_), trials=trials_frame(trials),
+    members, score = ensemble_of(automl.pipeline_, trials_frame(trials))
+    return JobRecord(ensemble=members, ensemble_score=score,job=dict(automl.job_params_), trials=trials_frame(trials),
                      intermediate={t.trial_id: t.intermediate for t in trials}, time_split=dict(automl.time_spent_),
                      feature_importance=feature_importance(automl.pipeline_), maximize=maximizes(automl.job_params_),
                      run_id=getattr(automl, "mlflow_run_id_", None), task_report=report_data(automl.pipeline_))
+
+
+def ensemble_of(model: Any, trials: pd.DataFrame) -> tuple[list[dict[str, Any]], float | None]:
+    """A shipped ensemble's members (trial id, family, weight) and its validation score; ([], None) otherwise."""
+    estimator = getattr(model, "estimator", None)
+    ids = getattr(estimator, "trial_ids", None)
+    if not ids:
+        return [], None
+    family = dict(zip(trials["trial_id"], trials["estimator"]))
+    members = [{"trial_id": int(t), "estimator": family.get(t, ""), "weight": float(w)}
+               for t, (_, w) in zip(ids, estimator.members)]
+    return members, getattr(estimator, "score", None)
 
 
 def report_data(model: Any) -> dict[str, Any] | None:

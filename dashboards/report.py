@@ -65,6 +65,8 @@ def render_report(record: JobRecord, importance: str = "ped-anova", version: str
         lede=_lede(record, best), css=resources.files("automl_dashboards").joinpath("templates/report.css").read_text(),
         plotly_js=plotly.offline.get_plotlyjs(), sections=sections, facts=_facts(record),
         leaderboard=_table(_leaderboard(record), "trials"), leaderboard_rows=min(LEADERBOARD_ROWS, len(record.trials)),
+        ensemble=_table(pd.DataFrame(record.ensemble), "trials") if record.ensemble else "",
+        ensemble_note=_ensemble_note(record, best),
         n_trials=len(record.trials), stopped=_table(_stopped(stopped), "trials"), n_stopped=len(stopped),
         version=version, run_id=record.run_id,
     )
@@ -74,6 +76,14 @@ def render_report(record: JobRecord, importance: str = "ped-anova", version: str
 def _template() -> jinja2.Template:
     source = resources.files("automl_dashboards").joinpath("templates/report.html").read_text()
     return jinja2.Environment(autoescape=True).from_string(source)
+
+
+def _ensemble_note(record: JobRecord, best: pd.Series | None) -> str:
+    if not record.ensemble or record.ensemble_score is None or best is None:
+        return ""
+    gain = record.ensemble_score - best.score if record.maximize else best.score - record.ensemble_score
+    return (f"Shipped: an ensemble of {len(record.ensemble)} trials with validation {record.metric} = "
+            f"{record.ensemble_score:.5g}, {gain:+.4g} over the best single trial ({best.score:.5g}).")
 
 
 def _lede(record: JobRecord, best: pd.Series | None) -> str:

@@ -103,6 +103,9 @@ def test_the_mlflow_model_serves_the_ensemble(split: tuple, tracking_uri: str, e
     mlflow.set_tracking_uri(tracking_uri)
     served = mlflow.pyfunc.load_model(m.model_uri_).predict(X_test)
     np.testing.assert_allclose(np.asarray(served, dtype=float), m.predict(X_test), rtol=1e-9)
-    run = mlflow.MlflowClient(tracking_uri).get_run(m.mlflow_run_id_)
+    client = mlflow.MlflowClient(tracking_uri)
+    run = client.get_run(m.mlflow_run_id_)
     assert run.data.metrics["ensemble_members"] == len(m.ensemble_)
+    report = open(client.download_artifacts(m.mlflow_run_id_, "report.html")).read()
+    assert "Shipped: an ensemble of" in report and "over the best single trial" in report  # its composition and gain
     assert run.data.metrics["ensemble_score"] == pytest.approx(m.leaderboard().iloc[0]["score"])

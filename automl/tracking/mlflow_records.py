@@ -88,7 +88,7 @@ class MlflowRecorder:
         """The job report (``report.html``) and the best model's ``feature_importance.json``."""
         try:
             from automl_dashboards import JobRecord, feature_importance, render_report
-            from automl_dashboards.record import report_data
+            from automl_dashboards.record import ensemble_of, report_data
         except ImportError:  # the review layouts are a separate package; the job itself does not need them
             return
         import automl
@@ -96,8 +96,10 @@ class MlflowRecorder:
         importance = feature_importance(model) if model is not None else {}
         if importance:
             self.client.log_dict(self.run_id, importance, "feature_importance.json")
+        frame = trials_frame(self.trials)
+        members, ensemble_score = ensemble_of(model, frame)
         record = JobRecord(
-            job=self.job, trials=trials_frame(self.trials), intermediate={t.trial_id: t.intermediate for t in self.trials},
+            ensemble=members, ensemble_score=ensemble_score, job=self.job, trials=trials_frame(self.trials), intermediate={t.trial_id: t.intermediate for t in self.trials},
             time_split={k: float(v) for k, v in summary.items() if k.endswith("_s")}, feature_importance=importance,
             maximize=maximizes(self.job), run_id=self.run_id, task_report=None if model is None else report_data(model),
         )
