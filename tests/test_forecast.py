@@ -282,3 +282,16 @@ def test_in_a_panel_a_series_the_model_cannot_fit_gets_the_seasonal_naive_foreca
                                                                          "P": {"default": 2}, "D": {"default": 1}}})
     m.fit(X[keep], y[keep], time_column="day", series_id_column="store", horizon=7, season=7)
     assert m.best_estimator_ == "arima" and m.pipeline_.estimator.fallbacks_ >= 1
+
+
+def test_a_statistical_fit_past_its_deadline_is_still_a_forecaster() -> None:
+    """Series left when the deadline passes get the seasonal naive forecast, so a cut refit still forecasts."""
+    from automl.forecasting.forecasters import StatsForecaster
+
+    X, y = panel(n_series=3, length=60)
+    features = get_task("forecast").make_preprocessor(
+        TaskSpec("forecast", time_column="day", horizon=7, series_columns=("store",))).fit(X).transform(X)
+    model = StatsForecaster("ets", {"model": "ZZZ", "damped": "auto"}, 7)
+    assert model.fit(features, y.to_numpy(), deadline=0.0) is False  # long past
+    future = pd.DataFrame({"series": np.repeat([0, 1, 2], 7), "step": np.tile(np.arange(60, 67), 3)})
+    assert np.isfinite(model.predict(future)).all()

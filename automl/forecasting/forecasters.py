@@ -88,10 +88,12 @@ class StatsForecaster(Forecaster):
         self.models_: dict[int, Any] = {}
         self.fallbacks_ = 0
         panel = len(self.histories_) > 1
+        completed = True
         for code, values in self.histories_.items():
-            if deadline is not None and time.monotonic() > deadline:
-                return False
             naive = SeasonalNaive(season_length=max(1, min(self.season, len(values) - 1)))
+            if deadline is not None and time.monotonic() > deadline:  # the rest get the baseline: still a forecaster
+                self.models_[code], completed = naive.fit(y=values), False
+                continue
             if len(values) < min_length(self.season):
                 self.models_[code], self.fallbacks_ = naive.fit(y=values), self.fallbacks_ + 1
                 continue
@@ -101,9 +103,9 @@ class StatsForecaster(Forecaster):
                 if not panel:
                     raise
                 self.models_[code], self.fallbacks_ = naive.fit(y=values), self.fallbacks_ + 1
-        if panel and self.fallbacks_ == len(self.histories_):
+        if panel and completed and self.fallbacks_ == len(self.histories_):
             raise ValueError(f"{self.family} could fit none of the {len(self.histories_)} series")
-        return True
+        return completed
 
     def _predict(self, X: pd.DataFrame, coverage: float | None) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
         ahead = horizons(X, self.last_step_)
