@@ -54,6 +54,8 @@ class Objective:
     scheduler: Scheduler = field(default_factory=Scheduler)
     device: str = "cpu"  # "cuda" on a worker that was given a GPU
     build_options: dict[str, Any] = field(default_factory=dict)  # the task's (forecasting: season, horizon)
+    #: The longest fold fit seen per family, for families whose fit cannot be stopped at the deadline.
+    slowest_fold_s: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, trial: Trial, deadline: float | None) -> TrialResult:
         self.scheduler.start(trial.trial_id)
@@ -102,11 +104,14 @@ class Objective:
         try:
             with threadpool_limits(limits=self.n_jobs):
                 for fold in self.folds:
+                    if self._would_overrun(adapter, trial.estimator, deadline):
+                        return stopped_early(TIMEOUT, BUDGET_STOP)
                     model = adapter.build(trial.config, self._context(trial.seed, fold.categorical))
                     monitor = self._round_monitor(fold, on_value)
                     started = time.perf_counter()
                     completed = adapter.fit(model, fold.X_train, fold.y_train, deadline, monitor, fold.side("train"))
                     fit_times.append(time.perf_counter() - started)
+                    self.slowest_fold_s[trial.estimator] = max(fit_times[-1], self.slowest_fold_s.get(trial.estimator, 0.0))
                     if monitor is not None and monitor.stopped:
                         return stopped_early(PRUNED, f"stopped by {self.scheduler.name} at round {reports[-1][0]}")
                     if not completed:
@@ -134,6 +139,12 @@ class Objective:
         return TrialResult(OK, score, self.metric.loss(score), metrics, float(np.mean(fit_times)), model=model,
                            intermediate=reports, device=self._device_used(trial, adapter, model),
                            oof=OutOfFold.of(rows, outputs))
+
+    def _would_overrun(self, adapter: EstimatorAdapter, family: str, deadline: float | None) -> bool:
+        """A fit that cannot be stopped, expected (from the family's slowest fold so far) to end past the deadline."""
+        if adapter.stops_at_deadline or deadline is None or family not in self.slowest_fold_s:
+            return False
+        return time.monotonic() + self.slowest_fold_s[family] > deadline
 
     def _cut_at_deadline(self, trial: Trial, model: Any, fold: Fold, scores: list[float], fit_times: list[float],
                          reports: list[tuple[int, float]]) -> TrialResult:

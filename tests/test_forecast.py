@@ -295,3 +295,22 @@ def test_a_statistical_fit_past_its_deadline_is_still_a_forecaster() -> None:
     assert model.fit(features, y.to_numpy(), deadline=0.0) is False  # long past
     future = pd.DataFrame({"series": np.repeat([0, 1, 2], 7), "step": np.tile(np.arange(60, 67), 3)})
     assert np.isfinite(model.predict(future)).all()
+
+
+def test_a_statistical_fit_expected_to_end_past_the_deadline_is_not_started(air: pd.DataFrame) -> None:
+    """statsforecast fits run in C to their end: once a family's fold took s seconds, it is not started with less left."""
+    import time as clock
+
+    from automl.problem import build_problem
+    from automl.study import Study, Suggestion
+
+    spec = TaskSpec("forecast", time_column="ds", horizon=HORIZON)
+    problem = build_problem(spec, air[["ds"]], air["y"], ["ets"], None, None, 0)
+    objective = problem.objective(n_jobs=1)
+    study = Study(0)
+    trial = study.start(Suggestion("ets", {"model": "ZZZ", "damped": "auto"}))
+    assert objective(trial, None).status == "ok" and objective.slowest_fold_s["ets"] > 0
+    objective.slowest_fold_s["ets"] = 30.0  # as if one fold took 30 s
+    started = clock.monotonic()
+    result = objective(trial, clock.monotonic() + 5)
+    assert result.status == "timeout" and clock.monotonic() - started < 1.0

@@ -41,6 +41,9 @@ class EstimatorAdapter:
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
     cost_rank: ClassVar[int] = 50
     in_auto: ClassVar[bool] = True  # part of estimators="auto"
+    #: Its fit stops at the deadline (boosting rounds, forest chunks). A family whose fit cannot be stopped (a
+    #: statistical model in C) is not started on a fold it is not expected to finish before the deadline.
+    stops_at_deadline: ClassVar[bool] = True
     rounds_param: ClassVar[str | None] = None  # the parameter counting the steps it reports on a holdout split
     libraries: ClassVar[tuple[str, ...]] = ()  # modules its fitted models need (imported early by the MLflow writer)
     #: Seconds per unit of each term of :meth:`cost_terms`, fitted by ``python -m benchmarks.cost_model``.
