@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-
-import numpy as np
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+import numpy as np
 
 from automl.backends import BACKENDS, BackendOptions
 from automl.budget import Budget
@@ -104,12 +104,17 @@ class JobRunner:
             trial, model, refit = self.refit()
             plan = None
         timings = {"search_s": search_s, "refit_s": time.monotonic() - refit_started}
+        oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None  # type: ignore[union-attr]
+        return self._result(trial, model, refit, timings, oof, plan)  # type: ignore[arg-type]
+
+    def _result(self, trial: Trial, model: Any, refit: str, timings: dict[str, float], oof: Any,
+                plan: EnsemblePlan | None = None) -> JobResult:
+        """The shipped model (what the task learns from the search included) and the job's result."""
         problem = self.problem
         tuned = TunedModel(problem.preprocessor, model, problem.target.classes, problem.task,
                            problem.task.build_options(problem.spec))
-        oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None  # type: ignore[union-attr]
         problem.task.finish_model(tuned, problem.spec, problem.data, list(problem.splits), oof, trial)
-        return JobResult(self.study, tuned, trial, refit, timings, plan)  # type: ignore[arg-type]
+        return JobResult(self.study, tuned, trial, refit, timings, plan)
 
     def _ship_fallback(self, search_s: float) -> JobResult:
         """No trial finished inside the budget: ship the best one the deadline cut, as it was fitted by then."""
@@ -121,10 +126,7 @@ class JobRunner:
         if not problem.task.fold_models_ship:  # a forecaster must end where the data ends: refit, cut if need be
             model, _ = self.objective.fit_all_rows(trial, self.budget.end - self.tracker.finish_reserve_s)
             refit = "all rows, cut at the time budget"
-        tuned = TunedModel(problem.preprocessor, model, problem.target.classes, problem.task,
-                           problem.task.build_options(problem.spec))
-        problem.task.finish_model(tuned, problem.spec, problem.data, list(problem.splits), None, trial)
-        return JobResult(self.study, tuned, trial, refit, {"search_s": search_s, "refit_s": 0.0})
+        return self._result(trial, model, refit, {"search_s": search_s, "refit_s": 0.0}, None)
 
     def on_trial_end(self, study: Study, trial: Trial) -> None:
         self.tracker.log_trial(trial, self.settings.strategy)
