@@ -96,11 +96,14 @@ def test_the_budget_holds_with_an_ensemble(split: tuple) -> None:
     assert m.time_spent_["total_s"] <= 10 * 1.1 + 1.5
 
 
-def test_the_mlflow_model_serves_the_ensemble(split: tuple, tracking_uri: str, experiment: str) -> None:
+def test_the_mlflow_model_serves_the_ensemble(split: tuple, tracking_uri: str, experiment: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     X, y, X_test, _ = split
     m = fit(X, y, tracking=True, tracking_uri=tracking_uri, experiment=experiment)
     assert m.ensemble_ is not None
-    mlflow.set_tracking_uri(tracking_uri)
+    # the store through the environment, for this test only: mlflow.set_tracking_uri would also set it for every
+    # later test and the jobs they start (it writes MLFLOW_TRACKING_URI into os.environ)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
     served = mlflow.pyfunc.load_model(m.model_uri_).predict(X_test)
     np.testing.assert_allclose(np.asarray(served, dtype=float), m.predict(X_test), rtol=1e-9)
     client = mlflow.MlflowClient(tracking_uri)
