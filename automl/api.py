@@ -336,7 +336,7 @@ class AutoML(BaseEstimator):
             members = ", ".join(f"{m['trial_id']}:{m['weight']:.2f}" for m in self.ensemble_)
             row = pd.DataFrame([{"trial_id": -1, "estimator": "ensemble", "status": "ok", "score": self._ensemble_score,
                                  "members": members}])
-            board = pd.concat([row, board], ignore_index=True)
+            board = pd.concat([row, board], ignore_index=True)[[*board.columns, "members"]]  # the trials' column order
         return board
 
     def _fitted(self) -> Any:

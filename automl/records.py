@@ -99,7 +99,9 @@ def leaderboard(trials: Iterable[Trial]) -> pd.DataFrame:
     rows = [{k: v for k, v in trial_row(t).items() if k not in ("started_at", "worker")} for t in ranked]
     if not rows:
         return pd.DataFrame(columns=[c for c in ROW_COLUMNS if c not in ("started_at", "worker")])
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    params = sorted(c for c in frame.columns if c.startswith("param."))  # one order, whichever family leads
+    return frame[[*(c for c in frame.columns if not c.startswith("param.")), *params]]
 
 
 # -- MLflow: one nested run per trial ---------------------------------------------------------------------
