@@ -2,7 +2,8 @@
 
 Caruana et al. (2004), as auto-sklearn and AutoGluon use it: start from the best trial's validation
 predictions, then for :data:`ROUNDS` rounds add (with replacement) the kept trial whose addition lowers the
-validation loss of the averaged predictions most; a trial's weight is the share of rounds it was picked.
+validation loss of the averaged predictions most; the ensemble is the one after the round with the lowest
+loss (as AutoGluon's), and a trial's weight is the share of those rounds it was picked in.
 The predictions are the ones every finished trial already made for its validation rows
 (``automl.oof``), so building an ensemble fits nothing; shipping it refits its members on all rows.
 
@@ -19,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-#: Rounds of greedy selection (members are picked with replacement, so weights are multiples of 1 / ROUNDS).
+#: Rounds of greedy selection (members are picked with replacement, so weights are multiples of 1 / rounds kept).
 ROUNDS = 25
 #: Resamples of the validation rows on which the ensemble must be better, and on what share of them.
 BOOTSTRAPS = 50
@@ -56,12 +57,16 @@ def select(predictions: dict[int, np.ndarray], best: int, loss: Loss, seed: int,
     """Greedy selection with replacement, starting from trial ``best``; ties go to the trial listed first."""
     counts = {best: 1}
     total = predictions[best].astype(float).copy()
+    chosen_counts, chosen_loss = dict(counts), loss(total, None)
     for size in range(2, rounds + 1):
         losses = {trial: loss((total + values) / size, None) for trial, values in predictions.items()}
         chosen = min(losses, key=lambda t: (losses[t], t))
         counts[chosen] = counts.get(chosen, 0) + 1
         total += predictions[chosen]
-    weights = {trial: count / rounds for trial, count in counts.items()}
+        if losses[chosen] < chosen_loss:  # the best round so far; later rounds may only add noise
+            chosen_counts, chosen_loss = dict(counts), losses[chosen]
+    size = sum(chosen_counts.values())
+    weights = {trial: count / size for trial, count in chosen_counts.items()}
     ensemble = blend(predictions, weights)
     return EnsemblePlan(weights, loss(ensemble, None), loss(predictions[best], None),
                         gain_share(ensemble, predictions[best], loss, seed))

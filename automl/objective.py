@@ -58,7 +58,7 @@ class Objective:
     slowest_fold_s: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, trial: Trial, deadline: float | None) -> TrialResult:
-        self.scheduler.start(trial.trial_id)
+        self.scheduler.start(trial.trial_id, trial.estimator)
         result = self._evaluate(trial, deadline)
         self.scheduler.finish(trial.trial_id, result.status, result.loss)
         return result

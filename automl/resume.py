@@ -119,7 +119,7 @@ class AskedFirst(Strategy):
 
 def _feed_scheduler(objective: Objective, trial_id: int, record: Trial) -> None:
     """The recorded intermediate values meet the early-stopping rungs as they did the first time."""
-    objective.scheduler.start(trial_id)
+    objective.scheduler.start(trial_id, record.estimator)
     for step, value in record.intermediate:
         objective.scheduler.report(trial_id, step, value)
     objective.scheduler.finish(trial_id, record.status, record.loss)

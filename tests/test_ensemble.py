@@ -67,6 +67,8 @@ def test_greedy_selection_weighs_complementary_predictions_and_ignores_copies() 
     plan = select(predictions, best=0, loss=mse, seed=0, rounds=4)
     assert plan.loss == pytest.approx(0.0) and plan.best_loss == pytest.approx(1.0) and plan.beats_best()
     assert sum(w for t, w in plan.weights.items() if t in (0, 2)) == pytest.approx(0.5)
+    odd = select(predictions, best=0, loss=mse, seed=0, rounds=5)  # a fifth pick could only unbalance the blend
+    assert odd.loss == pytest.approx(0.0) and odd.weights[1] == pytest.approx(0.5)  # the best round's ensemble
     alone = select({0: high, 2: high.copy()}, best=0, loss=mse, seed=0)
     assert alone.loss == pytest.approx(alone.best_loss) and not alone.beats_best()  # no gain beyond noise
 

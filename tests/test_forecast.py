@@ -314,3 +314,26 @@ def test_a_statistical_fit_expected_to_end_past_the_deadline_is_not_started(air:
     started = clock.monotonic()
     result = objective(trial, clock.monotonic() + 5)
     assert result.status == "timeout" and clock.monotonic() - started < 1.0
+
+
+def test_a_direct_lag_model_past_its_deadline_fits_no_more_horizon_models(air: pd.DataFrame) -> None:
+    """One model per horizon step: once the deadline has passed, the steps left get the training mean, not a forest."""
+    from sklearn.dummy import DummyRegressor
+
+    from automl.problem import build_problem
+    from automl.study import Study, Suggestion
+
+    spec = TaskSpec("forecast", time_column="ds", horizon=HORIZON)
+    problem = build_problem(spec, air[["ds"]], air["y"], ["extra_trees"], None, None, 0)
+    objective = problem.objective(n_jobs=1)
+    config = {"n_estimators": 600, "max_features": 0.5, "max_leaves": 64, "n_lags": 7, "seasonal_lags": True,
+              "rolling_window": 0, "target_transform": "difference", "strategy": "direct"}
+    trial = Study(0).start(Suggestion("extra_trees", config))
+    result = objective(trial, deadline=0.0)  # long past
+    assert result.status == "timeout"
+    model, completed = objective.fit_all_rows(trial, deadline=0.0)
+    assert completed is False
+    fitted = list(model.model_.models_["m"].values())  # mlforecast: horizon step -> fitted regressor
+    assert len(fitted) == HORIZON and all(isinstance(step.model_, DummyRegressor) for step in fitted)
+    ahead = pd.DataFrame({"ds": pd.date_range(air["ds"].iloc[-1], periods=HORIZON + 1, freq="ME")[1:]})
+    assert np.isfinite(model.predict(problem.preprocessor.transform(ahead))).all()

@@ -22,12 +22,12 @@ def curve(level: float, steps: int = 5) -> list[float]:
     return [level + 1.0 / (step + 1) for step in range(steps)]
 
 
-def play(name: str, levels: list[float], steps: int = 5) -> list[int | None]:
+def play(name: str, levels: list[float], steps: int = 5, families: list[str] | None = None) -> list[int | None]:
     """Run trials one after another; return the step at which each was stopped (None: ran to the end)."""
     scheduler = make_scheduler(name)
     stopped_at: list[int | None] = []
     for trial_id, level in enumerate(levels):
-        scheduler.start(trial_id)
+        scheduler.start(trial_id, families[trial_id] if families else "")
         stop = None
         for step, value in enumerate(curve(level, steps), start=1):
             if scheduler.report(trial_id, step, value):
@@ -44,6 +44,17 @@ def test_clearly_bad_trials_stop_early_and_good_ones_run_to_the_end(name: str) -
     assert stopped[5] is not None and stopped[5] < 5  # a much worse trial is cut short
     assert stopped[7] is not None and stopped[7] < 5
     assert stopped[6] is None  # the best trial is never stopped
+
+
+@pytest.mark.parametrize("name", STOPPING)
+def test_trials_are_compared_within_their_family(name: str) -> None:
+    levels = [0.5, 0.45, 0.55, 0.4, 0.6, 5.0, 5.5, 4.5, 6.0]
+    families = ["lgbm"] * 5 + ["lr"] * 4
+    alone = play(name, levels, families=families)
+    assert alone[5] is None  # the first lr trial meets no lr rung yet: much worse than lgbm, it still runs to the end
+    assert alone[7] is None  # the best lr trial runs to the end
+    assert alone[8] is not None  # a bad lr trial is stopped by the lr trials before it
+    assert play(name, levels)[5] is not None  # one ledger for all: the lgbm trials would have stopped it
 
 
 @pytest.mark.parametrize("name", SCHEDULERS.names())

@@ -29,8 +29,8 @@ class SchedulerActor:
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
 
-    def start(self, trial_id: int) -> None:
-        self.scheduler.start(trial_id)
+    def start(self, trial_id: int, family: str = "") -> None:
+        self.scheduler.start(trial_id, family)
 
     def report(self, trial_id: int, step: int, value: float) -> bool:
         return self.scheduler.report(trial_id, step, value)
@@ -49,8 +49,8 @@ class RemoteScheduler(Scheduler):
     def __init__(self, handle: Any, name: str) -> None:
         self.handle, self.name = handle, name
 
-    def start(self, trial_id: int) -> None:
-        self.handle.start.remote(trial_id)
+    def start(self, trial_id: int, family: str = "") -> None:
+        self.handle.start.remote(trial_id, family)
 
     def report(self, trial_id: int, step: int, value: float) -> bool:
         return bool(ray.get(self.handle.report.remote(trial_id, step, value)))
