@@ -1,0 +1,79 @@
+"""Fits automl or FLAML on one split written by benchmarks/tabular_suite.py, in a process of its own.
+
+    python -m benchmarks.tabular_fit {automl,flaml} SPLIT_DIR OUT_DIR
+
+Same protocol as benchmarks/autogluon_runner.py: reads ``SPLIT_DIR/meta.json`` and the parquet split, writes
+``OUT_DIR/pred.npy`` (test class probabilities in the driver's class order, or regression predictions) and
+``OUT_DIR/info.json`` (fit wall time measured around the fit call, trials, best family, versions).
+
+automl runs with its defaults (``AutoML(task, metric, time_budget, seed)``), tracking into the run's
+temporary SQLite store as a user gets it; FLAML with its defaults at the same budget, metric and seed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def fit_automl(meta: dict, X: pd.DataFrame, y: pd.Series) -> tuple[Any, dict]:
+    from automl import AutoML, __version__
+
+    m = AutoML(task=meta["task"], metric=meta["metric"], time_budget=meta["budget"], seed=meta["seed"],
+               tracking_uri=meta["store"], experiment="tabular_suite")
+    started = time.monotonic()
+    m.fit(X, y)
+    wall = time.monotonic() - started
+    best = m.best_estimator_ if m.ensemble_ is None else "ensemble(" + "+".join(e["estimator"] for e in m.ensemble_) + ")"
+    return m, {"fit_wall_s": wall, "trials": len(m.study_.trials), "best": best, "versions": {"automl": __version__}}
+
+
+def fit_flaml(meta: dict, X: pd.DataFrame, y: pd.Series) -> tuple[Any, dict]:
+    import flaml
+    from flaml import AutoML as FlamlAutoML
+
+    m = FlamlAutoML()
+    log = Path(tempfile.mkdtemp(prefix="flaml-")) / "flaml.log"  # log_type="all": one JSON line per trial
+    task = "regression" if meta["task"] == "regression" else "classification"
+    started = time.monotonic()
+    m.fit(X, y, task=task, metric=meta["metric"], time_budget=meta["budget"], seed=meta["seed"], verbose=0,
+          log_file_name=str(log), log_type="all")
+    wall = time.monotonic() - started
+    trials = sum(1 for line in log.read_text().splitlines() if '"record_id"' in line) if log.exists() else -1
+    return m, {"fit_wall_s": wall, "trials": trials, "best": m.best_estimator, "versions": {"flaml": flaml.__version__}}
+
+
+def predictions(model: Any, meta: dict, X_test: pd.DataFrame) -> np.ndarray:
+    """Regression predictions, or class probabilities reordered to ``meta["classes"]``."""
+    if meta["task"] == "regression":
+        return np.asarray(model.predict(X_test), dtype=float)
+    proba = np.asarray(model.predict_proba(X_test), dtype=float)
+    order = {str(c): i for i, c in enumerate(model.classes_)}
+    return np.column_stack([proba[:, order[str(c)]] if str(c) in order else np.zeros(len(proba))
+                            for c in meta["classes"]])
+
+
+def main() -> None:
+    tool, split, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    warnings.filterwarnings("ignore")
+    meta = json.loads((split / "meta.json").read_text())
+    train = pd.read_parquet(split / "train.parquet")
+    X_test = pd.read_parquet(split / "test.parquet").drop(columns=[meta["label"]], errors="ignore")
+    y = train.pop(meta["label"])
+    model, info = {"automl": fit_automl, "flaml": fit_flaml}[tool](meta, train, y)
+    pred = predictions(model, meta, X_test)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "pred.npy", pred)
+    (out / "info.json").write_text(json.dumps(info, default=str))
+
+
+if __name__ == "__main__":
+    main()
