@@ -101,11 +101,12 @@ class AutoML(BaseEstimator):
         counts them; ``time_budget`` is for this run.
     tags : dict, optional
         Extra tags for the job's MLflow run (team, project, ...).
-    ensemble : {"auto", True, False}
+    ensemble : {"auto", True, False, "stack"}
         Ship a weighted ensemble of the trials (greedy selection over their out-of-fold predictions, members
         refit on all rows). "auto" ships it when it beats the best trial on validation by more than noise and
         its members' refits fit the time left; True ships any ensemble of two or more trials whose refits fit;
-        False ships the best trial.
+        False ships the best trial. "stack" (classification and regression) ships a regularised linear or
+        logistic model on the best trial of each family's out-of-fold predictions, when its refits fit.
     """
 
     def __init__(

@@ -25,7 +25,7 @@ ROUNDS = 25
 #: Resamples of the validation rows on which the ensemble must be better, and on what share of them.
 BOOTSTRAPS = 50
 KEEP_SHARE = 0.9
-ENSEMBLE_CHOICES = ("auto", True, False)
+ENSEMBLE_CHOICES = ("auto", True, False, "stack")
 
 #: loss(predictions, rows or None): the job's metric as a loss on the validation rows (a subset of them).
 Loss = Callable[[np.ndarray, "np.ndarray | None"], float]

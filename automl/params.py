@@ -47,7 +47,7 @@ def check_ensemble(ensemble: Any) -> None:
 
     if not any(ensemble is choice or (isinstance(choice, str) and ensemble == choice) for choice in ENSEMBLE_CHOICES):
         raise InputError(f'ensemble={ensemble!r} is invalid; pass "auto" (an ensemble when it beats the best trial), '
-                         "True or False.")
+                         'True, False or "stack" (a linear model on the trials\' predictions).')
 
 
 def resolve_families(estimators: str | Sequence[str], task: "Task") -> list[str]:

@@ -7,19 +7,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
-
 from automl.backends import BACKENDS, BackendOptions
 from automl.budget import Budget
 from automl.cost import CostModel, FitShape
-from automl.errors import AutoMLError
-from automl.ensemble import EnsembleModel, EnsemblePlan, select
-from automl.metrics import CustomMetric
+from automl.errors import AutoMLError, InputError
+from automl.ensemble import EnsemblePlan
+from automl.ensembling import EnsembleBuilder
 from automl.model import TunedModel
 from automl.problem import TuningProblem
 from automl.records import OK
 from automl.resume import AskedFirst, replay
 from automl.schedulers import make_scheduler
+from automl.stacking import StackPlan
 from automl.strategies import STRATEGIES, Strategy
 from automl.study import Study, Trial
 from automl.tracking import Tracker
@@ -50,7 +49,7 @@ class JobResult:
     trial: Trial  # the trial whose configuration the model is
     refit: str  # "all rows", "validation-fold model", "all rows, cut at the time budget", or a note on which trial
     time_spent: dict[str, float] = field(default_factory=dict)
-    ensemble: EnsemblePlan | None = None  # the shipped ensemble (the model is then its members' weighted mean)
+    ensemble: EnsemblePlan | StackPlan | None = None  # the shipped ensemble (weighted mean or stack of its members)
 
 
 def run_job(
@@ -67,12 +66,17 @@ class JobRunner:
     def __init__(self, problem: TuningProblem, settings: JobSettings, budget: Budget, tracker: Tracker,
                  callbacks: list[Callable[[Study, Trial], None]]) -> None:
         self.problem, self.settings, self.budget, self.tracker, self.callbacks = problem, settings, budget, tracker, callbacks
+        if settings.ensemble == "stack" and not problem.task.stacks:
+            raise InputError(f'ensemble="stack" does not apply to a {problem.spec.kind} task; pass ensemble="auto" or True '
+                             "for a weighted ensemble.")
         self.objective = problem.objective(settings.n_jobs, make_scheduler(settings.early_stop))
         shape = FitShape(self.objective.train_rows, problem.summary.n_features, problem.target.n_classes)
         cost_model = CostModel(self.objective.adapters, shape, n_fits=len(problem.splits))
         self.strategy: Strategy = STRATEGIES.get(settings.strategy)(problem.space, problem.seed, problem.families,
                                                                     cost_model=cost_model)
         self.study = Study(problem.seed)
+        self.ensembles = EnsembleBuilder(problem, self.study, self.objective, settings.ensemble,
+                                         lambda trial: self.refit_estimate(trial) / REFIT_MARGIN)
 
     def run(self, recorded: list[Trial] | None) -> JobResult:
         self.update_reserve()
@@ -96,10 +100,12 @@ class JobRunner:
                 "raise time_budget or check the data and estimators."
             )
         refit_started = time.monotonic()
-        plan = self.ensemble_plan()
-        shipped = self.refit_ensemble(plan) if plan is not None else None
+        end = None if self.budget.time_budget is None else self.budget.end - self.tracker.finish_reserve_s
+        plan = self.ensembles.plan(None if end is None else end - time.monotonic())
+        shipped = self.ensembles.refit(plan, end) if plan is not None else None
         if shipped is not None:
-            trial, model, refit = self.study.best, shipped, f"ensemble of {len(plan.weights)} trials, each refit on all rows"  # type: ignore[union-attr]
+            kind = "stack" if isinstance(plan, StackPlan) else "ensemble"
+            trial, model, refit = self.study.best, shipped, f"{kind} of {len(plan.weights)} trials, each refit on all rows"  # type: ignore[union-attr]
         else:
             trial, model, refit = self.refit()
             plan = None
@@ -139,51 +145,10 @@ class JobRunner:
         the refits of the best kept trials, its likely members)."""
         best = self.study.best
         refit = 0.0 if best is None else self.refit_estimate(best)
-        if best is not None and self.ensembles_possible():
+        if best is not None and self.ensembles.possible():
             kept = [t for t, _ in self.study.oof.best()[:ENSEMBLE_RESERVE_MEMBERS]]
             refit = max(refit, sum(self.refit_estimate(self.study.trials[t]) for t in kept))
         self.budget.reserve_s = self.tracker.finish_reserve_s + refit
-
-    def ensembles_possible(self) -> bool:
-        return self.settings.ensemble is not False and not isinstance(self.problem.metric, CustomMetric)
-
-    def ensemble_plan(self) -> EnsemblePlan | None:
-        """Greedy selection over the kept out-of-fold predictions; None when it does not apply or does not win."""
-        kept = self.study.oof.best()
-        best = self.study.best
-        if not self.ensembles_possible() or best is None or best.trial_id not in self.study.oof or len(kept) < 2:
-            return None
-        rows = kept[0][1].rows
-        predictions = {t: _as_float64(p.values) for t, p in kept if np.array_equal(p.rows, rows)}
-        problem = self.problem
-        loss = problem.task.oof_loss(problem.metric, problem.spec, problem.data, list(problem.splits), rows,
-                                     problem.target.n_classes)
-        plan = select(predictions, best.trial_id, loss, problem.seed)
-        wins = plan.beats_best() or (self.settings.ensemble is True and len(plan.weights) > 1)
-        logger.info("Ensemble of %d trials: validation loss %.5g against the best trial's %.5g (lower on %.0f%% of "
-                    "resamples): %s.", len(plan.weights), plan.loss, plan.best_loss, 100 * plan.gain_share,
-                    "shipped if its members refit in time" if wins else "not shipped")
-        return plan if wins else None
-
-    def refit_ensemble(self, plan: EnsemblePlan) -> EnsembleModel | None:
-        """The members refit on all rows, or None (the single best is shipped) when that does not fit the time left."""
-        end = self.budget.end - self.tracker.finish_reserve_s
-        members = [self.study.trials[t] for t in plan.members]
-        needed = sum(self.refit_estimate(t) / REFIT_MARGIN for t in members)
-        if self.budget.time_budget is not None and end - time.monotonic() < needed:
-            logger.info("Refitting the ensemble's %d members does not fit the time left; shipping the best trial.", len(members))
-            return None
-        fitted = []
-        for trial in members:
-            model, completed = self.objective.fit_all_rows(trial, None if self.budget.time_budget is None else end)
-            if not completed:
-                logger.info("A member's refit reached the time budget; shipping the best trial instead of the ensemble.")
-                return None
-            fitted.append((model, plan.weights[trial.trial_id]))
-        metric = self.problem.metric
-        score = -plan.loss if metric.greater_is_better else plan.loss
-        return EnsembleModel(fitted, self.problem.task.prediction == "proba", self.problem.target.n_classes,
-                             [t.trial_id for t in members], score)
 
     def refit_estimate(self, trial: Trial) -> float:
         """Seconds a refit of ``trial`` on all rows is expected to take."""
@@ -230,9 +195,3 @@ class JobRunner:
         cheapest = min(ranked, key=self.refit_estimate)
         logger.warning("No trial's refit fits the time left; refitting trial %d, the fastest to refit.", cheapest.trial_id)
         return cheapest
-
-
-def _as_float64(values: np.ndarray) -> np.ndarray:
-    """Kept predictions (float32) as float64; class probabilities renormalised so their rows sum to 1 again."""
-    out = values.astype(float)
-    return out / out.sum(axis=1, keepdims=True) if out.ndim == 2 else out

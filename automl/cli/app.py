@@ -50,7 +50,7 @@ def tune(
     series_id_column: Optional[str] = typer.Option(None, "--series-id-column", help="Forecasting: column(s) naming each series of a panel."),
     season: Optional[int] = typer.Option(None, "--season", help="Forecasting: seasonal period in steps (default: from the frequency)."),
     known_covariates: Optional[str] = typer.Option(None, "--known-covariates", help="Forecasting: comma-separated columns known in the future."),
-    ensemble: Optional[str] = typer.Option(None, "--ensemble", help="auto (when it beats the best trial), true or false."),
+    ensemble: Optional[str] = typer.Option(None, "--ensemble", help="auto (when it beats the best trial), true, false or stack (a linear model on the trials' predictions)."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
 ) -> None:
     """Run a tuning job: search, refit the best model, write it, record everything in MLflow."""

@@ -44,7 +44,7 @@ class JobSpec(BaseModel):
     ray_address: str | None = None
     trial_retries: int = Field(0, ge=0)
     resume_from: str | None = None  # an earlier run of this job: its finished trials are replayed
-    ensemble: bool | str = "auto"  # "auto", true or false: ship an ensemble of the trials (checked by check_job)
+    ensemble: bool | str = "auto"  # "auto", true, false or "stack": ship an ensemble of the trials (checked by check_job)
     # forecasting (task: forecast)
     time_column: str | None = None
     horizon: int | None = Field(None, ge=1)
@@ -68,7 +68,7 @@ class JobSpec(BaseModel):
     @field_validator("ensemble", mode="before")
     @classmethod
     def _parse_ensemble(cls, value: Any) -> Any:
-        """The flag form: auto, true or false."""
+        """The flag form: auto, true, false or stack."""
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         return value

@@ -69,6 +69,8 @@ class Task:
     fold_models_ship: ClassVar[bool] = True
     #: A target may have missing values (a gap inside a series' history); tabular targets may not.
     missing_target_ok: ClassVar[bool] = False
+    #: ``ensemble="stack"`` applies: a linear second level on the members' class probabilities or values.
+    stacks: ClassVar[bool] = True
 
     def complete(self, spec: "TaskSpec", X: pd.DataFrame) -> "TaskSpec":
         """The spec with the kind's own fields checked and completed from the data (forecasting: the season)."""

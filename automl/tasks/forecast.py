@@ -42,6 +42,7 @@ class ForecastTask(Task):
     default_metric = "mase"
     prediction = "forecast"
     missing_target_ok = True
+    stacks = False  # a second level would need out-of-fold forecasts per horizon step: weights on forecasts only
     fold_models_ship = False  # a window's model forecasts from the window's origin, not from the end of the data
 
     def check_target(self, y: pd.Series, spec: "TaskSpec") -> None:

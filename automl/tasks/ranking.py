@@ -56,6 +56,7 @@ class RankTask(Task):
 
     kind = metric_kind = estimator_kind = "rank"
     default_metric = "ndcg@10"
+    stacks = False  # scores are compared within a query only: weights on scores, no second level
 
     def check_target(self, y: pd.Series, spec: "TaskSpec") -> None:
         check_labels(y)

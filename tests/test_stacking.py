@@ -1,0 +1,77 @@
+"""ensemble="stack" (a linear second level on the trials' out-of-fold predictions), and ensembles chosen to fit the
+time left."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import r2_score
+from statsforecast.utils import AirPassengersDF
+
+from automl import AutoML, InputError
+from automl.ensembling import EnsembleBuilder
+from automl.problem import build_problem
+from automl.stacking import StackedModel
+from automl.study import Study, Suggestion
+from automl.task import TaskSpec
+from tests.test_ensemble import additive_and_interaction, fit
+
+
+@pytest.fixture(scope="module")
+def split() -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]:
+    X, y = additive_and_interaction()
+    return X[:900], y[:900], X[900:], y[900:]
+
+
+def test_a_stack_combines_one_trial_per_family_and_beats_the_best_single_trial(split: tuple) -> None:
+    X, y, X_test, y_test = split
+    stacked = fit(X, y, ensemble="stack")
+    single = fit(X, y, ensemble=False)
+    assert isinstance(stacked.best_model_, StackedModel) and stacked.refit_.startswith("stack of")
+    members = stacked.ensemble_
+    assert members is not None and len(members) >= 2
+    assert len({m["estimator"] for m in members}) == len(members)  # the best trial of each family
+    assert sum(m["weight"] for m in members) == pytest.approx(1.0)
+    assert stacked.leaderboard().iloc[0]["estimator"] == "ensemble"
+    assert r2_score(y_test, stacked.predict(X_test)) > r2_score(y_test, single.predict(X_test))
+
+
+def test_a_classification_stack_predicts_probabilities(wine_strings: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = wine_strings
+    m = AutoML(time_budget=None, max_trials=10, seed=0, tracking=False, n_jobs=1, early_stop=None,
+               estimators=["lr", "lgbm", "rf"], ensemble="stack").fit(X, y)
+    assert isinstance(m.best_model_, StackedModel)
+    proba = m.predict_proba(X)
+    assert proba.shape == (len(X), 3) and np.allclose(proba.sum(axis=1), 1.0)
+    assert (m.predict(X) == m.classes_[proba.argmax(axis=1)]).all()
+
+
+def test_stack_is_refused_where_it_does_not_apply() -> None:
+    air = AirPassengersDF.rename(columns={"ds": "month"})
+    with pytest.raises(InputError, match=r'ensemble="stack" does not apply to a forecast task; pass ensemble="auto" or True'):
+        AutoML(task="forecast", ensemble="stack", time_budget=None, max_trials=1, tracking=False).fit(
+            air[["month"]], air["y"], time_column="month", horizon=12)
+
+
+def test_an_ensemble_is_chosen_among_the_trials_whose_refits_fit_the_time_left(
+        split: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    X, y, _, _ = split
+    problem = build_problem(TaskSpec("regression"), X, y, ["lr", "extra_trees", "lgbm"], None, None, 0)
+    objective = problem.objective(n_jobs=1)
+    study = Study(0)
+    for family, config in (("lr", {"alpha": 1e-3}), ("extra_trees", {"n_estimators": 50, "max_features": 0.8, "max_leaves": 256}),
+                           ("lgbm", {"n_estimators": 60, "num_leaves": 8, "learning_rate": 0.1})):
+        trial = study.start(Suggestion(family, config))
+        study.finish(trial, objective(trial, None))
+    unbounded = EnsembleBuilder(problem, study, objective, True, lambda trial: 0.01).plan(time_left=None)
+    assert unbounded is not None and len(unbounded.members) >= 2
+    slow = next(t for t in unbounded.members if t != study.best.trial_id)  # type: ignore[union-attr]
+
+    def seconds(trial: object) -> float:
+        return 30.0 if trial.trial_id == slow else 0.01  # type: ignore[attr-defined]
+
+    with caplog.at_level("INFO", logger="automl.ensembling"):
+        bounded = EnsembleBuilder(problem, study, objective, True, seconds).plan(time_left=5.0)
+    assert f"Refitting trial {slow} with the ensemble would not fit the time left" in caplog.text
+    assert bounded is None or slow not in bounded.members  # never the member whose refit does not fit
