@@ -94,6 +94,12 @@ class AutoML(BaseEstimator):
     trial_retries : int
         How often a trial whose Ray worker died is run again before it is
         recorded as failed.
+    trial_timeout : float, optional
+        Seconds one trial may take (in-process backend). Whatever it is, a
+        trial gets at most the time to the search's deadline plus a grace
+        (1 s + 2% of the budget): a trial past its limit (code that never
+        checks the clock, such as a custom metric that sleeps) is recorded
+        as failed with the reason and the search goes on without it.
     resume_from : str, optional
         The MLflow run id of an earlier run of this job (same data and
         settings; the budget may differ): its finished trials are replayed
@@ -133,6 +139,7 @@ class AutoML(BaseEstimator):
         resources_per_trial: Mapping[str, float] | None = None,
         ray_address: str | None = None,
         trial_retries: int = 0,
+        trial_timeout: float | None = None,
         resume_from: str | None = None,
         tags: Mapping[str, str] | None = None,
         ensemble: str | bool = "auto",
@@ -159,6 +166,7 @@ class AutoML(BaseEstimator):
         self.resources_per_trial = resources_per_trial
         self.ray_address = ray_address
         self.trial_retries = trial_retries
+        self.trial_timeout = trial_timeout
         self.resume_from = resume_from
         self.tags = tags
         self.ensemble = ensemble
@@ -230,7 +238,8 @@ class AutoML(BaseEstimator):
         if self.resume_from is not None and not self.tracking:
             raise InputError(f"resume_from={self.resume_from!r} needs tracking=True: the earlier trials are read from MLflow.")
         backend_options = check_backend(
-            self.backend, self.n_concurrent_trials, self.resources_per_trial, self.ray_address, self.trial_retries
+            self.backend, self.n_concurrent_trials, self.resources_per_trial, self.ray_address, self.trial_retries,
+            self.trial_timeout,
         )
         check_strategy_name(self.strategy)
         check_ensemble(self.ensemble)

@@ -71,7 +71,8 @@ def resolve_families(estimators: str | Sequence[str], task: "Task") -> list[str]
 
 
 def check_backend(
-    backend: Any, n_concurrent_trials: Any, resources_per_trial: Any, ray_address: Any, trial_retries: Any
+    backend: Any, n_concurrent_trials: Any, resources_per_trial: Any, ray_address: Any, trial_retries: Any,
+    trial_timeout: Any = None,
 ) -> BackendOptions:
     """The backend's options, checked before any work starts."""
     if backend not in BACKENDS:
@@ -80,6 +81,10 @@ def check_backend(
         raise InputError(f"n_concurrent_trials={n_concurrent_trials!r} is invalid; pass a positive integer.")
     if isinstance(trial_retries, bool) or not isinstance(trial_retries, int) or trial_retries < 0:
         raise InputError(f"trial_retries={trial_retries!r} is invalid; pass 0 (record the trial as failed) or more.")
+    if trial_timeout is not None and (isinstance(trial_timeout, bool) or not isinstance(trial_timeout, (int, float))
+                                      or not trial_timeout > 0):
+        raise InputError(f"trial_timeout={trial_timeout!r} is invalid; pass a positive number of seconds or None "
+                         "(each trial limited by the time budget only).")
     resources = _check_resources(resources_per_trial)
     if backend != "ray":
         ray_only = {"n_concurrent_trials": n_concurrent_trials if n_concurrent_trials != 1 else None,
@@ -90,7 +95,8 @@ def check_backend(
                                  'with n_jobs threads); pass backend="ray" or drop it.')
     if ray_address is not None and (not isinstance(ray_address, str) or not ray_address.strip()):
         raise InputError(f'ray_address={ray_address!r} is invalid; pass "auto", an address such as "10.0.0.5:6379", or None.')
-    return BackendOptions(n_concurrent_trials, resources, ray_address, trial_retries)
+    return BackendOptions(n_concurrent_trials, resources, ray_address, trial_retries,
+                          None if trial_timeout is None else float(trial_timeout))
 
 
 def _check_resources(resources: Any) -> dict[str, float]:

@@ -20,13 +20,15 @@ class BackendOptions:
     ``resources_per_trial`` maps "cpu" / "gpu" to amounts (fractions allowed);
     ``ray_address`` is None (start a local Ray instance), "auto" or an address;
     ``trial_retries`` is how often a trial whose worker died is run again
-    before it is recorded as failed.
+    before it is recorded as failed; ``trial_timeout`` caps each trial's
+    seconds (beyond the budget's own limit on it).
     """
 
     n_concurrent_trials: int = 1
     resources_per_trial: dict[str, float] = field(default_factory=dict)
     ray_address: str | None = None
     trial_retries: int = 0
+    trial_timeout: float | None = None
 
     def as_params(self) -> dict[str, Any]:
         """The options as flat job parameters (for the MLflow record)."""
@@ -35,6 +37,7 @@ class BackendOptions:
             "resources_per_trial": ",".join(f"{k}={v:g}" for k, v in sorted(self.resources_per_trial.items())) or None,
             "ray_address": self.ray_address,
             "trial_retries": self.trial_retries,
+            "trial_timeout": self.trial_timeout,
         }
 
 

@@ -1,11 +1,39 @@
-"""Sequential trials in this process: the lowest overhead per trial, fully reproducible."""
+"""Sequential trials in this process: the lowest overhead per trial, fully reproducible.
+
+Each trial runs in a thread of its own that the search waits for up to the trial's time limit: the time
+to the search deadline plus :func:`grace_s` (and at most ``trial_timeout``). A trial past it (code that
+never checks the clock: a custom metric that sleeps, a native call that does not return) is recorded as
+failed with the reason and left behind in its daemon thread, so the job still ends inside its budget;
+Python cannot stop a thread, so the abandoned trial runs on until it returns or the process exits.
+"""
 
 from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
 
 from automl.backends.base import BackendOptions, Evaluate, TrialCallback
 from automl.budget import Budget
 from automl.strategies import Strategy
-from automl.study import Study
+from automl.study import FAILED, Study, Trial, TrialResult
+
+logger = logging.getLogger(__name__)
+
+
+def grace_s(budget: Budget) -> float:
+    """Seconds a trial may run past the search deadline before the search stops waiting for it."""
+    return 1.0 + 0.02 * (budget.time_budget or 0.0)
+
+
+def trial_limit(budget: Budget, trial_timeout: float | None) -> float | None:
+    """The seconds the next trial may take (None: no limit: no time budget and no ``trial_timeout``)."""
+    deadline = budget.search_deadline()
+    limits = [trial_timeout] if trial_timeout is not None else []
+    if deadline is not None:
+        limits.append(max(0.0, deadline - time.monotonic()) + grace_s(budget))
+    return min(limits) if limits else None
 
 
 class InProcessBackend:
@@ -13,6 +41,7 @@ class InProcessBackend:
 
     def __init__(self, options: BackendOptions | None = None) -> None:
         self.options = options or BackendOptions()
+        self.abandoned: list[threading.Thread] = []  # trials left running past their time limit
 
     def run(self, study: Study, strategy: Strategy, objective: Evaluate, budget: Budget, on_trial_end: TrialCallback) -> None:
         while not budget.search_over(len(study.trials)):
@@ -20,7 +49,33 @@ class InProcessBackend:
             if suggestion is None:
                 return
             trial = study.start(suggestion)
-            result = objective(trial, budget.search_deadline())
+            result = self.evaluate(objective, trial, budget.search_deadline(),
+                                   trial_limit(budget, self.options.trial_timeout))
             study.finish(trial, result)
             strategy.tell(suggestion, trial)
             on_trial_end(study, trial)
+
+    def evaluate(self, objective: Evaluate, trial: Trial, deadline: float | None, limit_s: float | None) -> TrialResult:
+        """``objective(trial, deadline)``, given up after ``limit_s`` seconds (None: waited for however long)."""
+        if limit_s is None:
+            return objective(trial, deadline)
+        outcome: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                outcome["result"] = objective(trial, deadline)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the search's thread
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=target, name=f"automl-trial-{trial.trial_id}", daemon=True)
+        thread.start()
+        thread.join(limit_s)
+        if thread.is_alive():
+            self.abandoned.append(thread)
+            reason = (f"still running {limit_s:.1f} s after it started, past its time limit (code that does not check "
+                      "the clock); the search went on without it")
+            logger.warning("Trial %d (%s): %s.", trial.trial_id, trial.estimator, reason)
+            return TrialResult(FAILED, error=reason, fit_time_s=limit_s)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]

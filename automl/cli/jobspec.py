@@ -43,6 +43,7 @@ class JobSpec(BaseModel):
     resources_per_trial: dict[str, float] | None = None
     ray_address: str | None = None
     trial_retries: int = Field(0, ge=0)
+    trial_timeout: float | None = None  # seconds one trial may take (checked by check_job)
     resume_from: str | None = None  # an earlier run of this job: its finished trials are replayed
     ensemble: bool | str = "auto"  # "auto", true, false or "stack": ship an ensemble of the trials (checked by check_job)
     # forecasting (task: forecast)
