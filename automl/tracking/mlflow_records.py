@@ -7,21 +7,16 @@ waits on it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
 from automl.records import Trial, maximizes, text, to_run, trials_frame
+from automl.tracking.sqlite_store import store_setup_lock, use_sqlite_wal
 from automl.tracking.trial_runs import SqlTrialRunWriter, write_with_client
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; concurrent first opens of one new store may still race there
-    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +41,7 @@ class MlflowRecorder:
 
         self.tracking_uri = self.requested_uri or mlflow.get_tracking_uri()
         if str(self.tracking_uri).startswith("sqlite:"):
-            _use_sqlite_wal()
+            use_sqlite_wal()
         mlflow.set_tracking_uri(self.tracking_uri)  # model logging reads the global URI; this process is ours
         with store_setup_lock(str(self.tracking_uri)):  # another job may be creating the same store's tables
             self.client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
@@ -168,27 +163,6 @@ class MlflowRecorder:
         return str(info.model_uri)
 
 
-@contextlib.contextmanager
-def store_setup_lock(uri: str) -> Iterator[None]:
-    """Hold an exclusive lock file next to a SQLite store while MLflow sets it up.
-
-    MLflow creates and migrates a store's tables when it first opens it; two jobs
-    starting at once on a new ``mlflow.db`` raced there ("duplicate column name",
-    "table _alembic_tmp_... already exists") and one lost all its tracking. Other
-    stores (a server, a real database) serialise that themselves.
-    """
-    path = uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else None
-    if path is None or fcntl is None:
-        yield
-        return
-    with open(f"{path}.automl-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def import_model_libraries(families: list[str]) -> None:
     """Import what the families' fitted models need at the start of the job, so receiving the best model at the
     end of the budget does not wait for imports (about a second for LightGBM and scikit-learn on 2 cores).
@@ -202,37 +176,6 @@ def import_model_libraries(families: list[str]) -> None:
             importlib.import_module(module)
         except ImportError:  # the job itself reports a missing library
             pass
-
-
-def _use_sqlite_wal() -> None:
-    """SQLite in write-ahead-log mode with NORMAL sync: a commit no longer waits for an fsync of the whole file.
-
-    One nested run costs MLflow about a dozen small transactions; this took the
-    writer from 15 to 10 ms per trial (benchmarks/results/tracking_scale.json)
-    and lets the UI read while a job writes. Set on every SQLite connection this
-    (writer) process opens; WAL is not meant for network file systems.
-    """
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    if event.contains(Engine, "connect", _sqlite_pragmas):
-        return
-    event.listen(Engine, "connect", _sqlite_pragmas)
-
-
-def _sqlite_pragmas(connection: Any, record: Any) -> None:
-    if not type(connection).__module__.startswith("sqlite3"):
-        return
-    import sqlite3
-
-    cursor = connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    except sqlite3.DatabaseError:  # not a SQLite file: MLflow reports that itself (raising here would make it retry for minutes)
-        pass
-    finally:
-        cursor.close()
 
 
 def mlflow_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
