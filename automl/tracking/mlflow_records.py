@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 
 from automl.records import Trial, maximizes, text, to_run, trials_frame
+from automl.tracking.heartbeat import HEARTBEAT_TAG, Heartbeat, heartbeat_tags, interval_s
+from automl.tracking.liveness import END_REASON_TAG, mark_dead_jobs, marked_dead
 from automl.tracking.sqlite_store import store_setup_lock, use_sqlite_wal
 from automl.tracking.trial_runs import SqlTrialRunWriter, write_with_client
 
@@ -34,6 +36,7 @@ class MlflowRecorder:
         self.job: dict[str, Any] = {}
         self.trials: list[Trial] = []  # for the job report
         self.sql_writer: SqlTrialRunWriter | None = None
+        self.heartbeat: Heartbeat | None = None
 
     def open(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         import mlflow
@@ -49,15 +52,19 @@ class MlflowRecorder:
             self.experiment_id = (
                 experiment.experiment_id if experiment else self.client.create_experiment(self.experiment)
             )
+        seconds = interval_s()
         run = self.client.create_run(
-            self.experiment_id, tags={"automl.role": "job", **tags}, run_name=tags.get("automl.job_name")
+            self.experiment_id, tags={"automl.role": "job", **heartbeat_tags(seconds), **tags},
+            run_name=tags.get("automl.job_name"),
         )
         self.run_id = run.info.run_id
+        self.heartbeat = Heartbeat(self._beat, seconds, on_late=self._revive).start()
         if self.fast_trial_runs:
             self.sql_writer = SqlTrialRunWriter.for_client(self.client, self.experiment_id)
         self.job = {**params, "strategy_reason": tags.get("automl.strategy_reason", "")}
         self.client.log_batch(self.run_id, params=[Param(k, text(v)) for k, v in params.items()])
         import_model_libraries(str(params.get("estimators", "")).split(","))
+        self._end_dead_jobs()
 
     def write_result(
         self, leaderboard: pd.DataFrame, best: Trial | None, summary: dict[str, Any], model: Any, input_example: pd.DataFrame | None
@@ -126,8 +133,11 @@ class MlflowRecorder:
     def terminate(self, failed: bool, reason: str | None = None) -> None:
         if self.run_id is None:
             return
+        self._stop_heartbeat()
         if reason:
-            self.client.set_tag(self.run_id, "automl.end_reason", reason[:5000])
+            self.client.set_tag(self.run_id, END_REASON_TAG, reason[:5000])
+        elif self.heartbeat is not None and self.heartbeat.was_late:
+            self._revive()  # another process may have ended this run as dead while this one was silent
         self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
 
     def abandon(self, reason: str, status: str = "KILLED") -> None:
@@ -135,12 +145,41 @@ class MlflowRecorder:
         trials received so far (the search process died, or was stopped after Ctrl-C)."""
         if self.run_id is None:
             return
+        self._stop_heartbeat()
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
         self.client.log_batch(self.run_id, metrics=[Metric("n_trials", float(len(self.trials)), now, 0)])
-        self.client.set_tag(self.run_id, "automl.end_reason", reason)
+        self.client.set_tag(self.run_id, END_REASON_TAG, reason)
         self.client.set_terminated(self.run_id, status)
+
+    # -- the heartbeat -----------------------------------------------------------------------------------------
+    def _beat(self, value: str) -> None:
+        self.client.set_tag(self.run_id, HEARTBEAT_TAG, value)
+
+    def _stop_heartbeat(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+
+    def _revive(self, silence_s: float | None = None) -> None:
+        """Undo another process's judgement that this job died (it was silent for ``silence_s``: asleep, stopped)."""
+        run = self.client.get_run(self.run_id)
+        if not marked_dead(run.data.tags):
+            return
+        self.client.delete_tag(self.run_id, END_REASON_TAG)
+        if run.info.status == "KILLED":
+            self.client.update_run(self.run_id, status="RUNNING")
+        logger.warning("This job's run was ended as dead after %s without a heartbeat; it is alive, and so recorded.",
+                       "a silence" if silence_s is None else f"{silence_s:.0f}s")
+
+    def _end_dead_jobs(self) -> None:
+        """End this experiment's dead jobs (``automl.tracking.liveness``): one search; never this job's failure."""
+        try:
+            for run, reason in mark_dead_jobs(self.client, [self.experiment_id], exclude=self.run_id):
+                logger.info("Job run %s ended as KILLED: %s", run.info.run_id, reason)
+        except Exception as exc:  # noqa: BLE001 - the next job or `automl jobs` tries again
+            logger.warning("The dead jobs of experiment %r could not be ended (%s: %s).", self.experiment,
+                           type(exc).__name__, exc)
 
     def log_model(self, model: Any, input_example: pd.DataFrame | None) -> str:
         import mlflow
