@@ -1,4 +1,4 @@
-"""``automl tune | predict | spaces``: commands over the public Python API."""
+"""``automl tune | resume | submit | predict | report | ui | jobs | spaces``: commands over the public Python API."""
 
 from __future__ import annotations
 
@@ -165,6 +165,19 @@ def ui(
 
     with one_line_errors():
         run_ui(tracking_uri, experiment, run_id, host, port, stdout)
+
+
+@app.command()
+def jobs(
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI or ./mlflow.db)."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="Only this experiment's jobs (default: every experiment)."),
+    limit: int = typer.Option(50, "--limit", min=1, help="Show the latest N jobs."),
+) -> None:
+    """List the store's jobs, newest first; a RUNNING job whose heartbeat stopped is dead and is ended as KILLED."""
+    from automl.cli.jobs_command import run_jobs
+
+    with one_line_errors():
+        run_jobs(tracking_uri, experiment, limit, stdout)
 
 
 @spaces_app.command("list")
