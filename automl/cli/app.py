@@ -78,12 +78,14 @@ def resume(
     max_trials: Optional[int] = typer.Option(None, "--max-trials", help="Trials in all, the earlier ones included."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
 ) -> None:
-    """Continue a stopped or finished job from its job file: its finished trials are replayed, not refitted."""
-    from automl.cli.resume_command import job_file_of
+    """Continue a stopped, dead or finished job from its job file: its finished trials are replayed, not refitted."""
+    from automl.cli.resume_command import prepare_resume
     from automl.cli.tune_command import run_tune
 
     with one_line_errors():
-        job = job_file_of(run_id, tracking_uri)
+        job, previous = prepare_resume(run_id, tracking_uri)
+        if previous:
+            stdout.print(f"{previous} Resuming it.", soft_wrap=True, markup=False)
         overrides = {"resume_from": run_id, "tracking_uri": tracking_uri, "time_budget": time_budget, "max_trials": max_trials}
         run_tune(load_job(job, overrides), stdout, quiet=quiet, job_file=job)
 
