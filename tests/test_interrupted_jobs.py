@@ -38,11 +38,13 @@ AutoML(metric=stuck_in_native_code, estimators=["lr"], eval_method="holdout", ti
 """
 
 
-def start_job(tmp_path: Path, store: str) -> subprocess.Popen[bytes]:
-    job = job_folder(tmp_path, n_concurrent_trials=1, experiment="interrupted", time_budget=300, max_trials=10_000,
-                     strategy="random", early_stop=None)
+def start_job(tmp_path: Path, store: str, env: dict[str, str] | None = None, **fields: object) -> subprocess.Popen[bytes]:
+    """`automl tune` in a process group of its own (its MLflow writer included); ``fields`` override the job's."""
+    job = job_folder(tmp_path, **{"n_concurrent_trials": 1, "experiment": "interrupted", "time_budget": 300,
+                                  "max_trials": 10_000, "strategy": "random", "early_stop": None, **fields})
     return subprocess.Popen([sys.executable, "-m", "automl", "tune", str(job), "--tracking-uri", store],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env=None if env is None else {**os.environ, **env})
 
 
 def runs(client: MlflowClient) -> tuple[list, list]:

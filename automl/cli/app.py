@@ -1,4 +1,4 @@
-"""``automl tune | predict | spaces``: commands over the public Python API."""
+"""``automl tune | resume | submit | predict | report | ui | jobs | spaces``: commands over the public Python API."""
 
 from __future__ import annotations
 
@@ -79,12 +79,14 @@ def resume(
     max_trials: Optional[int] = typer.Option(None, "--max-trials", help="Trials in all, the earlier ones included."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
 ) -> None:
-    """Continue a stopped or finished job from its job file: its finished trials are replayed, not refitted."""
-    from automl.cli.resume_command import job_file_of
+    """Continue a stopped, dead or finished job from its job file: its finished trials are replayed, not refitted."""
+    from automl.cli.resume_command import prepare_resume
     from automl.cli.tune_command import run_tune
 
     with one_line_errors():
-        job = job_file_of(run_id, tracking_uri)
+        job, previous = prepare_resume(run_id, tracking_uri)
+        if previous:
+            stdout.print(f"{previous} Resuming it.", soft_wrap=True, markup=False)
         overrides = {"resume_from": run_id, "tracking_uri": tracking_uri, "time_budget": time_budget, "max_trials": max_trials}
         run_tune(load_job(job, overrides), stdout, quiet=quiet, job_file=job)
 
@@ -166,6 +168,19 @@ def ui(
 
     with one_line_errors():
         run_ui(tracking_uri, experiment, run_id, host, port, stdout)
+
+
+@app.command()
+def jobs(
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI or ./mlflow.db)."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="Only this experiment's jobs (default: every experiment)."),
+    limit: int = typer.Option(50, "--limit", min=1, help="Show the latest N jobs."),
+) -> None:
+    """List the store's jobs, newest first; a RUNNING job whose heartbeat stopped is dead and is ended as KILLED."""
+    from automl.cli.jobs_command import run_jobs
+
+    with one_line_errors():
+        run_jobs(tracking_uri, experiment, limit, stdout)
 
 
 @spaces_app.command("list")

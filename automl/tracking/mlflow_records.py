@@ -7,21 +7,18 @@ waits on it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
 from automl.records import Trial, maximizes, text, to_run, trials_frame
+from automl.tracking.heartbeat import HEARTBEAT_TAG, Heartbeat, heartbeat_tags, interval_s
+from automl.tracking.liveness import END_REASON_TAG, mark_dead_jobs, marked_dead
+from automl.tracking.sqlite_store import store_setup_lock, use_sqlite_wal
 from automl.tracking.trial_runs import SqlTrialRunWriter, write_with_client
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; concurrent first opens of one new store may still race there
-    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +36,7 @@ class MlflowRecorder:
         self.job: dict[str, Any] = {}
         self.trials: list[Trial] = []  # for the job report
         self.sql_writer: SqlTrialRunWriter | None = None
+        self.heartbeat: Heartbeat | None = None
 
     def open(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         import mlflow
@@ -46,7 +44,7 @@ class MlflowRecorder:
 
         self.tracking_uri = self.requested_uri or mlflow.get_tracking_uri()
         if str(self.tracking_uri).startswith("sqlite:"):
-            _use_sqlite_wal()
+            use_sqlite_wal()
         mlflow.set_tracking_uri(self.tracking_uri)  # model logging reads the global URI; this process is ours
         with store_setup_lock(str(self.tracking_uri)):  # another job may be creating the same store's tables
             self.client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
@@ -54,15 +52,19 @@ class MlflowRecorder:
             self.experiment_id = (
                 experiment.experiment_id if experiment else self.client.create_experiment(self.experiment)
             )
+        seconds = interval_s()
         run = self.client.create_run(
-            self.experiment_id, tags={"automl.role": "job", **tags}, run_name=tags.get("automl.job_name")
+            self.experiment_id, tags={"automl.role": "job", **heartbeat_tags(seconds), **tags},
+            run_name=tags.get("automl.job_name"),
         )
         self.run_id = run.info.run_id
+        self.heartbeat = Heartbeat(self._beat, seconds, on_late=self._revive).start()
         if self.fast_trial_runs:
             self.sql_writer = SqlTrialRunWriter.for_client(self.client, self.experiment_id)
         self.job = {**params, "strategy_reason": tags.get("automl.strategy_reason", "")}
         self.client.log_batch(self.run_id, params=[Param(k, text(v)) for k, v in params.items()])
         import_model_libraries(str(params.get("estimators", "")).split(","))
+        self._end_dead_jobs()
 
     def write_result(
         self, leaderboard: pd.DataFrame, best: Trial | None, summary: dict[str, Any], model: Any, input_example: pd.DataFrame | None
@@ -131,8 +133,11 @@ class MlflowRecorder:
     def terminate(self, failed: bool, reason: str | None = None) -> None:
         if self.run_id is None:
             return
+        self._stop_heartbeat()
         if reason:
-            self.client.set_tag(self.run_id, "automl.end_reason", reason[:5000])
+            self.client.set_tag(self.run_id, END_REASON_TAG, reason[:5000])
+        elif self.heartbeat is not None and self.heartbeat.was_late:
+            self._revive()  # another process may have ended this run as dead while this one was silent
         self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
 
     def abandon(self, reason: str, status: str = "KILLED") -> None:
@@ -140,12 +145,41 @@ class MlflowRecorder:
         trials received so far (the search process died, or was stopped after Ctrl-C)."""
         if self.run_id is None:
             return
+        self._stop_heartbeat()
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
         self.client.log_batch(self.run_id, metrics=[Metric("n_trials", float(len(self.trials)), now, 0)])
-        self.client.set_tag(self.run_id, "automl.end_reason", reason)
+        self.client.set_tag(self.run_id, END_REASON_TAG, reason)
         self.client.set_terminated(self.run_id, status)
+
+    # -- the heartbeat -----------------------------------------------------------------------------------------
+    def _beat(self, value: str) -> None:
+        self.client.set_tag(self.run_id, HEARTBEAT_TAG, value)
+
+    def _stop_heartbeat(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+
+    def _revive(self, silence_s: float | None = None) -> None:
+        """Undo another process's judgement that this job died (it was silent for ``silence_s``: asleep, stopped)."""
+        run = self.client.get_run(self.run_id)
+        if not marked_dead(run.data.tags):
+            return
+        self.client.delete_tag(self.run_id, END_REASON_TAG)
+        if run.info.status == "KILLED":
+            self.client.update_run(self.run_id, status="RUNNING")
+        logger.warning("This job's run was ended as dead after %s without a heartbeat; it is alive, and so recorded.",
+                       "a silence" if silence_s is None else f"{silence_s:.0f}s")
+
+    def _end_dead_jobs(self) -> None:
+        """End this experiment's dead jobs (``automl.tracking.liveness``): one search; never this job's failure."""
+        try:
+            for run, reason in mark_dead_jobs(self.client, [self.experiment_id], exclude=self.run_id):
+                logger.info("Job run %s ended as KILLED: %s", run.info.run_id, reason)
+        except Exception as exc:  # noqa: BLE001 - the next job or `automl jobs` tries again
+            logger.warning("The dead jobs of experiment %r could not be ended (%s: %s).", self.experiment,
+                           type(exc).__name__, exc)
 
     def log_model(self, model: Any, input_example: pd.DataFrame | None) -> str:
         import mlflow
@@ -168,27 +202,6 @@ class MlflowRecorder:
         return str(info.model_uri)
 
 
-@contextlib.contextmanager
-def store_setup_lock(uri: str) -> Iterator[None]:
-    """Hold an exclusive lock file next to a SQLite store while MLflow sets it up.
-
-    MLflow creates and migrates a store's tables when it first opens it; two jobs
-    starting at once on a new ``mlflow.db`` raced there ("duplicate column name",
-    "table _alembic_tmp_... already exists") and one lost all its tracking. Other
-    stores (a server, a real database) serialise that themselves.
-    """
-    path = uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else None
-    if path is None or fcntl is None:
-        yield
-        return
-    with open(f"{path}.automl-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def import_model_libraries(families: list[str]) -> None:
     """Import what the families' fitted models need at the start of the job, so receiving the best model at the
     end of the budget does not wait for imports (about a second for LightGBM and scikit-learn on 2 cores).
@@ -202,37 +215,6 @@ def import_model_libraries(families: list[str]) -> None:
             importlib.import_module(module)
         except ImportError:  # the job itself reports a missing library
             pass
-
-
-def _use_sqlite_wal() -> None:
-    """SQLite in write-ahead-log mode with NORMAL sync: a commit no longer waits for an fsync of the whole file.
-
-    One nested run costs MLflow about a dozen small transactions; this took the
-    writer from 15 to 10 ms per trial (benchmarks/results/tracking_scale.json)
-    and lets the UI read while a job writes. Set on every SQLite connection this
-    (writer) process opens; WAL is not meant for network file systems.
-    """
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    if event.contains(Engine, "connect", _sqlite_pragmas):
-        return
-    event.listen(Engine, "connect", _sqlite_pragmas)
-
-
-def _sqlite_pragmas(connection: Any, record: Any) -> None:
-    if not type(connection).__module__.startswith("sqlite3"):
-        return
-    import sqlite3
-
-    cursor = connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    except sqlite3.DatabaseError:  # not a SQLite file: MLflow reports that itself (raising here would make it retry for minutes)
-        pass
-    finally:
-        cursor.close()
 
 
 def mlflow_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,9 @@ Reads ``(method, args)`` messages (length-prefixed pickles, ``automl.tracking.fr
 on ``("close", ())`` (or end of input) it answers ``("reply", dict)`` with
 ``run_id``, ``model_uri``, ``registered_uri``, ``tracking_uri``, ``errors``.
 Living in its own process, MLflow's Python work (SQLAlchemy, serialisation)
-never competes with the search loop for the interpreter lock.
+never competes with the search loop for the interpreter lock. From "open" until
+the job's run ends, a thread of this process refreshes the run's heartbeat
+(``automl.tracking.heartbeat``), so a job that died with this process is seen dead.
 """
 
 from __future__ import annotations

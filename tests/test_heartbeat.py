@@ -1,0 +1,191 @@
+"""A job that died with its MLflow writer (its whole process group killed) is not RUNNING forever: its heartbeat
+stops, and `automl jobs`, `automl resume` and the next job on the store end its run as KILLED, with the reason."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from mlflow import MlflowClient
+from sklearn.datasets import load_breast_cancer
+
+from automl import AutoML
+from automl.tracking.heartbeat import HEARTBEAT_INTERVAL_S, HEARTBEAT_TAG, INTERVAL_ENV, INTERVAL_TAG, STALE_AFTER_BEATS
+from automl.tracking.heartbeat import beat_text, parse_beat
+from automl.tracking.liveness import END_REASON_TAG
+from tests.test_interrupted_jobs import runs, start_job, wait_for
+
+DIED = "; the process that ran the job died"
+
+
+def automl(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "automl", *args], capture_output=True, text=True, timeout=timeout,
+                          env=None if env is None else {**os.environ, **env})
+
+
+def job_line(output: str, run_id: str) -> list[str]:
+    """The columns of ``run_id``'s line in `automl jobs`' table."""
+    lines = [line for line in output.splitlines() if line.startswith(run_id)]
+    assert len(lines) == 1, output
+    return lines[0].split()
+
+
+def last_beat(client: MlflowClient, run_id: str) -> datetime:
+    beat = parse_beat(client.get_run(run_id).data.tags.get(HEARTBEAT_TAG))
+    assert beat is not None
+    return beat
+
+
+def wait_until_stale(client: MlflowClient, run_id: str, interval_s: float) -> datetime:
+    """The last beat of a job whose writer is gone, once it is older than the staleness threshold."""
+    beat = last_beat(client, run_id)
+    stale_at = beat + timedelta(seconds=STALE_AFTER_BEATS * interval_s + 1)
+    time.sleep(max(0.0, (stale_at - datetime.now(timezone.utc)).total_seconds()))
+    return beat
+
+
+def the_job(client: MlflowClient) -> str:
+    return wait_for(lambda: len(runs(client)[1]) >= 3 and runs(client)[0])[0].info.run_id
+
+
+def test_a_job_killed_with_its_writer_is_shown_dead_ended_killed_and_resumed(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(store)
+    job = start_job(tmp_path, store, env={INTERVAL_ENV: "0.5"})
+    try:
+        run_id = the_job(client)
+        first = last_beat(client, run_id)
+        wait_for(lambda: last_beat(client, run_id) > first, seconds=10)  # the writer refreshes the beat
+        os.killpg(job.pid, signal.SIGKILL)  # the search process and its writer at once: nobody is left to end the run
+        job.wait(timeout=30)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    time.sleep(2)
+    assert client.get_run(run_id).info.status == "RUNNING"
+    beat = wait_until_stale(client, run_id, 0.5)
+    done = len(runs(client)[1])
+
+    listed = automl("jobs", "--tracking-uri", store, "--experiment", "interrupted")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    columns = job_line(listed.stdout, run_id)
+    assert columns[1:2] == ["interrupted"] and "KILLED" in columns and columns[-1] == "ago"
+    assert str(done) in columns
+    reason = f"no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC{DIED}"
+    assert f"Marked {run_id} KILLED: {reason}. Resume it: automl resume {run_id}" in listed.stdout
+
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED" and run.data.tags[END_REASON_TAG] == reason
+    assert run.info.end_time == int(beat.timestamp() * 1000) and run.data.metrics["n_trials"] == done
+
+    resumed = automl("resume", run_id, "--tracking-uri", store, "--max-trials", str(done + 2), "--time-budget", "60",
+                     "--quiet")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"The previous attempt (run {run_id}) died: {reason}. Resuming it." in resumed.stdout
+    new = [p for p in runs(client)[0] if p.data.tags.get("automl.resumed_from") == run_id]
+    assert len(new) == 1 and new[0].info.status == "FINISHED"
+    children = [t for t in runs(client)[1] if t.data.tags["mlflow.parentRunId"] == new[0].info.run_id]
+    assert len(children) == done + 2 and sum(t.data.tags.get("automl.replayed") == "true" for t in children) == done
+
+
+def test_a_live_job_is_listed_running_and_not_resumed_twice_then_resume_ends_it_once_dead(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(store)
+    job = start_job(tmp_path, store, env={INTERVAL_ENV: "1"})
+    try:
+        run_id = the_job(client)
+        listed = automl("jobs", "--tracking-uri", store)
+        refused = automl("resume", run_id, "--tracking-uri", store, "--quiet")
+        assert job.poll() is None
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait(timeout=30)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    columns = job_line(listed.stdout, run_id)
+    assert "RUNNING" in columns and columns[-1] == "ago" and int(columns[-2].rstrip("s")) < STALE_AFTER_BEATS
+    assert "Marked" not in listed.stdout
+    assert refused.returncode != 0
+    assert f"run {run_id!r} is still running: its last heartbeat was" in refused.stderr.replace("\n", " ")
+    assert client.get_run(run_id).data.tags[INTERVAL_TAG] == "1"
+
+    beat = wait_until_stale(client, run_id, 1.0)
+    done = len(runs(client)[1])
+    resumed = automl("resume", run_id, "--tracking-uri", store, "--max-trials", str(done), "--time-budget", "60", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    reason = f"no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC{DIED}"
+    assert f"The previous attempt (run {run_id}) died: {reason}. Marked it KILLED. Resuming it." in resumed.stdout
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED" and run.data.tags[END_REASON_TAG] == reason
+
+
+def test_a_new_job_ends_the_dead_jobs_of_its_experiment_only(tmp_path: Path) -> None:
+    """Runs as dead and live jobs leave them; each is judged by its own recorded interval."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(store)
+    here, elsewhere = client.create_experiment("here"), client.create_experiment("elsewhere")
+    ago = datetime.now(timezone.utc) - timedelta(seconds=20)
+
+    def job_run(experiment_id: str, **tags: str) -> str:
+        return client.create_run(experiment_id, tags={"automl.role": "job", **tags}).info.run_id
+
+    dead = job_run(here, **{HEARTBEAT_TAG: beat_text(ago), INTERVAL_TAG: "1"})  # 20 beats missed
+    slow = job_run(here, **{HEARTBEAT_TAG: beat_text(ago), INTERVAL_TAG: "5"})  # 4 beats missed: alive
+    old_automl = job_run(here)  # no heartbeat at all: never judged
+    other = job_run(elsewhere, **{HEARTBEAT_TAG: beat_text(ago), INTERVAL_TAG: "1"})
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    m = AutoML(time_budget=None, max_trials=1, estimators=["lr"], n_jobs=1, tracking_uri=store, experiment="here").fit(X, y)
+
+    ended = client.get_run(dead)
+    assert ended.info.status == "KILLED" and ended.info.end_time == int(parse_beat(beat_text(ago)).timestamp() * 1000)
+    assert ended.data.tags[END_REASON_TAG] == f"no heartbeat since {ago:%Y-%m-%d %H:%M:%S} UTC{DIED}"
+    assert ended.data.metrics["n_trials"] == 0
+    assert [client.get_run(r).info.status for r in (slow, old_automl, other)] == ["RUNNING"] * 3
+    new = client.get_run(m.mlflow_run_id_)
+    assert new.info.status == "FINISHED" and END_REASON_TAG not in new.data.tags
+    assert new.data.tags[INTERVAL_TAG] == f"{HEARTBEAT_INTERVAL_S:g}"  # what users get, no environment variable set
+    assert parse_beat(new.data.tags[HEARTBEAT_TAG]) >= datetime.fromtimestamp(new.info.start_time / 1000, timezone.utc)
+
+
+def test_a_job_ended_as_dead_while_stopped_is_alive_again_when_it_beats(tmp_path: Path) -> None:
+    """A stopped process (a suspended laptop, SIGSTOP) looks dead; when it goes on, its run is RUNNING again."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(store)
+    job = start_job(tmp_path, store, env={INTERVAL_ENV: "0.5"}, time_budget=60)
+    try:
+        run_id = the_job(client)
+        os.killpg(job.pid, signal.SIGSTOP)
+        wait_until_stale(client, run_id, 0.5)
+        listed = automl("jobs", "--tracking-uri", store, "--experiment", "interrupted")
+        marked = client.get_run(run_id)
+        os.killpg(job.pid, signal.SIGCONT)
+        revived = wait_for(lambda: (r := client.get_run(run_id)).info.status == "RUNNING" and r, seconds=15)
+        assert job.wait(timeout=180) == 0
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert "KILLED" in job_line(listed.stdout, run_id)
+    assert marked.info.status == "KILLED" and marked.data.tags[END_REASON_TAG].startswith("no heartbeat since")
+    assert END_REASON_TAG not in revived.data.tags
+    final = client.get_run(run_id)
+    assert final.info.status == "FINISHED" and END_REASON_TAG not in final.data.tags
+    assert final.data.metrics["n_trials"] == len(runs(client)[1])
+
+
+def test_automl_jobs_lists_every_experiment_and_says_when_there_is_nothing(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    missing = automl("jobs", "--tracking-uri", store)
+    assert missing.returncode != 0 and f"there is no MLflow store at {store}" in missing.stderr.replace("\n", "")
+    assert not (tmp_path / "mlflow.db").exists()
+    client = MlflowClient(store)
+    client.create_experiment("empty")
+    assert "No jobs in" in automl("jobs", "--tracking-uri", store).stdout
+    unknown = automl("jobs", "--tracking-uri", store, "--experiment", "nope")
+    assert unknown.returncode != 0 and "experiment 'nope' is not in" in unknown.stderr
