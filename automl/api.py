@@ -100,6 +100,12 @@ class AutoML(BaseEstimator):
         (1 s + 2% of the budget): a trial past its limit (code that never
         checks the clock, such as a custom metric that sleeps) is recorded
         as failed with the reason and the search goes on without it.
+    memory_limit_mb : int, optional
+        Megabytes of data one trial's process may hold (in-process backend):
+        trials then run in a child process whose data segment is capped at
+        it (the job's data it holds included), so an allocation past it
+        fails that trial only; a trial past its time limit is then killed
+        with its process, and a process that dies costs only its trial.
     resume_from : str, optional
         The MLflow run id of an earlier run of this job (same data and
         settings; the budget may differ): its finished trials are replayed
@@ -140,6 +146,7 @@ class AutoML(BaseEstimator):
         ray_address: str | None = None,
         trial_retries: int = 0,
         trial_timeout: float | None = None,
+        memory_limit_mb: int | None = None,
         resume_from: str | None = None,
         tags: Mapping[str, str] | None = None,
         ensemble: str | bool = "auto",
@@ -167,6 +174,7 @@ class AutoML(BaseEstimator):
         self.ray_address = ray_address
         self.trial_retries = trial_retries
         self.trial_timeout = trial_timeout
+        self.memory_limit_mb = memory_limit_mb
         self.resume_from = resume_from
         self.tags = tags
         self.ensemble = ensemble
@@ -239,7 +247,7 @@ class AutoML(BaseEstimator):
             raise InputError(f"resume_from={self.resume_from!r} needs tracking=True: the earlier trials are read from MLflow.")
         backend_options = check_backend(
             self.backend, self.n_concurrent_trials, self.resources_per_trial, self.ray_address, self.trial_retries,
-            self.trial_timeout,
+            self.trial_timeout, self.memory_limit_mb,
         )
         check_strategy_name(self.strategy)
         check_ensemble(self.ensemble)

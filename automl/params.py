@@ -72,7 +72,7 @@ def resolve_families(estimators: str | Sequence[str], task: "Task") -> list[str]
 
 def check_backend(
     backend: Any, n_concurrent_trials: Any, resources_per_trial: Any, ray_address: Any, trial_retries: Any,
-    trial_timeout: Any = None,
+    trial_timeout: Any = None, memory_limit_mb: Any = None,
 ) -> BackendOptions:
     """The backend's options, checked before any work starts."""
     if backend not in BACKENDS:
@@ -85,6 +85,18 @@ def check_backend(
                                       or not trial_timeout > 0):
         raise InputError(f"trial_timeout={trial_timeout!r} is invalid; pass a positive number of seconds or None "
                          "(each trial limited by the time budget only).")
+    if memory_limit_mb is not None:
+        from automl.backends.trial_process import process_isolation_available
+
+        if isinstance(memory_limit_mb, bool) or not isinstance(memory_limit_mb, int) or memory_limit_mb < 64:
+            raise InputError(f"memory_limit_mb={memory_limit_mb!r} is invalid; pass a whole number of megabytes "
+                             "(64 or more) or None.")
+        if backend != "inprocess":
+            raise InputError(f'memory_limit_mb={memory_limit_mb!r} needs backend="inprocess" (Ray workers are limited '
+                             "by Ray's own memory monitor); drop it or run in-process.")
+        if not process_isolation_available():
+            raise InputError(f"memory_limit_mb={memory_limit_mb!r} needs trials in child processes, which this "
+                             "platform cannot start (no fork server); drop it.")
     resources = _check_resources(resources_per_trial)
     if backend != "ray":
         ray_only = {"n_concurrent_trials": n_concurrent_trials if n_concurrent_trials != 1 else None,
@@ -96,7 +108,7 @@ def check_backend(
     if ray_address is not None and (not isinstance(ray_address, str) or not ray_address.strip()):
         raise InputError(f'ray_address={ray_address!r} is invalid; pass "auto", an address such as "10.0.0.5:6379", or None.')
     return BackendOptions(n_concurrent_trials, resources, ray_address, trial_retries,
-                          None if trial_timeout is None else float(trial_timeout))
+                          None if trial_timeout is None else float(trial_timeout), memory_limit_mb)
 
 
 def _check_resources(resources: Any) -> dict[str, float]:

@@ -56,3 +56,59 @@ def test_a_bad_trial_timeout_is_one_sentence(value: object, breast_cancer: tuple
     X, y = breast_cancer
     with pytest.raises(InputError, match=rf"trial_timeout={value!r} is invalid; pass a positive number of seconds"):
         AutoML(time_budget=None, max_trials=1, trial_timeout=value, tracking=False).fit(X, y)  # type: ignore[arg-type]
+
+
+def hungry_metric(calls_before: int, action: str) -> Any:
+    """A custom metric (log loss) that, on call ``calls_before + 1``, allocates 4 GB or kills its own process."""
+    calls = {"n": 0}
+
+    def hungry_log_loss(X_val, y_val, estimator, labels, X_train, y_train, *args):  # noqa: ANN001, ANN002, ANN202
+        import os
+        import signal
+
+        import numpy as np
+
+        calls["n"] += 1
+        if calls["n"] == calls_before + 1:
+            if action == "allocate":
+                np.ones(4 * 2**30 // 8)  # 4 GB
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)  # what the out-of-memory killer does
+        return log_loss(y_val, estimator.predict_proba(X_val), labels=labels), {}
+
+    return hungry_log_loss
+
+
+@pytest.mark.parametrize(("action", "reason"), [("allocate", "MemoryError"), ("kill", "SIGKILL")])
+def test_a_trial_out_of_memory_fails_alone_and_the_job_goes_on(action: str, reason: str,
+                                                               breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = breast_cancer
+    m = AutoML(time_budget=None, max_trials=4, memory_limit_mb=2048, estimators=["lr"],
+               metric=hungry_metric(1, action), tracking=False, seed=0, eval_method="holdout").fit(X, y)
+    statuses = [t.status for t in m.study_.trials]
+    assert statuses[0] == "ok" and statuses[1] == "failed" and reason in (m.study_.trials[1].error or "")
+    assert statuses.count("ok") >= 2 and m.predict(X).shape == (len(X),)  # the next trials ran in a new process
+
+
+def test_with_trials_in_a_child_process_a_hung_trial_is_killed_inside_the_budget(
+        breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    import multiprocessing
+
+    X, y = breast_cancer
+    budget = 10.0
+    m = AutoML(time_budget=budget, estimators=["lr"], metric=sleeping_metric(2, 3600), memory_limit_mb=2048,
+               tracking=False, seed=0, eval_method="holdout")
+    started = time.monotonic()
+    m.fit(X, y)
+    assert time.monotonic() - started <= budget * 1.05 + 1
+    hung = m.study_.trials[2]
+    assert hung.status == "failed" and "its process was killed" in (hung.error or "")
+    assert not [p for p in multiprocessing.active_children() if p.name == "automl-trial"]  # none left running
+
+
+def test_a_bad_memory_limit_is_one_sentence(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = breast_cancer
+    with pytest.raises(InputError, match=r"memory_limit_mb=10 is invalid; pass a whole number of megabytes"):
+        AutoML(time_budget=None, max_trials=1, memory_limit_mb=10, tracking=False).fit(X, y)
+    with pytest.raises(InputError, match=r'memory_limit_mb=1000 needs backend="inprocess"'):
+        AutoML(time_budget=None, max_trials=1, memory_limit_mb=1000, backend="ray", tracking=False).fit(X, y)

@@ -21,7 +21,8 @@ class BackendOptions:
     ``ray_address`` is None (start a local Ray instance), "auto" or an address;
     ``trial_retries`` is how often a trial whose worker died is run again
     before it is recorded as failed; ``trial_timeout`` caps each trial's
-    seconds (beyond the budget's own limit on it).
+    seconds (beyond the budget's own limit on it); ``memory_limit_mb`` runs
+    in-process trials in a child process whose data segment is capped at it.
     """
 
     n_concurrent_trials: int = 1
@@ -29,6 +30,7 @@ class BackendOptions:
     ray_address: str | None = None
     trial_retries: int = 0
     trial_timeout: float | None = None
+    memory_limit_mb: int | None = None
 
     def as_params(self) -> dict[str, Any]:
         """The options as flat job parameters (for the MLflow record)."""
@@ -38,6 +40,7 @@ class BackendOptions:
             "ray_address": self.ray_address,
             "trial_retries": self.trial_retries,
             "trial_timeout": self.trial_timeout,
+            "memory_limit_mb": self.memory_limit_mb,
         }
 
 

@@ -5,11 +5,14 @@ to the search deadline plus :func:`grace_s` (and at most ``trial_timeout``). A t
 never checks the clock: a custom metric that sleeps, a native call that does not return) is recorded as
 failed with the reason and left behind in its daemon thread, so the job still ends inside its budget;
 Python cannot stop a thread, so the abandoned trial runs on until it returns or the process exits.
+With ``memory_limit_mb`` the trials run in a child process instead (``trial_process``), which a trial
+past its limit takes down with it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -44,16 +47,29 @@ class InProcessBackend:
         self.abandoned: list[threading.Thread] = []  # trials left running past their time limit
 
     def run(self, study: Study, strategy: Strategy, objective: Evaluate, budget: Budget, on_trial_end: TrialCallback) -> None:
-        while not budget.search_over(len(study.trials)):
-            suggestion = strategy.ask()
-            if suggestion is None:
-                return
-            trial = study.start(suggestion)
-            result = self.evaluate(objective, trial, budget.search_deadline(),
-                                   trial_limit(budget, self.options.trial_timeout))
-            study.finish(trial, result)
-            strategy.tell(suggestion, trial)
-            on_trial_end(study, trial)
+        child = None
+        if self.options.memory_limit_mb is not None:
+            from automl.backends.trial_process import TrialProcess
+
+            child = TrialProcess(objective, self.options.memory_limit_mb)
+        try:
+            while not budget.search_over(len(study.trials)):
+                suggestion = strategy.ask()
+                if suggestion is None:
+                    return
+                trial = study.start(suggestion)
+                deadline, limit = budget.search_deadline(), trial_limit(budget, self.options.trial_timeout)
+                if child is None:
+                    result = self.evaluate(objective, trial, deadline, limit)
+                else:
+                    best = math.inf if study.best is None or study.best.loss is None else study.best.loss
+                    result = child.evaluate(trial, deadline, limit, best, study.oof.threshold())
+                study.finish(trial, result)
+                strategy.tell(suggestion, trial)
+                on_trial_end(study, trial)
+        finally:
+            if child is not None:
+                child.close()
 
     def evaluate(self, objective: Evaluate, trial: Trial, deadline: float | None, limit_s: float | None) -> TrialResult:
         """``objective(trial, deadline)``, given up after ``limit_s`` seconds (None: waited for however long)."""

@@ -45,6 +45,7 @@ def tune(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join this Ray cluster (or auto); default: start a local one."),
     trial_retries: Optional[int] = typer.Option(None, "--trial-retries", help="Reruns of a trial whose Ray worker died."),
     trial_timeout: Optional[float] = typer.Option(None, "--trial-timeout", help="Seconds one trial may take (in-process)."),
+    memory_limit_mb: Optional[int] = typer.Option(None, "--memory-limit-mb", help="Trials in a child process with this much memory."),
     resume_from: Optional[str] = typer.Option(None, "--resume-from", help="Run id of an earlier run of this job to continue."),
     time_column: Optional[str] = typer.Option(None, "--time-column", help="Forecasting: the column of timestamps."),
     horizon: Optional[int] = typer.Option(None, "--horizon", help="Forecasting: future steps to forecast."),
@@ -63,7 +64,8 @@ def tune(
         "experiment": experiment, "output": output, "max_trials": max_trials, "eval_method": eval_method,
         "test_data": test_data, "test_size": test_size, "tracking": tracking, "register": register,
         "backend": backend, "n_concurrent_trials": n_concurrent_trials, "resources_per_trial": resources_per_trial,
-        "ray_address": ray_address, "trial_retries": trial_retries, "trial_timeout": trial_timeout, "resume_from": resume_from,
+        "ray_address": ray_address, "trial_retries": trial_retries, "trial_timeout": trial_timeout,
+        "memory_limit_mb": memory_limit_mb, "resume_from": resume_from,
         "time_column": time_column, "horizon": horizon, "series_id_column": series_id_column, "season": season,
         "known_covariates": known_covariates, "ensemble": ensemble,
     }

@@ -45,7 +45,7 @@ def check_job(spec: JobSpec) -> None:
         raise InputError(f"register={spec.register_as!r} needs tracking; drop --no-tracking or --register.")
     check_max_trials(spec.max_trials)
     check_backend(spec.backend, spec.n_concurrent_trials, spec.resources_per_trial, spec.ray_address, spec.trial_retries,
-                  spec.trial_timeout)
+                  spec.trial_timeout, spec.memory_limit_mb)
 
 
 @automl_warnings_on_stderr()  # for the command's duration; the caller's root logger stays as it is
@@ -62,7 +62,8 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
         eval_method=spec.eval_method, n_splits=spec.n_splits, n_jobs=spec.n_jobs, tracking=spec.tracking,
         tracking_uri=spec.tracking_uri, experiment=spec.experiment, search_space=spec.search_space,
         register=spec.register_as, backend=spec.backend, n_concurrent_trials=spec.n_concurrent_trials,
-        resources_per_trial=spec.resources_per_trial, ray_address=spec.ray_address, trial_retries=spec.trial_retries, trial_timeout=spec.trial_timeout,
+        resources_per_trial=spec.resources_per_trial, ray_address=spec.ray_address, trial_retries=spec.trial_retries,
+        trial_timeout=spec.trial_timeout, memory_limit_mb=spec.memory_limit_mb,
         resume_from=spec.resume_from, ensemble=spec.ensemble, tags={JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else None,
     )
     progress = TuneProgress(spec.time_budget, spec.max_trials, stderr)
