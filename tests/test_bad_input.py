@@ -174,6 +174,8 @@ def test_names_lightgbm_xgboost_and_mlflow_reject_work_with_the_users_names_outs
         tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import mlflow
 
+    import automl
+
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)  # where the pyfunc model is read back
     rng = np.random.default_rng(0)
     X = pd.DataFrame({name: rng.normal(size=150) for name in NAMES})
@@ -186,6 +188,7 @@ def test_names_lightgbm_xgboost_and_mlflow_reject_work_with_the_users_names_outs
     served = mlflow.pyfunc.load_model(m.model_uri_)
     np.testing.assert_array_equal(np.asarray(served.predict(X.head(20))), m.predict(X.head(20)))
     assert served.metadata.get_input_schema().input_names()[:3] == ["a[0]", "b]", "c{x}"]
+    assert mlflow.models.get_model_info(m.model_uri_).metadata["automl_version"] == automl.__version__
 
 
 def test_forecast_covariates_with_names_lightgbm_rejects() -> None:
