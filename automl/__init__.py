@@ -23,6 +23,8 @@ _PUBLIC = {
     "Param": "automl.space",
     "SearchSpace": "automl.space",
     "TaskSpec": "automl.task",
+    "load_model": "automl.persistence",
+    "save_model": "automl.persistence",
     "TASKS": "automl.tasks",
     "Task": "automl.tasks",
 }
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from automl.errors import AutoMLError, InputError, NotFittedError, SpaceError
     from automl.metrics import METRICS, Metric
     from automl.model import TunedModel
+    from automl.persistence import load_model, save_model
     from automl.space import Param, SearchSpace
     from automl.task import TaskSpec
     from automl.tasks import TASKS, Task

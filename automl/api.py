@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator
 
 from automl import __version__
 from automl.budget import Budget
-from automl.data import check_xy
+from automl.data import check_features, check_xy
 from automl.errors import InputError, NotFittedError
 from automl.metrics import get_metric
 from automl.oof import OutOfFoldStore
@@ -197,6 +197,7 @@ class AutoML(BaseEstimator):
             time_column=time_column, horizon=horizon, series_columns=series_id_column, season=season,
             known_covariates=known_covariates)
         frame, target = check_xy(X, y, allow_missing_target=spec.missing_target_ok)
+        check_features(frame, y)
         problem = build_problem(spec, frame, target, self.estimators, self.search_space, self.time_budget, self.seed,
                                 groups)
         strategy, reason = resolve_strategy_name(self.strategy, problem.summary.n_rows, problem.summary.n_features,

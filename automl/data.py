@@ -53,6 +53,20 @@ def check_xy(X: Any, y: Any, allow_missing_target: bool = False) -> tuple[pd.Dat
     return frame.reset_index(drop=True), target.reset_index(drop=True)
 
 
+def check_features(frame: pd.DataFrame, y: Any) -> None:
+    """Training columns MLflow can name, and no copy of the target among them."""
+    empty = [i for i, name in enumerate(frame.columns) if name == ""]
+    if empty:
+        raise InputError(f"X has a column with an empty name (position {empty[0]}), which MLflow's model schema cannot "
+                         "hold; give every column a name.")
+    name = getattr(y, "name", None)
+    if isinstance(y, pd.Series) and name is not None and str(name) in frame.columns:
+        column = frame[str(name)]
+        if len(column) == len(y) and column.reset_index(drop=True).equals(y.reset_index(drop=True)):
+            raise InputError(f"X holds the target column {str(name)!r} as a feature, so the model would learn the answer "
+                             f"from it; drop it from X (X.drop(columns={str(name)!r})).")
+
+
 @dataclass(frozen=True)
 class DataSummary:
     """What search spaces and the validation scheme need to know about the data."""
@@ -68,7 +82,8 @@ class DataSummary:
         return {"n_rows": self.n_rows, "n_features": self.n_features, "n_classes": self.n_classes}
 
 
-def _safe_name(name: str, taken: set[str]) -> str:
+def safe_name(name: str, taken: set[str]) -> str:
+    """``name`` with only letters, digits and underscores (what LightGBM and XGBoost accept), unique in ``taken``."""
     base = re.sub(r"[^0-9A-Za-z_]", "_", name) or "feature"
     candidate, i = base, 1
     while candidate in taken:
@@ -108,9 +123,9 @@ class TabularPreprocessor:
         for column in X.columns:
             if self.kinds_[column] == "datetime":
                 for part in self.datetime_parts_[column]:
-                    self.output_names_[f"{column}.{part}"] = _safe_name(f"{column}_{part}", taken)
+                    self.output_names_[f"{column}.{part}"] = safe_name(f"{column}_{part}", taken)
             else:
-                self.output_names_[column] = _safe_name(column, taken)
+                self.output_names_[column] = safe_name(column, taken)
         return self
 
     @property

@@ -20,3 +20,9 @@ class NotFittedError(AutoMLError, AttributeError):
 
     Subclasses ``AttributeError`` like scikit-learn's own ``NotFittedError``.
     """
+
+
+def reason(exc: BaseException, limit: int = 200) -> str:
+    """A library's error message as a clause for one of these sentences: its first line, no final full stop, short."""
+    text = " ".join(str(exc).split("\n")[0].split()).rstrip(".") or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

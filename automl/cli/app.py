@@ -15,6 +15,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="AutoML hyper
 spaces_app = typer.Typer(no_args_is_help=True, help="List and show the estimator families' search spaces.")
 app.add_typer(spaces_app, name="spaces")
 stdout = Console(highlight=False)
+TRUST_HELP = ("Load a model file without its manifest check (a pickle runs code when loaded: only for files from a "
+              "source you trust).")
 
 
 @app.command()
@@ -133,12 +135,13 @@ def predict(
     out: Path = typer.Option(..., "--out", help="Where predictions are written (CSV or Parquet)."),
     proba: bool = typer.Option(False, "--proba", help="Also write class probabilities (model files only)."),
     interval: Optional[float] = typer.Option(None, "--interval", help="Forecasts: also write lower/upper bounds at this coverage, e.g. 0.9."),
+    trust_model: bool = typer.Option(False, "--trust-model", help=TRUST_HELP),
 ) -> None:
     """Write predictions of a fitted model for a table of rows (forecasts with their timestamps and series ids)."""
     from automl.cli.predict_command import run_predict
 
     with one_line_errors():
-        written = run_predict(model, data, out, proba, interval)
+        written = run_predict(model, data, out, proba, interval, trust_model)
         stdout.print(f"Wrote {written} predictions to {out}")
 
 
@@ -148,12 +151,13 @@ def report(
     out: Path = typer.Option(Path("report.html"), "--out", help="Where the HTML report is written."),
     tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow store of the run (default: MLFLOW_TRACKING_URI or ./mlflow.db)."),
     importance: str = typer.Option("fanova", "--importance", help="Hyperparameter importance: fanova or ped-anova (faster)."),
+    trust_model: bool = typer.Option(False, "--trust-model", help=TRUST_HELP),
 ) -> None:
     """Write a job's self-contained HTML report (charts work offline)."""
     from automl.cli.report_command import run_report
 
     with one_line_errors():
-        written = run_report(source, out, tracking_uri, importance)
+        written = run_report(source, out, tracking_uri, importance, trust_model)
         stdout.print(f"Wrote the report to {written}")
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from automl.cli.job_errors import field_error
 from automl.errors import InputError
 
 
@@ -122,24 +123,25 @@ def load_job(path: Path | None, overrides: dict[str, Any]) -> JobSpec:
         if not isinstance(loaded, dict):
             raise InputError(f"job file {str(path)!r} must hold a mapping of fields such as data, target, task.")
         fields, base = loaded, path.resolve().parent
-    spec_from_file = _validate(fields | {k: v for k, v in overrides.items() if v is not None}, source)
+    flagged = {k for k, v in overrides.items() if v is not None}
+    spec_from_file = _validate(fields | {k: overrides[k] for k in flagged}, source, flagged)
     if path is None:
         return spec_from_file
-    flagged_paths = {k for k, v in overrides.items() if v is not None}
+    flagged_paths = flagged
     resolved = spec_from_file.resolve_paths(base)
     # Paths given as flags are relative to the working directory, not the job file.
     return resolved.model_copy(update={k: getattr(spec_from_file, k) for k in ("data", "test_data", "output") if k in flagged_paths})
 
 
-def _validate(fields: dict[str, Any], source: str) -> JobSpec:
+def _validate(fields: dict[str, Any], source: str, flagged: set[str]) -> JobSpec:
     try:
         return JobSpec.model_validate(fields)
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"]) or "job"
+        where = str(error["loc"][0]) if error["loc"] else "job"
         if error["type"] == "extra_forbidden":
             allowed = ", ".join(f.alias or name for name, f in JobSpec.model_fields.items())
             raise InputError(f"{source}: unknown field {where!r}; allowed fields: {allowed}.") from None
         if error["type"] == "missing":
             raise InputError(f"{source}: field {where!r} is required; add it (e.g. {where}: ...).") from None
-        raise InputError(f"{source}: field {where!r} = {error.get('input')!r} is invalid ({error['msg']}).") from None
+        raise InputError(field_error(error, fields, JobSpec.model_fields, source, where in flagged)) from None

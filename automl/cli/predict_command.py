@@ -7,21 +7,27 @@ from pathlib import Path
 import numpy as np
 
 from automl.errors import InputError
-from automl.io import read_table, write_table
+from automl.io import check_output, read_table, write_table
 from automl.persistence import MLFLOW_SCHEMES, load_model
 from automl.svmlight import align_features, is_svmlight
 
 
-def run_predict(model_ref: str, data: Path, out: Path, proba: bool, interval: float | None = None) -> int:
+def run_predict(model_ref: str, data: Path, out: Path, proba: bool, interval: float | None = None,
+                trust_model: bool = False) -> int:
     """Write a ``prediction`` column (and ``proba_<class>`` or ``lower``/``upper`` columns) for each row.
 
     A forecast's rows keep their time and series columns in front; a ranking model's prediction is its
-    score of the row (higher ranks first within a query). Returns the row count.
+    score of the row (higher ranks first within a query). ``out`` is written only once complete, and never over the
+    rows or the model. Returns the row count.
     """
+    check_output(out, "--out")
+    for flag, path in (("--data", data), ("--model", Path(model_ref))):
+        if out.exists() and path.exists() and out.samefile(path):
+            raise InputError(f"--out {str(out)!r} is the {flag} file; choose another path so that file is kept.")
     for flag, used in (("--proba", proba), ("--interval", interval is not None)):
         if used and model_ref.startswith(MLFLOW_SCHEMES):
             raise InputError(f"{flag} needs a model file written by `automl tune`; MLflow pyfunc models predict only.")
-    model = load_model(model_ref)
+    model = load_model(model_ref, trust=trust_model)
     frame = read_table(data, "data")
     if is_svmlight(data) and hasattr(model, "feature_names_in_"):
         frame = align_features(frame, list(model.feature_names_in_))  # features absent from a sparse file are 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from automl.atomic import replacing
 from automl.errors import InputError
 
 
-def run_report(source: str, out: Path, tracking_uri: str | None, importance: str) -> Path:
+def run_report(source: str, out: Path, tracking_uri: str | None, importance: str, trust_model: bool = False) -> Path:
     """Write the report of ``source`` (a parent run id, or a model file from ``automl tune``) to ``out``."""
     import automl
     from automl_dashboards import record_from_automl, render_report
@@ -19,7 +20,7 @@ def run_report(source: str, out: Path, tracking_uri: str | None, importance: str
     if Path(source).is_file():
         from automl.persistence import load_model
 
-        fitted = load_model(source)
+        fitted = load_model(source, trust=trust_model)
         if not hasattr(fitted, "study_"):
             raise InputError(f"model file {source!r} holds no tuning job; pass a file written by `automl tune`.")
         record = record_from_automl(fitted)
@@ -27,5 +28,7 @@ def run_report(source: str, out: Path, tracking_uri: str | None, importance: str
         from automl.tracking.mlflow_reader import read_job
 
         record = read_job(source, tracking_uri)
-    out.write_text(render_report(record, importance=importance, version=automl.__version__), encoding="utf-8")
+    page = render_report(record, importance=importance, version=automl.__version__)
+    with replacing(out) as temporary:  # an existing report is kept until the new one is complete
+        temporary.write_text(page, encoding="utf-8")
     return out

@@ -46,6 +46,29 @@ def check_job(spec: JobSpec) -> None:
     check_max_trials(spec.max_trials)
     check_backend(spec.backend, spec.n_concurrent_trials, spec.resources_per_trial, spec.ray_address, spec.trial_retries,
                   spec.trial_timeout, spec.memory_limit_mb)
+    _check_target_is_no_feature(spec)
+    _check_output(spec)
+
+
+def _check_target_is_no_feature(spec: JobSpec) -> None:
+    """The target column cannot also be the query ids, the timestamps, a series key or a covariate."""
+    for name in ("group_column", "time_column", "series_id_column", "known_covariates"):
+        value = getattr(spec, name)
+        if spec.target in (value if isinstance(value, list) else [value]):
+            raise InputError(f"{name}={value!r} names the target column {spec.target!r}, which cannot also be a feature "
+                             f"or key; remove it from {name} (or set target to the column to predict).")
+
+
+def _check_output(spec: JobSpec) -> None:
+    """The model file goes into an existing folder and never over the job's data."""
+    if not spec.output.parent.is_dir():
+        raise InputError(f"output={str(spec.output)!r} is in folder {str(spec.output.parent)!r}, which does not exist; "
+                         "create it or choose another output path.")
+    for name in ("data", "test_data"):
+        path = getattr(spec, name)
+        if path is not None and path.exists() and spec.output.exists() and spec.output.samefile(path):
+            raise InputError(f"output={str(spec.output)!r} is the job's {name} file; choose another output path so the "
+                             "data is kept.")
 
 
 @automl_warnings_on_stderr()  # for the command's duration; the caller's root logger stays as it is

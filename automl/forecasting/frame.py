@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.data import safe_name
 from automl.errors import InputError
 from automl.forecasting.calendar import Frequency, calendar_columns, infer_frequency, next_timestamps
 
@@ -83,6 +84,8 @@ class ForecastFrame:
         self.covariate_categories_ = {c: pd.Categorical(X[c]).categories for c in self.known_covariates
                                       if not pd.api.types.is_numeric_dtype(X[c])}
         self.input_columns_ = [self.time_column, *self.series_columns, *self.known_covariates]
+        taken = {SERIES, STEP}  # the features keep the user's names off the estimators (LightGBM refuses "[", ":", ...)
+        self.output_names_ = {c: safe_name(f"cov_{c}", taken) for c in self.known_covariates}
         self.categorical_features_: tuple[str, ...] = (SERIES,) if len(self.series_) > 1 else ()
         return self
 
@@ -113,12 +116,13 @@ class ForecastFrame:
         for name, values in calendar_columns(times, self.frequency_.calendar_features
                                              if np.issubdtype(times.dtype, np.datetime64) else ()).items():
             frame[name] = values
+        names = getattr(self, "output_names_", {})
         for column in self.known_covariates:
-            values = X[column]
+            values, name = X[column], names.get(column, column)
             if column in self.covariate_categories_:
-                frame[column] = pd.Categorical(values, categories=self.covariate_categories_[column]).codes
+                frame[name] = pd.Categorical(values, categories=self.covariate_categories_[column]).codes
             else:
-                frame[column] = pd.to_numeric(values).to_numpy(dtype=float)
+                frame[name] = pd.to_numeric(values).to_numpy(dtype=float)
         return frame
 
     def _steps(self, key: str, history: SeriesHistory, times: np.ndarray) -> np.ndarray:

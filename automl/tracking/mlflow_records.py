@@ -197,6 +197,7 @@ class MlflowRecorder:
             input_example=example,
             pip_requirements=_requirements(model),
             code_paths=[str(Path(automl.__file__).parent)],
+            metadata={"automl_version": automl.__version__},  # checked by automl.persistence before loading
             run_id=self.run_id,
         )
         return str(info.model_uri)
