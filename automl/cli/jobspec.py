@@ -44,8 +44,8 @@ class JobSpec(BaseModel):
     resources_per_trial: dict[str, float] | None = None
     ray_address: str | None = None
     trial_retries: int = Field(0, ge=0)
-    trial_timeout: float | None = None  # seconds one trial may take (checked by check_job)
-    memory_limit_mb: int | None = None  # trials in a child process with this much data memory
+    trial_timeout: float | None = Field(None, gt=0)  # seconds one trial may take
+    memory_limit_mb: int | None = Field(None, ge=64)  # trials in a child process with this much data memory
     resume_from: str | None = None  # an earlier run of this job: its finished trials are replayed
     ensemble: bool | str = "auto"  # "auto", true, false or "stack": ship an ensemble of the trials (checked by check_job)
     # forecasting (task: forecast)
