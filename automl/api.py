@@ -12,18 +12,18 @@ from sklearn.base import BaseEstimator
 
 from automl import __version__
 from automl.budget import Budget
-from automl.data import check_features, check_xy
+from automl.data import check_xy
 from automl.errors import InputError, NotFittedError
+from automl.job_plan import plan_job
 from automl.metrics import get_metric
 from automl.oof import OutOfFoldStore
 from automl.params import (
     check_backend, check_ensemble, check_max_trials, check_register, check_time_budget, resolve_n_jobs,
 )
-from automl.problem import TuningProblem, build_problem
-from automl.records import direction
+from automl.problem import TuningProblem
 from automl.resume import trials_to_resume
 from automl.schedulers import resolve_early_stop
-from automl.strategies import check_strategy_name, resolve_strategy_name
+from automl.strategies import check_strategy_name
 from automl.study import FAILED, PRUNED, TIMEOUT, Study, Trial
 from automl.task import TaskSpec, make_task
 from automl.tracking import make_tracker
@@ -192,19 +192,9 @@ class AutoML(BaseEstimator):
         ``TaskSpec``; a value given here wins).
         """
         budget = Budget(self.time_budget, self.max_trials)
-        settings = self._check_settings()
-        spec = self._task_spec().with_fit_options(
-            time_column=time_column, horizon=horizon, series_columns=series_id_column, season=season,
-            known_covariates=known_covariates)
-        frame, target = check_xy(X, y, allow_missing_target=spec.missing_target_ok)
-        check_features(frame, y)
-        problem = build_problem(spec, frame, target, self.estimators, self.search_space, self.time_budget, self.seed,
-                                groups)
-        strategy, reason = resolve_strategy_name(self.strategy, problem.summary.n_rows, problem.summary.n_features,
-                                                 self.time_budget)
-        logger.info("strategy=%s (%s)", strategy, reason)
-        settings = replace(settings, strategy=strategy)
-        params, tags = self._job_record(problem, settings, reason)
+        plan = plan_job(self, X, y, groups, self._fit_options(time_column, horizon, series_id_column, season,
+                                                              known_covariates))
+        problem, settings, frame, params, tags = plan.problem, plan.settings, plan.frame, plan.params, plan.tags
         recorded = None
         if self.resume_from is not None:
             recorded = trials_to_resume(self.resume_from, self.tracking_uri, problem.space, params)
@@ -239,6 +229,23 @@ class AutoML(BaseEstimator):
         self.time_spent_ = {**timing, "total_s": budget.elapsed()}
         return self
 
+    def plan(
+        self, X: Any, y: Any, groups: Any = None, *, time_column: str | None = None, horizon: int | None = None,
+        series_id_column: str | Sequence[str] | None = None, season: int | None = None,
+        known_covariates: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """What ``fit`` with these arguments would run, without fitting: the job's parameters as MLflow records
+        them (task, metric, families, strategy and ``strategy_reason``, validation, budget, data shape)."""
+        plan = plan_job(self, X, y, groups, self._fit_options(time_column, horizon, series_id_column, season,
+                                                              known_covariates))
+        return {**plan.params, "strategy_reason": plan.reason}
+
+    @staticmethod
+    def _fit_options(time_column: str | None, horizon: int | None, series_id_column: str | Sequence[str] | None,
+                     season: int | None, known_covariates: Sequence[str] | None) -> dict[str, Any]:
+        return {"time_column": time_column, "horizon": horizon, "series_columns": series_id_column, "season": season,
+                "known_covariates": known_covariates}
+
     def _check_settings(self) -> JobSettings:
         """Every parameter that can be checked before the data is read, as the job's settings."""
         check_time_budget(self.time_budget, self.max_trials)
@@ -260,24 +267,6 @@ class AutoML(BaseEstimator):
             return self.task if self.metric is None else replace(self.task, metric=self.metric)
         metric = None if self.metric in (None, "auto") else self.metric
         return make_task(self.task, metric=metric, eval_method=self.eval_method, n_splits=self.n_splits)
-
-    def _job_record(self, problem: TuningProblem, settings: JobSettings, reason: str) -> tuple[dict[str, Any], dict[str, str]]:
-        """The job's MLflow parameters (its settings, the data's shape and the problem's fingerprints) and tags."""
-        kind, summary = problem.spec.kind, problem.summary
-        params: dict[str, Any] = {
-            "task": kind, "metric": problem.metric.name, "time_budget": self.time_budget, "max_trials": self.max_trials,
-            "strategy": settings.strategy, "strategy_requested": self.strategy, "early_stop": settings.early_stop,
-            "seed": self.seed, "eval_method": problem.eval_method, "n_splits": problem.spec.n_splits,
-            "holdout_fraction": problem.spec.validation_fraction(summary.n_rows),
-            "estimators": ",".join(problem.families), "n_jobs": settings.n_jobs, "backend": self.backend,
-            "n_rows": summary.n_rows, "n_features": summary.n_features, "n_categorical": summary.n_categorical,
-            "n_classes": summary.n_classes, "metric_direction": direction(problem.metric.greater_is_better),
-            **settings.backend_options.as_params(), **problem.fingerprints, "problem_id": problem.identity(),
-            **problem.task.job_params(problem.spec, list(problem.splits)),
-        }
-        tags = {"automl.version": __version__, "automl.task": kind, "automl.strategy": settings.strategy,
-                "automl.strategy_reason": reason, "automl.job_name": f"automl-{kind}-{settings.strategy}"}
-        return params, tags
 
     def _set_fitted(self, result: JobResult, problem: TuningProblem, settings: JobSettings, params: dict[str, Any]) -> None:
         shipped = result.trial

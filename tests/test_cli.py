@@ -184,3 +184,34 @@ def test_ensemble_flag_is_checked_before_any_work(tmp_path: Path) -> None:
     result = cli("tune", str(job), "--quiet", cwd=tmp_path)
     assert result.returncode == 2 and 'ensemble=\'maybe\' is invalid; pass "auto"' in result.stderr, result.stderr
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_version_and_a_dry_run_that_fits_and_writes_nothing(tmp_path: Path) -> None:
+    import automl
+
+    version = cli("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.strip() == f"automl {automl.__version__}"
+    job = write_job(tmp_path, time_budget=30)
+    before = set(tmp_path.iterdir())
+    result = cli("tune", str(job), "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert "task │ binary (metric roc_auc, maximize)" in out and "5-fold cross-validation" in out
+    assert re.search(r"strategy │ tpe \(\d+ x \d+ data is small for the budget\)", out)
+    assert "Nothing was fitted or written." in out
+    assert set(tmp_path.iterdir()) == before  # no model file, no MLflow store
+    bad = cli("tune", str(write_job(tmp_path, metric="acuracy")), "--dry-run", cwd=tmp_path)
+    assert bad.returncode == 2 and 'Did you mean "accuracy"' in bad.stderr
+
+
+def test_mlflow_s_own_messages_go_to_a_log_file_unless_verbose(tmp_path: Path) -> None:
+    job = write_job(tmp_path, max_trials=2, estimators=["lr"], time_budget=None)
+    quiet = cli("tune", str(job), "--quiet", cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    log = tmp_path / "automl.log"
+    assert "Creating initial MLflow database tables" in log.read_text()  # a fresh store, created by the writer
+    assert "mlflow" not in quiet.stderr.replace(f"MLflow's own messages: {log}", "").lower(), quiet.stderr
+    assert quiet.stderr.count(f"MLflow's own messages: {log}") == 1
+    (tmp_path / "mlflow.db").unlink()
+    verbose = cli("tune", str(job), "--quiet", "--verbose", cwd=tmp_path)
+    assert verbose.returncode == 0 and "Creating initial MLflow database tables" in verbose.stderr, verbose.stderr

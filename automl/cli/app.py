@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import typer
 from rich.console import Console
 
 from automl.cli.errors import one_line_errors
+from automl.cli.errors import stderr as stderr_console
 from automl.cli.jobspec import load_job
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AutoML hyperparameter tuning with MLflow tracking.")
 spaces_app = typer.Typer(no_args_is_help=True, help="List and show the estimator families' search spaces.")
 app.add_typer(spaces_app, name="spaces")
 stdout = Console(highlight=False)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from automl import __version__
+
+        stdout.print(f"automl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                          help="Show automl's version and exit.")) -> None:
+    """AutoML hyperparameter tuning with MLflow tracking."""
+
+
+@contextlib.contextmanager
+def third_party_logs(verbose: bool) -> Iterator[None]:
+    """MLflow's own messages to ./automl.log for the command (its path said once), or on stderr with --verbose."""
+    from automl.tracking.chatter import third_party_logs_to
+
+    path = None if verbose else Path("automl.log").resolve()
+    size = path.stat().st_size if path is not None and path.exists() else 0
+    try:
+        with third_party_logs_to(path):
+            yield
+    finally:
+        if path is not None and path.exists() and path.stat().st_size > size:
+            stderr_console.print(f"MLflow's own messages: {path}", soft_wrap=True, markup=False)
+
+
 TRUST_HELP = ("Load a model file without its manifest check (a pickle runs code when loaded: only for files from a "
               "source you trust).")
 
@@ -56,6 +89,8 @@ def tune(
     known_covariates: Optional[str] = typer.Option(None, "--known-covariates", help="Forecasting: comma-separated columns known in the future."),
     ensemble: Optional[str] = typer.Option(None, "--ensemble", help="auto (when it beats the best trial), true, false or stack (a linear model on the trials' predictions)."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the job and the data, show what would run; fit nothing."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show MLflow's own messages on stderr (else: ./automl.log)."),
 ) -> None:
     """Run a tuning job: search, refit the best model, write it, record everything in MLflow."""
     from automl.cli.tune_command import run_tune
@@ -71,8 +106,8 @@ def tune(
         "time_column": time_column, "horizon": horizon, "series_id_column": series_id_column, "season": season,
         "known_covariates": known_covariates, "ensemble": ensemble,
     }
-    with one_line_errors():
-        run_tune(load_job(job, overrides), stdout, quiet=quiet, job_file=job)
+    with one_line_errors(), third_party_logs(verbose):
+        run_tune(load_job(job, overrides), stdout, quiet=quiet, job_file=job, dry_run=dry_run)
 
 
 @app.command()
@@ -87,7 +122,7 @@ def resume(
     from automl.cli.resume_command import prepare_resume
     from automl.cli.tune_command import run_tune
 
-    with one_line_errors():
+    with one_line_errors(), third_party_logs(False):
         job, previous = prepare_resume(run_id, tracking_uri)
         if previous:
             stdout.print(f"{previous} Resuming it.", soft_wrap=True, markup=False)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from automl.api import AutoML
@@ -72,7 +74,8 @@ def _check_output(spec: JobSpec) -> None:
 
 
 @automl_warnings_on_stderr()  # for the command's duration; the caller's root logger stays as it is
-def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Path | None = None) -> AutoML:
+def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Path | None = None,
+             dry_run: bool = False) -> AutoML | None:
     check_job(spec)
     X, y, groups = _read(spec, spec.data, "data")
     X_test, y_test, groups_test = _test_set(spec, X, y, groups)
@@ -89,6 +92,9 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
         trial_timeout=spec.trial_timeout, memory_limit_mb=spec.memory_limit_mb,
         resume_from=spec.resume_from, ensemble=spec.ensemble, tags={JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else None,
     )
+    if dry_run:
+        show_plan(automl.plan(X, y, groups, **spec.fit_options()), spec, console, None if X_test is None else len(X_test))
+        return None
     progress = TuneProgress(spec.time_budget, spec.max_trials, stderr)
     automl.set_params(callbacks=[] if quiet else [progress])
     if quiet:
@@ -102,6 +108,33 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
         X_test = align_features(X_test, list(automl.feature_names_in_))  # an svmlight file may lack some features
     _report(automl, spec, console, X_test, y_test, groups_test)
     return automl
+
+
+def show_plan(plan: dict[str, Any], spec: JobSpec, console: Console, test_rows: int | None) -> None:
+    """``--dry-run``: what the job would run, from ``AutoML.plan``."""
+    validation = (f"{plan['n_splits']}-fold cross-validation" if plan["eval_method"] == "cv"
+                  else f"holdout of {plan['holdout_fraction']:g} of the rows")
+    budget = f"{plan['time_budget']:g} s" if plan["time_budget"] is not None else "no time limit"
+    if plan["max_trials"] is not None:
+        budget += f", at most {plan['max_trials']} trials"
+    classes = f", {plan['n_classes']} classes" if plan.get("n_classes") else ""
+    rows = {
+        "task": f"{plan['task']} (metric {plan['metric']}, {plan['metric_direction']})",
+        "data": f"{plan['n_rows']} rows x {plan['n_features']} features ({plan['n_categorical']} categorical){classes}"
+                + (f"; {test_rows} test rows held out" if test_rows else ""),
+        "families": plan["estimators"].replace(",", ", "),
+        "strategy": f"{plan['strategy']} ({plan['strategy_reason']}); early stopping: {plan['early_stop']}",
+        "validation": validation,
+        "budget": budget,
+        "backend": f"{plan['backend']}, {plan['n_jobs']} thread(s) per trial",
+        "output": str(spec.output),
+        "tracking": (spec.tracking_uri or "sqlite:///mlflow.db") if spec.tracking else "off",
+    }
+    table = Table(title="Dry run: what `automl tune` would run", show_header=False)
+    for key, value in rows.items():
+        table.add_row(key, escape(str(value)))
+    console.print(table)
+    console.print("Nothing was fitted or written.")
 
 
 def _read(spec: JobSpec, path: Path, parameter: str) -> tuple[pd.DataFrame, pd.Series, np.ndarray | None]:

@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any, BinaryIO, Callable
 
+from automl.tracking.chatter import ENV, route_to
 from automl.tracking.frames import read_frame
 from automl.tracking.mlflow_records import MlflowRecorder
 
@@ -130,6 +131,7 @@ def main() -> None:
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies
     uri, experiment = sys.argv[1] or None, sys.argv[2]
+    route_to(os.environ.get(ENV))
     recorder = MlflowRecorder(uri, experiment)
 
     def acknowledge(method: str, seconds: float) -> None:

@@ -1,0 +1,73 @@
+"""What a job will do, worked out from the settings and the data before anything is fitted.
+
+``AutoML.fit`` runs the plan; ``AutoML.plan`` (and ``automl tune --dry-run``) only shows it: task, metric,
+families, strategy and why, validation, budget, the data's shape, as the job's MLflow parameters record them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from automl import __version__
+from automl.data import check_features, check_xy
+from automl.problem import TuningProblem, build_problem
+from automl.records import direction
+from automl.strategies import resolve_strategy_name
+from automl.tuning import JobSettings
+
+if TYPE_CHECKING:
+    from automl.api import AutoML
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class JobPlan:
+    """The frozen problem, the settings with the strategy resolved, and the job's MLflow parameters and tags."""
+
+    problem: TuningProblem
+    settings: JobSettings
+    frame: pd.DataFrame
+    params: dict[str, Any]
+    tags: dict[str, str]
+    reason: str  # why this strategy
+
+
+def plan_job(automl: "AutoML", X: Any, y: Any, groups: Any, fit_options: dict[str, Any]) -> JobPlan:
+    """Check every parameter and the data, build the problem (splits, spaces), resolve the strategy."""
+    settings = automl._check_settings()
+    spec = automl._task_spec().with_fit_options(**fit_options)
+    frame, target = check_xy(X, y, allow_missing_target=spec.missing_target_ok)
+    check_features(frame, y)
+    problem = build_problem(spec, frame, target, automl.estimators, automl.search_space, automl.time_budget,
+                            automl.seed, groups)
+    strategy, reason = resolve_strategy_name(automl.strategy, problem.summary.n_rows, problem.summary.n_features,
+                                             automl.time_budget)
+    logger.info("strategy=%s (%s)", strategy, reason)
+    settings = replace(settings, strategy=strategy)
+    params, tags = job_record(automl, problem, settings, reason)
+    return JobPlan(problem, settings, frame, params, tags, reason)
+
+
+def job_record(automl: "AutoML", problem: TuningProblem, settings: JobSettings,
+               reason: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The job's MLflow parameters (its settings, the data's shape and the problem's fingerprints) and tags."""
+    kind, summary = problem.spec.kind, problem.summary
+    params: dict[str, Any] = {
+        "task": kind, "metric": problem.metric.name, "time_budget": automl.time_budget, "max_trials": automl.max_trials,
+        "strategy": settings.strategy, "strategy_requested": automl.strategy, "early_stop": settings.early_stop,
+        "seed": automl.seed, "eval_method": problem.eval_method, "n_splits": problem.spec.n_splits,
+        "holdout_fraction": problem.spec.validation_fraction(summary.n_rows),
+        "estimators": ",".join(problem.families), "n_jobs": settings.n_jobs, "backend": automl.backend,
+        "n_rows": summary.n_rows, "n_features": summary.n_features, "n_categorical": summary.n_categorical,
+        "n_classes": summary.n_classes, "metric_direction": direction(problem.metric.greater_is_better),
+        **settings.backend_options.as_params(), **problem.fingerprints, "problem_id": problem.identity(),
+        **problem.task.job_params(problem.spec, list(problem.splits)),
+    }
+    tags = {"automl.version": __version__, "automl.task": kind, "automl.strategy": settings.strategy,
+            "automl.strategy_reason": reason, "automl.job_name": f"automl-{kind}-{settings.strategy}"}
+    return params, tags
