@@ -8,7 +8,9 @@ memory, and with its own SQLite storage (``RDBStorage``), the fair comparison
 for a loop that persists every trial. automl's loop is the one
 ``AutoML.fit`` uses: strategy ask/tell, the trial ledger, the in-process
 backend and (optionally) MLflow tracking into a fresh SQLite store; the
-objective returns at once, so what is timed is the loop itself. With tracking,
+objective returns at once, so what is timed is the loop itself. Two more rows time the trial limits: each
+trial in a thread waited for up to its limit (every job with a time budget), and each trial in the reused
+child process of ``memory_limit_mb`` (the child's start included). With tracking,
 two figures: until the last trial is told (the loop; trial runs are written by
 a background thread), and until every trial run is in the store.
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import optuna
 
+from automl.backends.base import BackendOptions
 from automl.backends.inprocess import InProcessBackend
 from automl.budget import Budget
 from automl.space import JointSpace, parse_space
@@ -46,7 +49,8 @@ def loss(x: float, y: float, n: int, kind: str) -> float:
     return (x - 1) ** 2 + (y + 2) ** 2 + (kind == "a") * 0.5 + abs(n - 100) / 1000
 
 
-def run_automl(trials: int, strategy_name: str, tracker: Tracker) -> tuple[float, float]:
+def run_automl(trials: int, strategy_name: str, tracker: Tracker,
+               options: BackendOptions | None = None) -> tuple[float, float]:
     """Seconds until the last trial is told to the strategy, and until the tracker has written everything."""
     space = JointSpace({"quad": parse_space(SPACE, "bench", "quad").for_task("classification", {})})
     strategy = STRATEGIES.get(strategy_name)(space, 0, ["quad"])
@@ -58,7 +62,7 @@ def run_automl(trials: int, strategy_name: str, tracker: Tracker) -> tuple[float
 
     started = time.perf_counter()
     tracker.start({"benchmark": "loop_overhead"}, {"automl.job_name": "loop-overhead"})
-    InProcessBackend().run(study, strategy, objective, Budget(None, trials), lambda s, t: tracker.log_trial(t, strategy_name))
+    InProcessBackend(options).run(study, strategy, objective, Budget(None, trials), lambda s, t: tracker.log_trial(t, strategy_name))
     loop = time.perf_counter() - started
     tracker.end()
     return loop, time.perf_counter() - started
@@ -94,6 +98,12 @@ def main() -> None:
         "automl_tpe_tracking_mlflow_sqlite_until_all_written": tracked_all,
         "automl_random_tracking_off": run_automl(args.trials, "random", NullTracker())[0],
         "automl_cfo_tracking_off": run_automl(args.trials, "cfo", NullTracker())[0],
+        # each trial in a thread waited for up to its limit (what every job with a time budget does)
+        "automl_random_tracking_off_trial_thread": run_automl(args.trials, "random", NullTracker(),
+                                                              BackendOptions(trial_timeout=3600))[0],
+        # each trial in the reused child process (memory_limit_mb), its start included
+        "automl_random_tracking_off_trial_process": run_automl(args.trials, "random", NullTracker(),
+                                                               BackendOptions(memory_limit_mb=4096))[0],
     }
     per_trial_ms = {k: round(1000 * v / args.trials, 3) for k, v in rows.items()}
     base = per_trial_ms["optuna_study_optimize_tpe"]

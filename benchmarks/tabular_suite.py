@@ -92,6 +92,7 @@ def run_tool(tool: str, split: Path, out: Path, ag_python: Path, kill_after: flo
         cmd = [sys.executable, "-m", "benchmarks.tabular_fit", tool, str(split), str(out)]
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     out.mkdir(parents=True, exist_ok=True)
+    load_before = round(os.getloadavg()[0], 2)  # the machine's 1-minute load: a busy machine slows every tool
     started = time.monotonic()
     with open(out / "log.txt", "wb") as log:  # cwd: the run's temporary folder, where MLflow puts ./mlruns
         proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -108,7 +109,8 @@ def run_tool(tool: str, split: Path, out: Path, ag_python: Path, kill_after: flo
                 pass
         time.sleep(0.2)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    info: dict[str, Any] = {"process_s": round(time.monotonic() - started, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    info: dict[str, Any] = {"process_s": round(time.monotonic() - started, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+                            "load_before": load_before, "load_after": round(os.getloadavg()[0], 2)}
     if proc.returncode != 0 or not (out / "pred.npy").exists():
         tail = (out / "log.txt").read_text(errors="replace").strip().splitlines()[-8:]
         why = f"killed after {kill_after:g} s" if killed else f"exit {proc.returncode}"
@@ -123,11 +125,21 @@ def row(ds: Dataset, seed: int, tool: str, budget: float, test_score: float | No
            "wall_s": None if wall is None else round(wall, 2),
            "wall_over_budget": None if wall is None else round(wall / budget, 3),
            "trials": info.get("trials"), "peak_rss_mb": info.get("peak_rss_mb"), "process_s": info.get("process_s"),
-           "best": info.get("best"), "error": info.get("error")}
+           "best": info.get("best"), "error": info.get("error"),
+           "load_1m": [info.get("load_before"), info.get("load_after")]}
     for key in ("models", "missing_classes"):  # AutoGluon's
         if info.get(key):
             out[key] = info[key]
     return out
+
+
+def _commit() -> str | None:
+    """The automl commit measured (the checkout the script runs from)."""
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def main() -> None:
@@ -151,7 +163,7 @@ def main() -> None:
         "command": "python -m benchmarks.tabular_suite " + shlex.join(sys.argv[1:]),
         "machine": {"platform": platform.platform(), "cores": len(os.sched_getaffinity(0)),
                     "python": platform.python_version()},
-        "date": time.strftime("%Y-%m-%d"), "budget_s": args.budget, "seeds": args.seeds, "tools": args.tools,
+        "date": time.strftime("%Y-%m-%d"), "commit": _commit(), "budget_s": args.budget, "seeds": args.seeds, "tools": args.tools,
         "versions": {p: version(p) for p in ("scikit-learn", "lightgbm", "xgboost", "pandas", "numpy")},
         "datasets": [], "complete": False, "rows": [], "summary": None}
     for name in args.datasets:

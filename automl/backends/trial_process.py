@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import signal
 import time
-from dataclasses import replace
+from dataclasses import is_dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -61,7 +61,7 @@ def _serve(conn: Connection, memory_limit_mb: int | None) -> None:
     """The child: receive the objective, then evaluate each trial sent and send back its result."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it kills this process
     objective = cloudpickle.loads(conn.recv_bytes())
-    objective = replace(objective, scheduler=PipeScheduler(conn, objective.scheduler.name))
+    objective = _with_scheduler(objective, PipeScheduler(conn, getattr(objective, "scheduler", Scheduler()).name))
     if memory_limit_mb is not None:
         import resource
 
@@ -84,12 +84,17 @@ def _serve(conn: Connection, memory_limit_mb: int | None) -> None:
             conn.send(("result", TrialResult(FAILED, error="MemoryError: the trial's result did not fit memory_limit_mb")))
 
 
+def _with_scheduler(objective: Any, scheduler: Scheduler) -> Any:
+    """``objective`` reporting to ``scheduler`` (an ``Objective``; any other callable as it is)."""
+    return replace(objective, scheduler=scheduler) if is_dataclass(objective) and hasattr(objective, "scheduler") else objective
+
+
 class TrialProcess:
     """One child process at a time evaluating ``objective``'s trials; replaced when a trial hangs or it dies."""
 
     def __init__(self, objective: Any, memory_limit_mb: int | None = None) -> None:
         self.objective, self.memory_limit_mb = objective, memory_limit_mb
-        self._payload = cloudpickle.dumps(replace(objective, scheduler=Scheduler()))
+        self._payload = cloudpickle.dumps(_with_scheduler(objective, Scheduler()))
         self._process: Any = None
         self._conn: Connection | None = None
         self.replaced = 0  # children killed or found dead (one per lost trial)
@@ -113,7 +118,7 @@ class TrialProcess:
         """Run ``trial`` in the child; past ``limit_s`` seconds (None: no limit) it is killed and recorded as failed."""
         conn = self._child()
         hard_end = math.inf if limit_s is None else time.monotonic() + limit_s
-        scheduler = self.objective.scheduler
+        scheduler = getattr(self.objective, "scheduler", Scheduler())
         running: set[int] = set()
         conn.send((trial, deadline, keep_model_below, keep_oof_below))
         while True:
@@ -142,7 +147,7 @@ class TrialProcess:
         self.close()
         self.replaced += 1
         for trial_id in running:
-            self.objective.scheduler.finish(trial_id, FAILED, None)
+            getattr(self.objective, "scheduler", Scheduler()).finish(trial_id, FAILED, None)
         logger.warning("Trial %d (%s) failed: %s.", trial.trial_id, trial.estimator, reason)
         return TrialResult(FAILED, error=reason)
 
