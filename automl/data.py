@@ -25,7 +25,10 @@ def to_frame(X: Any, parameter: str = "X", columns: list[str] | None = None) -> 
             raise InputError(f"{parameter} cannot be read as a table ({exc}); pass a pandas DataFrame or a 2-D array.") from exc
         if array.ndim != 2:
             raise InputError(f"{parameter} has {array.ndim} dimension(s); pass a 2-D table (rows x features).")
-        names = columns if columns is not None and len(columns) == array.shape[1] else [f"x{i}" for i in range(array.shape[1])]
+        if columns is not None and len(columns) != array.shape[1]:  # scikit-learn's n_features_in_ message, and what to do
+            raise InputError(f"{parameter} has {array.shape[1]} features, but AutoML is expecting {len(columns)} features "
+                             f"as input; pass the columns it was fitted on, in this order: {columns}.")
+        names = columns if columns is not None else [f"x{i}" for i in range(array.shape[1])]
         frame = pd.DataFrame(array, columns=names)
     if frame.shape[1] == 0:
         raise InputError(f"{parameter} has no columns; pass at least one feature column.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
 
 class AutoMLError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -15,10 +17,11 @@ class SpaceError(InputError):
     """A search-space definition that cannot be used."""
 
 
-class NotFittedError(AutoMLError, AttributeError):
+class NotFittedError(AutoMLError, SklearnNotFittedError):
     """A fitted attribute or method was used before ``fit``.
 
-    Subclasses ``AttributeError`` like scikit-learn's own ``NotFittedError``.
+    Subclasses scikit-learn's own ``NotFittedError`` (a ``ValueError`` and ``AttributeError``), so code that catches
+    scikit-learn's catches it too.
     """
 
 

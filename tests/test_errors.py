@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,9 +40,20 @@ def test_bad_parameters(kwargs: dict, message: str) -> None:
 
 
 def test_predict_before_fit() -> None:
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
     for method in ("predict", "predict_proba", "leaderboard"):
         with pytest.raises(NotFittedError, match=r"not fitted yet; call fit\(X, y\)"):
             getattr(AutoML(), method)(*([X] if method != "leaderboard" else []))
+        with pytest.raises(SklearnNotFittedError):  # what scikit-learn code catches
+            getattr(AutoML(), method)(*([X] if method != "leaderboard" else []))
+
+
+def test_an_array_with_another_number_of_columns_gets_scikit_learn_s_message() -> None:
+    m = fit(estimators=["lr"])
+    with pytest.raises(InputError, match=r"X has 3 features, but AutoML is expecting 2 features as input; pass the "
+                                         r"columns it was fitted on, in this order: \['a', 'b'\]"):
+        m.predict(np.zeros((2, 3)))
 
 
 def test_predict_with_missing_columns() -> None:

@@ -15,6 +15,15 @@ def seasonal_naive_scale(history: np.ndarray, season: int) -> float:
     return scale if scale > 0 else float(np.mean(np.abs(values)) or 1.0)
 
 
+def series_scales(y: np.ndarray, series: np.ndarray, time: np.ndarray, season: int) -> dict[int, float]:
+    """Each series' :func:`seasonal_naive_scale` over its rows ``y`` put in time order (series codes as keys)."""
+    scales = {}
+    for code in np.unique(series):
+        own = series == code
+        scales[int(code)] = seasonal_naive_scale(y[own][np.argsort(time[own], kind="stable")], season)
+    return scales
+
+
 def mase(y: np.ndarray, pred: np.ndarray, scale: np.ndarray) -> float:
     """Mean absolute error over rows, each divided by its series' seasonal naive scale."""
     return float(np.mean(np.abs(y - pred) / scale))
@@ -44,4 +53,4 @@ def weighted_quantile_loss(y: np.ndarray, lower: np.ndarray, upper: np.ndarray, 
     return float(2 * total / 3 / max(np.sum(np.abs(y)), 1e-12))
 
 
-__all__ = ["coverage", "mase", "seasonal_naive_scale", "smape", "weighted_quantile_loss"]
+__all__ = ["coverage", "mase", "seasonal_naive_scale", "series_scales", "smape", "weighted_quantile_loss"]

@@ -14,7 +14,7 @@ import pandas as pd
 from automl.errors import InputError
 from automl.forecasting.frame import series_keys, time_values
 from automl.forecasting.intervals import ConformalIntervals
-from automl.forecasting.metrics import seasonal_naive_scale
+from automl.forecasting.metrics import seasonal_naive_scale, series_scales
 
 if TYPE_CHECKING:
     from automl.fitdata import FitData, Split
@@ -112,12 +112,12 @@ def backtest_rows(data: "FitData", splits: list["Split"], season: int) -> tuple[
     scale = np.full(len(data), np.nan)
     for w, (train, val) in enumerate(splits):
         window[val] = w
+        scales = series_scales(data.y[train], data.series[train], data.time[train], season)
         origin = {}
         for code in np.unique(data.series[val]):
             past = train[data.series[train] == code]
             origin[int(code)] = int(data.time[past].max()) if len(past) else -1
-            history = data.y[past][np.argsort(data.time[past])]
-            scale[val[data.series[val] == code]] = seasonal_naive_scale(history, season)
+            scale[val[data.series[val] == code]] = scales.get(int(code), np.nan)
         ahead[val] = data.time[val] - np.array([origin[int(c)] for c in data.series[val]])
     return window, ahead, scale
 

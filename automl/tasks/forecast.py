@@ -23,7 +23,7 @@ from automl.forecasting.forecasters import min_length
 from automl.forecasting.frame import ForecastFrame, series_keys, time_values
 from automl.forecasting.shipped import backtest_rows, fitted_forecaster
 from automl.forecasting import shipped
-from automl.forecasting.metrics import seasonal_naive_scale
+from automl.forecasting.metrics import seasonal_naive_scale, series_scales
 from automl.tasks.base import EncodedTarget, Task
 
 if TYPE_CHECKING:
@@ -163,12 +163,8 @@ class ForecastTask(Task):
     def scales(self, fold: "Fold") -> np.ndarray:
         """Each validation row's in-sample seasonal naive error, from its series' training part (cached)."""
         if "scale_val" not in fold.extras:
-            season = int(fold.extras.get("season", 1))
-            series, steps = fold.extras["series_train"], fold.extras["time_train"]
-            scale = {}
-            for code in np.unique(series):
-                own = series == code
-                scale[int(code)] = seasonal_naive_scale(fold.y_train[own][np.argsort(steps[own])], season)
+            scale = series_scales(fold.y_train, fold.extras["series_train"], fold.extras["time_train"],
+                                  int(fold.extras.get("season", 1)))
             fold.extras["scale_val"] = np.array([scale.get(int(c), np.nan) for c in fold.extras["series_val"]])
         return fold.extras["scale_val"]
 
