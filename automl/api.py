@@ -206,7 +206,7 @@ class AutoML(BaseEstimator):
             result = run_job(problem, settings, budget, tracker, list(self.callbacks or []), recorded)
             self._set_fitted(result, problem, settings, params)
             timing = {**result.time_spent, "elapsed_s": budget.elapsed()}
-            outcome = {"n_trials": len(result.study.trials), "n_failed": result.study.count(FAILED),
+            outcome = {"refit": result.refit, "n_trials": len(result.study.trials), "n_failed": result.study.count(FAILED),
                        "n_pruned": result.study.count(PRUNED), "n_timeout": result.study.count(TIMEOUT), **timing,
                        **problem.task.result_metrics(result.model),
                        **({} if result.ensemble is None else {"ensemble_score": self._ensemble_score,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -49,6 +50,8 @@ def test_tune_job_file_then_predict_from_file_and_from_mlflow(tmp_path: Path) ->
     assert (tmp_path / "model.pkl").is_file()  # relative to the job file's folder
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert client.get_run(run_id).data.params["max_trials"] == "4"
+    source = client.get_run(run_id).inputs.dataset_inputs[0].dataset
+    assert source.source_type == "local" and json.loads(source.source) == {"uri": str(EXAMPLE.resolve())}
 
     rows = pd.read_csv(EXAMPLE).drop(columns="target").head(25)
     rows.to_csv(tmp_path / "rows.csv", index=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -64,6 +65,14 @@ def test_parent_and_nested_trial_runs(mixed_frame: tuple[pd.DataFrame, pd.Series
     assert {"leaderboard.csv", "best_config.json"} <= artifacts
     board = pd.read_csv(mlflow.artifacts.download_artifacts(run_id=m.mlflow_run_id_, artifact_path="leaderboard.csv", tracking_uri=tracking_uri))
     assert list(board.trial_id) == list(m.leaderboard().trial_id)
+    note = parent.data.tags["mlflow.note.content"]  # the UI's Description
+    assert f"Shipped: `{m.best_estimator_}` (trial {m.best_trial_.trial_id})" in note and "report.html" in note
+    assert f"Data: {len(X)} rows x {X.shape[1]} features" in note and note.count("\n| ") == min(5, len(board))
+    datasets = client.get_run(m.mlflow_run_id_).inputs.dataset_inputs  # the UI's Datasets column
+    assert len(datasets) == 1 and datasets[0].dataset.digest == parent.data.params["data_fingerprint"]
+    assert {t.key: t.value for t in datasets[0].tags} == {"mlflow.data.context": "training"}
+    assert json.loads(datasets[0].dataset.profile)["num_rows"] == len(X)
+    assert {c["name"] for c in json.loads(datasets[0].dataset.schema)["mlflow_colspec"]} == set(X.columns)
 
 
 def test_logged_model_predicts_the_same(mixed_frame: tuple[pd.DataFrame, pd.Series], tracking_uri: str, experiment: str, monkeypatch: pytest.MonkeyPatch) -> None:

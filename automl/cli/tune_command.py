@@ -27,6 +27,7 @@ from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name
 from automl.svmlight import align_features
 from automl.task import make_task
+from automl.tracking.run_summary import DATA_SOURCE_TAG
 
 LEADERBOARD_ROWS = 10
 #: Tag of the job's MLflow run naming its job file, so ``automl resume RUN_ID`` finds the job.
@@ -90,7 +91,8 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
         register=spec.register_as, backend=spec.backend, n_concurrent_trials=spec.n_concurrent_trials,
         resources_per_trial=spec.resources_per_trial, ray_address=spec.ray_address, trial_retries=spec.trial_retries,
         trial_timeout=spec.trial_timeout, memory_limit_mb=spec.memory_limit_mb,
-        resume_from=spec.resume_from, ensemble=spec.ensemble, tags={JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else None,
+        resume_from=spec.resume_from, ensemble=spec.ensemble, tags={**({JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else {}),
+                                         DATA_SOURCE_TAG: str(spec.data.resolve())},
     )
     if dry_run:
         show_plan(automl.plan(X, y, groups, **spec.fit_options()), spec, console, None if X_test is None else len(X_test))

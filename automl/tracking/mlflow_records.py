@@ -17,6 +17,7 @@ import pandas as pd
 from automl.records import Trial, maximizes, text, to_run, trials_frame
 from automl.tracking.heartbeat import HEARTBEAT_TAG, Heartbeat, heartbeat_tags, interval_s
 from automl.tracking.liveness import END_REASON_TAG, mark_dead_jobs, marked_dead
+from automl.tracking.run_summary import DATA_SOURCE_TAG, NOTE_TAG, description, training_dataset
 from automl.tracking.sqlite_store import store_setup_lock, use_sqlite_wal
 from automl.tracking.trial_runs import SqlTrialRunWriter, write_with_client
 
@@ -37,6 +38,7 @@ class MlflowRecorder:
         self.trials: list[Trial] = []  # for the job report
         self.sql_writer: SqlTrialRunWriter | None = None
         self.heartbeat: Heartbeat | None = None
+        self.data_source: str | None = None
 
     def open(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         import mlflow
@@ -62,6 +64,7 @@ class MlflowRecorder:
         if self.fast_trial_runs:
             self.sql_writer = SqlTrialRunWriter.for_client(self.client, self.experiment_id)
         self.job = {**params, "strategy_reason": tags.get("automl.strategy_reason", "")}
+        self.data_source = tags.get(DATA_SOURCE_TAG)
         self.client.log_batch(self.run_id, params=[Param(k, text(v)) for k, v in params.items()])
         import_model_libraries(str(params.get("estimators", "")).split(","))
         self._end_dead_jobs()
@@ -78,13 +81,28 @@ class MlflowRecorder:
             metrics.append(Metric("best_score", float(best.score), now, 0))  # type: ignore[arg-type]
             params = [Param(f"best.{k}", text(v)) for k, v in best.config.items()]
             tags = [RunTag("automl.best_estimator", best.estimator), RunTag("automl.best_trial_id", str(best.trial_id))]
+        refit = summary.get("refit")
+        tags.append(RunTag(NOTE_TAG, description(self.job, leaderboard, best, summary, refit if isinstance(refit, str) else None)))
         self.client.log_batch(self.run_id, metrics=metrics, params=params, tags=tags)
+        self.log_training_data(input_example)
         self.client.log_text(self.run_id, leaderboard.to_csv(index=False), "leaderboard.csv")
         if best is not None:
             self.client.log_dict(self.run_id, {"estimator": best.estimator, "config": best.config}, "best_config.json")
         if model is not None:
             self.model_uri = self.log_model(model, input_example)
         self.write_report(summary, model)
+
+    def log_training_data(self, input_example: pd.DataFrame | None) -> None:
+        """The training data as the run's dataset input (the UI's Datasets column); never fails the job's result."""
+        from mlflow.entities import DatasetInput, InputTag
+
+        try:
+            example = None if input_example is None else mlflow_safe_frame(input_example)
+            dataset = training_dataset(self.job, example, self.data_source)
+            self.client.log_inputs(self.run_id, datasets=[DatasetInput(dataset, [InputTag("mlflow.data.context", "training")])])
+        except Exception as exc:  # noqa: BLE001 - a record for review, not part of the result
+            logger.warning("The training data could not be logged as the run's dataset input (%s: %s).",
+                           type(exc).__name__, exc)
 
     def write_report(self, summary: dict[str, Any], model: Any) -> None:
         """The job report (``report.html``) and the best model's ``feature_importance.json``."""
