@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import replace
 from typing import Any, Callable, Mapping, Sequence
@@ -21,6 +22,7 @@ from automl.params import (
     check_backend, check_ensemble, check_max_trials, check_register, check_time_budget, resolve_n_jobs,
 )
 from automl.problem import TuningProblem
+from automl.progress import TuneProgress
 from automl.resume import trials_to_resume
 from automl.schedulers import resolve_early_stop
 from automl.strategies import check_strategy_name
@@ -113,6 +115,9 @@ class AutoML(BaseEstimator):
         counts them; ``time_budget`` is for this run.
     tags : dict, optional
         Extra tags for the job's MLflow run (team, project, ...).
+    verbose : int
+        0 (default) prints nothing; 1 shows the search's progress on stdout (trials, best score, time left): a
+        live bar in a terminal or a Jupyter notebook, otherwise a line whenever the best improves.
     ensemble : {"auto", True, False, "stack"}
         Ship a weighted ensemble of the trials (greedy selection over their out-of-fold predictions, members
         refit on all rows). "auto" ships it when it beats the best trial on validation by more than noise and
@@ -150,6 +155,7 @@ class AutoML(BaseEstimator):
         resume_from: str | None = None,
         tags: Mapping[str, str] | None = None,
         ensemble: str | bool = "auto",
+        verbose: int = 0,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -178,6 +184,7 @@ class AutoML(BaseEstimator):
         self.resume_from = resume_from
         self.tags = tags
         self.ensemble = ensemble
+        self.verbose = verbose
 
     # -- fitting -------------------------------------------------------------
     def fit(
@@ -203,7 +210,9 @@ class AutoML(BaseEstimator):
         tracker = make_tracker(self.tracking, self.tracking_uri, self.experiment)
         tracker.start(params, tags)
         try:
-            result = run_job(problem, settings, budget, tracker, list(self.callbacks or []), recorded)
+            callbacks, display = list(self.callbacks or []), self._progress()
+            with display or contextlib.nullcontext():
+                result = run_job(problem, settings, budget, tracker, callbacks + ([display] if display else []), recorded)
             self._set_fitted(result, problem, settings, params)
             timing = {**result.time_spent, "elapsed_s": budget.elapsed()}
             outcome = {"refit": result.refit, "n_trials": len(result.study.trials), "n_failed": result.study.count(FAILED),
@@ -246,6 +255,14 @@ class AutoML(BaseEstimator):
         return {"time_column": time_column, "horizon": horizon, "series_columns": series_id_column, "season": season,
                 "known_covariates": known_covariates}
 
+    def _progress(self) -> TuneProgress | None:
+        """``verbose=1``: the CLI's live progress on stdout (a bar in a terminal or Jupyter, else lines)."""
+        if not self.verbose:
+            return None
+        from rich.console import Console
+
+        return TuneProgress(self.time_budget, self.max_trials, Console(highlight=False))
+
     def _check_settings(self) -> JobSettings:
         """Every parameter that can be checked before the data is read, as the job's settings."""
         check_time_budget(self.time_budget, self.max_trials)
@@ -259,6 +276,8 @@ class AutoML(BaseEstimator):
         )
         check_strategy_name(self.strategy)
         check_ensemble(self.ensemble)
+        if isinstance(self.verbose, bool) or not isinstance(self.verbose, int) or self.verbose < 0:
+            raise InputError(f"verbose={self.verbose!r} is invalid; pass 0 (quiet) or 1 (a progress display).")
         return JobSettings(self.strategy, resolve_early_stop(self.early_stop), self.backend, backend_options,
                            resolve_n_jobs(self.n_jobs), self.ensemble)
 

@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_info
 
-from automl import AutoML, TaskSpec
+from automl import AutoML, InputError, TaskSpec
 from automl.estimators import ESTIMATORS
 
 LEADERBOARD_COLUMNS = {"trial_id", "estimator", "status", "score", "duration_s"}
@@ -207,3 +207,17 @@ def test_a_budget_that_no_trial_finishes_in_ships_the_trial_the_deadline_cut(bre
     assert board.iloc[0]["status"] == "timeout" and 0.5 < board.iloc[0]["score"] <= 1.0
     assert roc_auc_score(y, m.predict_proba(X)[:, 1]) > 0.9
     assert m.mlflow_run_id_ is not None
+
+
+def test_verbose_shows_the_progress_and_the_default_prints_nothing(breast_cancer: tuple[pd.DataFrame, pd.Series],
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    X, y = breast_cancer
+    AutoML(time_budget=None, max_trials=3, estimators=["lr"], tracking=False, seed=0).fit(X, y)
+    quiet = capsys.readouterr()
+    assert quiet.out == "" and quiet.err == ""
+    m = AutoML(time_budget=None, max_trials=3, estimators=["lr"], tracking=False, seed=0, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()  # not a terminal here: a line whenever the best improves
+    assert lines and all(line.startswith("tuning: ") for line in lines)
+    assert f"best {m.best_score_:.5g} (lr)" in lines[-1]
+    with pytest.raises(InputError, match=r"verbose=-1 is invalid; pass 0 \(quiet\) or 1"):
+        AutoML(verbose=-1, tracking=False).fit(X, y)

@@ -16,7 +16,7 @@ from automl.api import AutoML
 from automl.cli.errors import stderr
 from automl.cli.jobspec import JobSpec
 from automl.cli.logs import automl_warnings_on_stderr
-from automl.cli.progress import TuneProgress
+from automl.progress import TuneProgress
 from automl.errors import InputError
 from automl.io import read_table, split_target
 from automl.metrics import lookup

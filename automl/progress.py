@@ -1,4 +1,8 @@
-"""A live progress display for tuning jobs: trials done, best score so far, time left."""
+"""A live progress display for tuning jobs: trials done, best score so far, time left.
+
+``automl tune`` shows it on stderr; ``AutoML(verbose=1)`` in the Python API on stdout (a live bar in a terminal
+or a Jupyter notebook, else a line whenever the best improves and at most every 2 s).
+"""
 
 from __future__ import annotations
 
