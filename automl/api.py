@@ -53,10 +53,10 @@ class AutoML(BaseEstimator):
         Seed of the whole job; a sequential run with the same seed repeats its trials.
     estimators : "auto" or list of str
         Estimator families to search (see ``automl spaces list``).
-    strategy : {"auto", "tpe", "random", "grid", "cfo", "blendsearch"}
+    strategy : {"auto", "tpe", "bo", "random", "grid", "cfo", "blendsearch"}
         Search strategy. "auto" picks CFO when the data is large for the budget
         and TPE otherwise (the choice is logged and recorded in MLflow).
-    early_stop : {"auto", "asha", "median", None}
+    early_stop : {"auto", "asha", "hyperband", "median", None}
         Stop weak trials early from their intermediate results (folds under
         cross-validation, boosting rounds on a holdout split); "auto" is ASHA,
         None turns early stopping off.

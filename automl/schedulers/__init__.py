@@ -1,4 +1,4 @@
-"""Early-stopping schedulers, by name ("median", "asha"; None for none)."""
+"""Early-stopping schedulers, by name ("median", "asha", "hyperband"; None for none)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ SCHEDULERS: Registry[type[Scheduler]] = Registry("early-stopping rule", "early_s
 SCHEDULERS.register("none", Scheduler)
 SCHEDULERS.register("median", "automl.schedulers.optuna_pruners:MedianStop")
 SCHEDULERS.register("asha", "automl.schedulers.optuna_pruners:ASHA")
+SCHEDULERS.register("hyperband", "automl.schedulers.optuna_pruners:Hyperband")
 
 
 #: What early_stop="auto" means. ASHA: at 30 s on the bundled sets it lifted automl's mean test

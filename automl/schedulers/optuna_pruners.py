@@ -85,3 +85,18 @@ class ASHA(OptunaPrunerScheduler):
 
     def make_pruner(self) -> optuna.pruners.BasePruner:
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=self.min_resource, reduction_factor=self.reduction_factor)
+
+
+class Hyperband(OptunaPrunerScheduler):
+    """Hyperband: several successive-halving brackets of different aggressiveness (Optuna's HyperbandPruner);
+    the largest step seen in finished trials is the full resource."""
+
+    name = "hyperband"
+
+    def __init__(self, min_resource: int = 1, reduction_factor: int = 3) -> None:
+        self.min_resource, self.reduction_factor = min_resource, reduction_factor
+        super().__init__()
+
+    def make_pruner(self) -> optuna.pruners.BasePruner:
+        return optuna.pruners.HyperbandPruner(min_resource=self.min_resource, max_resource="auto",
+                                              reduction_factor=self.reduction_factor)

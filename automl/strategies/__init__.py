@@ -8,6 +8,7 @@ from automl.strategies.base import Strategy
 STRATEGIES: Registry[type[Strategy]] = Registry("strategy", "strategy")
 STRATEGIES.register("random", "automl.strategies.optuna_search:RandomStrategy")
 STRATEGIES.register("tpe", "automl.strategies.optuna_search:TPEStrategy")
+STRATEGIES.register("bo", "automl.strategies.gp_search:GPStrategy")
 STRATEGIES.register("grid", "automl.strategies.grid:GridStrategy")
 STRATEGIES.register("cfo", "automl.strategies.flaml_search:CFOStrategy")
 STRATEGIES.register("blendsearch", "automl.strategies.flaml_search:BlendSearchStrategy")

@@ -1,0 +1,74 @@
+"""Bayesian optimisation with a Gaussian-process surrogate: Optuna's ``GPSampler``, one study per family.
+
+A Gaussian process models a fixed search space: over the joint space, where each family has parameters of
+its own, Optuna's ``GPSampler`` would see only the family as a shared parameter and draw the rest at random.
+So each family gets its own study and GP over its own (static) parameters, starting from its defaults, and
+the cost-aware ``FamilyChooser`` picks the family of each trial (estimated costs, so a seed still fixes the
+trials; without a cost model every trial counts as one unit). The GP needs PyTorch (``pip install
+"automl[torch]"``) and refits its kernel at every ask, so an ask costs more as trials accumulate
+(``benchmarks/results/strategies_ask.json``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from typing import TYPE_CHECKING, Any, Sequence
+
+import optuna
+
+from automl.errors import InputError
+from automl.optuna_logs import quiet_optuna
+from automl.space import JointSpace
+from automl.strategies.base import Strategy
+from automl.strategies.family_choice import FamilyChooser
+from automl.strategies.optuna_search import _STATES, _suggest
+from automl.study import OK, Suggestion, Trial
+
+if TYPE_CHECKING:
+    from automl.cost import CostModel
+
+#: Trials of a family drawn at random before its GP is fitted (Optuna's default is 10).
+STARTUP_TRIALS = 5
+
+
+class GPStrategy(Strategy):
+    """``strategy="bo"``: a GP-based Bayesian optimiser per family, families chosen by estimated cost."""
+
+    name = "bo"
+
+    def __init__(
+        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None
+    ) -> None:
+        super().__init__(space, seed, families, cost_model)
+        if importlib.util.find_spec("torch") is None:
+            raise InputError('strategy="bo" needs PyTorch for its Gaussian process; pip install "automl[torch]" '
+                             'or pick strategy="tpe".')
+        self.chooser = FamilyChooser(self.families, seed)
+        self.studies: dict[str, optuna.Study] = {}
+        for index, family in enumerate(self.families):
+            with quiet_optuna(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                sampler = optuna.samplers.GPSampler(
+                    seed=seed + index, n_startup_trials=STARTUP_TRIALS,
+                    independent_sampler=optuna.samplers.RandomSampler(seed=seed + index), warn_independent_sampling=False)
+                study = optuna.create_study(direction="minimize", sampler=sampler)
+            study.enqueue_trial(self.space.spaces[family].default_config())
+            self.studies[family] = study
+
+    def ask(self) -> Suggestion | None:
+        family = self.chooser.choose()
+        study = self.studies[family]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            trial = study.ask()
+            config = {p.name: _suggest(trial, p.name, p) for p in self.space.params(family)}
+        return Suggestion(family, config, token=trial.number)
+
+    def tell(self, suggestion: Suggestion, trial: Trial) -> None:
+        state = _STATES.get(trial.status, optuna.trial.TrialState.FAIL)
+        values: Any = trial.loss if state == optuna.trial.TrialState.COMPLETE else None
+        with quiet_optuna():
+            self.studies[suggestion.estimator].tell(suggestion.token, values, state=state)
+        cost = self.cost_model.of(trial) if self.cost_model is not None else 1.0
+        self.chooser.update(trial.estimator, trial.loss if trial.status == OK else None, cost)
