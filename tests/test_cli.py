@@ -116,7 +116,7 @@ def test_spaces_list_and_show(tmp_path: Path) -> None:
         ({"strategy": "bayes"}, [], 'Unknown strategy "bayes"'),
         ({}, ["--estimators", "lgbm,catboost"], 'Unknown estimator "catboost"'),
         ({}, ["--task", "regresion"], 'Did you mean "regression"'),
-        ({"early_stop": "hyperband"}, [], 'Unknown early-stopping rule "hyperband" for early_stop'),
+        ({"early_stop": "bohb"}, [], 'Unknown early-stopping rule "bohb" for early_stop'),
     ],
 )
 def test_bad_jobs_fail_in_one_line_before_any_work(tmp_path: Path, fields: dict, args: list[str], message: str) -> None:

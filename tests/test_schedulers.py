@@ -41,8 +41,11 @@ def play(name: str, levels: list[float], steps: int = 5, families: list[str] | N
 @pytest.mark.parametrize("name", STOPPING)
 def test_clearly_bad_trials_stop_early_and_good_ones_run_to_the_end(name: str) -> None:
     stopped = play(name, [1.0, 1.1, 0.9, 1.05, 0.95, 5.0, 0.5, 6.0])
-    assert stopped[5] is not None and stopped[5] < 5  # a much worse trial is cut short
-    assert stopped[7] is not None and stopped[7] < 5
+    bad = [stopped[5], stopped[7]]
+    if name == "hyperband":  # its brackets hedge: the most conservative one lets every trial finish
+        assert any(step is not None and step < 5 for step in bad)
+    else:
+        assert all(step is not None and step < 5 for step in bad)  # much worse trials are cut short
     assert stopped[6] is None  # the best trial is never stopped
 
 
@@ -80,8 +83,8 @@ def test_auto_is_asha_and_none_turns_it_off() -> None:
 
 
 def test_unknown_early_stop_name() -> None:
-    with pytest.raises(InputError, match='Unknown early-stopping rule "hyperband" for early_stop'):
-        AutoML(early_stop="hyperband", tracking=False).fit(pd.DataFrame({"a": [1, 2, 3, 4]}), [0, 1, 0, 1])
+    with pytest.raises(InputError, match='Unknown early-stopping rule "bohb" for early_stop'):
+        AutoML(early_stop="bohb", tracking=False).fit(pd.DataFrame({"a": [1, 2, 3, 4]}), [0, 1, 0, 1])
 
 
 @pytest.mark.parametrize(("early_stop", "eval_method"), [("median", "cv"), ("asha", "cv"), ("median", "holdout"), ("asha", "holdout")])

@@ -32,7 +32,7 @@ SMALL = parse_space({"params": {"k": {"type": "int", "low": 1, "high": 3, "defau
 )
 SPACE = JointSpace({"quad": QUADRATIC, "tiny": SMALL})
 # (strategy, trials, distance): each strategy gets within `distance` of the optimum (1, -2) in `trials` trials.
-QUALITY = {"tpe": (80, 0.6), "random": (80, 1.6), "grid": (40, 0.0), "cfo": (80, 1.0), "blendsearch": (80, 0.6)}
+QUALITY = {"tpe": (80, 0.6), "bo": (40, 0.6), "random": (80, 1.6), "grid": (40, 0.0), "cfo": (80, 1.0), "blendsearch": (80, 0.6)}
 
 
 def loss_of(family: str, config: dict) -> float:

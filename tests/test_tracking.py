@@ -67,7 +67,7 @@ def test_parent_and_nested_trial_runs(mixed_frame: tuple[pd.DataFrame, pd.Series
     assert list(board.trial_id) == list(m.leaderboard().trial_id)
     note = parent.data.tags["mlflow.note.content"]  # the UI's Description
     assert f"Shipped: `{m.best_estimator_}` (trial {m.best_trial_.trial_id})" in note and "report.html" in note
-    assert f"Data: {len(X)} rows x {X.shape[1]} features" in note and note.count("\n| ") == min(5, len(board))
+    assert f"Data: {len(X)} rows x {parent.data.params['n_features']} features" in note and note.count("\n| ") == 1 + min(5, len(board))  # the header and the top five
     datasets = client.get_run(m.mlflow_run_id_).inputs.dataset_inputs  # the UI's Datasets column
     assert len(datasets) == 1 and datasets[0].dataset.digest == parent.data.params["data_fingerprint"]
     assert {t.key: t.value for t in datasets[0].tags} == {"mlflow.data.context": "training"}

@@ -36,7 +36,9 @@ class OptunaPrunerScheduler(Scheduler):
         study = self._studies.get(family)
         if study is None:
             with quiet_optuna():
-                study = self._studies[family] = optuna.create_study(direction="minimize", pruner=self.make_pruner())
+                # a fixed name: Hyperband assigns trials to brackets by a hash of the study's name (random otherwise)
+                study = self._studies[family] = optuna.create_study(direction="minimize", pruner=self.make_pruner(),
+                                                                    study_name=f"automl-{family or 'trials'}")
         self._trials[trial_id] = (study, study.ask())
 
     def report(self, trial_id: int, step: int, value: float) -> bool:
