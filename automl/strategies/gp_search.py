@@ -6,7 +6,7 @@ So each family gets its own study and GP over its own (static) parameters, start
 the cost-aware ``FamilyChooser`` picks the family of each trial (estimated costs, so a seed still fixes the
 trials; without a cost model every trial counts as one unit). The GP needs PyTorch (``pip install
 "automl[torch]"``) and refits its kernel at every ask, so an ask costs more as trials accumulate
-(``benchmarks/results/strategy_ask.json``).
+(``python -m benchmarks.strategy_ask``).
 """
 
 from __future__ import annotations
