@@ -13,7 +13,7 @@ import pandas as pd
 from automl.oof import OutOfFold, OutOfFoldStore
 from automl.records import FAILED, OK, PRUNED, RUNNING, TIMEOUT, Trial, leaderboard
 
-__all__ = ["FAILED", "OK", "PRUNED", "RUNNING", "TIMEOUT", "Study", "Suggestion", "Trial", "TrialResult", "trial_seed"]
+__all__ = ["FAILED", "OK", "PRUNED", "RUNNING", "TIMEOUT", "Study", "Suggestion", "Trial", "TrialResult", "for_transport", "trial_seed"]
 
 
 @dataclass
@@ -41,6 +41,18 @@ class TrialResult:
     started_at: float | None = None  # and its recorded start
     device: str = ""  # where the model trained, where the family can tell ("cpu", "cuda", ...)
     oof: OutOfFold | None = None  # its predictions for the validation rows (ok trials)
+
+
+def for_transport(result: TrialResult, keep_model_below: float, keep_oof_below: float) -> TrialResult:
+    """``result`` as a worker sends it back: the fitted model only when the loss beats ``keep_model_below`` (only a
+    new best, or the deadline's fallback, needs it), the out-of-fold predictions only when it beats
+    ``keep_oof_below`` (what the job's store would keep); see :meth:`Study.keep_bounds`."""
+    beats = lambda bound: result.loss is not None and result.loss < bound  # noqa: E731
+    if result.model is not None and not beats(keep_model_below):
+        result.model = None
+    if result.oof is not None and not beats(keep_oof_below):
+        result.oof = None
+    return result
 
 
 def trial_seed(seed: int, trial_id: int) -> int:
@@ -90,6 +102,11 @@ class Study:
     def __getstate__(self) -> dict[str, Any]:
         """Saved without the kept out-of-fold predictions (they serve the job, not the saved model)."""
         return {**self.__dict__, "oof": OutOfFoldStore(self.oof.keep, self.oof.max_bytes)}
+
+    def keep_bounds(self) -> tuple[float, float]:
+        """The losses a trial run elsewhere must beat to send back its model and its out-of-fold predictions."""
+        best = self.best.loss if self.best is not None and self.best.loss is not None else math.inf
+        return best, self.oof.threshold()
 
     def count(self, status: str | None = None) -> int:
         return sum(1 for t in self.trials if status is None or t.status == status)

@@ -12,7 +12,6 @@ past its limit takes down with it.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from typing import Any
@@ -62,8 +61,7 @@ class InProcessBackend:
                 if child is None:
                     result = self.evaluate(objective, trial, deadline, limit)
                 else:
-                    best = math.inf if study.best is None or study.best.loss is None else study.best.loss
-                    result = child.evaluate(trial, deadline, limit, best, study.oof.threshold())
+                    result = child.evaluate(trial, deadline, limit, *study.keep_bounds())
                 study.finish(trial, result)
                 strategy.tell(suggestion, trial)
                 on_trial_end(study, trial)

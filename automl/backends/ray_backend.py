@@ -12,7 +12,6 @@ the same way whichever node ran a trial.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import deque
 from dataclasses import dataclass, replace
@@ -126,11 +125,10 @@ class _TrialLoop:
         worker = self.idle.popleft()
         deadline = self._search_deadline()
         seconds_left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        best = self.study.best.loss if self.study.best is not None else math.inf
         item.worker = worker
         item.trial.worker = self.identities.get(worker, "")
         item.trial.started_at = time.time()
-        self.running[worker.evaluate.remote(item.trial, seconds_left, best, self.study.oof.threshold())] = item
+        self.running[worker.evaluate.remote(item.trial, seconds_left, *self.study.keep_bounds())] = item
 
     def _wait(self) -> bool:
         """Handle whatever finishes next; ``False`` once stragglers had to be cancelled at the budget's end."""

@@ -18,7 +18,7 @@ from typing import Any
 from automl.backends.ray_cluster import import_ray
 from automl.objective import Objective
 from automl.schedulers import Scheduler
-from automl.study import Trial, TrialResult
+from automl.study import Trial, TrialResult, for_transport
 
 ray = import_ray()
 
@@ -83,12 +83,7 @@ class TrialWorker:
         """
         deadline = None if seconds_left is None else time.monotonic() + seconds_left
         result = self.objective(trial, deadline)
-        beats = lambda bound: result.loss is not None and result.loss < bound  # noqa: E731
-        if result.model is not None and not beats(keep_model_below):
-            result.model = None
-        if result.oof is not None and not beats(keep_oof_below):
-            result.oof = None
-        return result
+        return for_transport(result, keep_model_below, keep_oof_below)
 
 
 RemoteSchedulerActor = ray.remote(num_cpus=0)(SchedulerActor)

@@ -28,7 +28,7 @@ from typing import Any
 import cloudpickle
 
 from automl.schedulers import Scheduler
-from automl.study import FAILED, Trial, TrialResult
+from automl.study import FAILED, Trial, TrialResult, for_transport
 
 logger = logging.getLogger(__name__)
 #: Modules the fork server imports once, so that each child starts without importing them again.
@@ -73,11 +73,7 @@ def _serve(conn: Connection, memory_limit_mb: int | None) -> None:
         except EOFError:
             return
         result = objective(trial, deadline)
-        beats = lambda bound: result.loss is not None and result.loss < bound  # noqa: E731
-        if result.model is not None and not beats(keep_model_below):
-            result.model = None  # only a new best (or the deadline's fallback) needs its model
-        if result.oof is not None and not beats(keep_oof_below):
-            result.oof = None
+        result = for_transport(result, keep_model_below, keep_oof_below)
         try:
             conn.send(("result", result))
         except MemoryError:
@@ -94,6 +90,7 @@ class TrialProcess:
 
     def __init__(self, objective: Any, memory_limit_mb: int | None = None) -> None:
         self.objective, self.memory_limit_mb = objective, memory_limit_mb
+        self.scheduler: Scheduler = getattr(objective, "scheduler", Scheduler())  # the job's, in this process
         self._payload = cloudpickle.dumps(_with_scheduler(objective, Scheduler()))
         self._process: Any = None
         self._conn: Connection | None = None
@@ -118,7 +115,7 @@ class TrialProcess:
         """Run ``trial`` in the child; past ``limit_s`` seconds (None: no limit) it is killed and recorded as failed."""
         conn = self._child()
         hard_end = math.inf if limit_s is None else time.monotonic() + limit_s
-        scheduler = getattr(self.objective, "scheduler", Scheduler())
+        scheduler = self.scheduler
         running: set[int] = set()
         conn.send((trial, deadline, keep_model_below, keep_oof_below))
         while True:
@@ -147,7 +144,7 @@ class TrialProcess:
         self.close()
         self.replaced += 1
         for trial_id in running:
-            getattr(self.objective, "scheduler", Scheduler()).finish(trial_id, FAILED, None)
+            self.scheduler.finish(trial_id, FAILED, None)
         logger.warning("Trial %d (%s) failed: %s.", trial.trial_id, trial.estimator, reason)
         return TrialResult(FAILED, error=reason)
 
