@@ -99,10 +99,11 @@ def test_each_family_fits_classification_and_regression(family: str, mixed_frame
 @pytest.mark.parametrize("strategy", ["random", "grid", "tpe", "auto"])
 def test_same_seed_reproduces_the_same_trials(strategy: str, breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
     X, y = breast_cancer
-    runs = [quick(strategy=strategy, seed=7, max_trials=8).fit(X, y).leaderboard() for _ in range(2)]
+    settings = {"strategy": strategy, "max_trials": 8, "eval_method": "holdout", "ensemble": False}
+    runs = [quick(seed=7, **settings).fit(X, y).leaderboard() for _ in range(2)]
     columns = ["trial_id", "estimator", "status", "score"] + [c for c in runs[0].columns if c.startswith("param.")]
     pd.testing.assert_frame_equal(runs[0][columns], runs[1][columns])
-    other = quick(strategy=strategy, seed=8, max_trials=8).fit(X, y).leaderboard()
+    other = quick(seed=8, **settings).fit(X, y).leaderboard()
     if strategy != "grid":  # the grid visits the same points whatever the seed
         assert not runs[0][columns].equals(other[columns])
 

@@ -96,7 +96,7 @@ def test_a_job_killed_with_its_writer_is_shown_dead_ended_killed_and_resumed(tmp
 def test_a_live_job_is_listed_running_and_not_resumed_twice_then_resume_ends_it_once_dead(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(store)
-    job = start_job(tmp_path, store, env={INTERVAL_ENV: "1"})
+    job = start_job(tmp_path, store, env={INTERVAL_ENV: "0.5"})
     try:
         run_id = the_job(client)
         listed = automl("jobs", "--tracking-uri", store)
@@ -113,9 +113,9 @@ def test_a_live_job_is_listed_running_and_not_resumed_twice_then_resume_ends_it_
     assert "Marked" not in listed.stdout
     assert refused.returncode != 0
     assert f"run {run_id!r} is still running: its last heartbeat was" in refused.stderr.replace("\n", " ")
-    assert client.get_run(run_id).data.tags[INTERVAL_TAG] == "1"
+    assert client.get_run(run_id).data.tags[INTERVAL_TAG] == "0.5"
 
-    beat = wait_until_stale(client, run_id, 1.0)
+    beat = wait_until_stale(client, run_id, 0.5)
     done = len(runs(client)[1])
     resumed = automl("resume", run_id, "--tracking-uri", store, "--max-trials", str(done), "--time-budget", "60", "--quiet")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -158,7 +158,7 @@ def test_a_job_ended_as_dead_while_stopped_is_alive_again_when_it_beats(tmp_path
     """A stopped process (a suspended laptop, SIGSTOP) looks dead; when it goes on, its run is RUNNING again."""
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(store)
-    job = start_job(tmp_path, store, env={INTERVAL_ENV: "0.5"}, time_budget=60)
+    job = start_job(tmp_path, store, env={INTERVAL_ENV: "0.5"}, time_budget=35)  # outlasts the stop and the listing
     try:
         run_id = the_job(client)
         os.killpg(job.pid, signal.SIGSTOP)
