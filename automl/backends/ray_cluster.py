@@ -131,17 +131,16 @@ def _reread_auth_mode() -> None:
 
 
 def _join(ray: ModuleType, address: str) -> None:
-    """Join a running cluster; clusters started by ``ray start`` (Ray >= 2.59) want the local token.
-
-    Where this machine has a Ray token and ``RAY_AUTH_MODE`` is not set, the token is offered from the start: a
-    cluster without authentication accepts it (1.5 s to connect, measured), while a first try without it against
-    one that wants it fails only after Ray's own retries (20.5 s, measured), which a job's budget paid for.
-    """
+    """Join a running cluster; clusters started by ``ray start`` (Ray >= 2.59) want the local token."""
     _check_reachable(address)
-    if not os.environ.get(AUTH_MODE) and local_ray_token() is not None:
-        logger.info("Connecting to %s with this machine's Ray token (RAY_AUTH_MODE=token).", address)
+    try:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except ConnectionError:  # reachable but refused: the cluster may want a token
+        if os.environ.get(AUTH_MODE) or local_ray_token() is None:
+            raise
+        logger.info("Retrying the connection to %s with token authentication (RAY_AUTH_MODE=token).", address)
         _set_auth_mode("token")  # until the session closes
-    ray.init(address=address, log_to_driver=False, configure_logging=False)
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
 
 
 def local_ray_token() -> str | None:
