@@ -208,6 +208,7 @@ class AutoML(BaseEstimator):
             tags["automl.resumed_from"] = self.resume_from
         tags.update({str(k): str(v) for k, v in (self.tags or {}).items()})
         tracker = make_tracker(self.tracking, self.tracking_uri, self.experiment)
+        deadline = None if self.time_budget is None else budget.end  # what the store has not got by then is journaled
         tracker.start(params, tags)
         try:
             callbacks, display = list(self.callbacks or []), self._progress()
@@ -229,10 +230,12 @@ class AutoML(BaseEstimator):
                     "estimator": self.best_estimator_,
                 })
         except BaseException as exc:
-            tracker.end(failed=True, interrupted=isinstance(exc, KeyboardInterrupt), reason=f"{type(exc).__name__}: {exc}")
+            tracker.end(failed=True, interrupted=isinstance(exc, KeyboardInterrupt), reason=f"{type(exc).__name__}: {exc}",
+                        deadline=deadline)
             raise
-        tracker.end()
+        tracker.end(deadline=deadline)
         self.mlflow_run_id_, self.model_uri_ = tracker.run_id, tracker.model_uri
+        self.tracking_journal_ = tracker.journal
         self.registered_model_uri_ = tracker.registered_uri
         self.tracking_uri_ = getattr(tracker, "tracking_uri", None) if self.tracking else None
         self.time_spent_ = {**timing, "total_s": budget.elapsed()}

@@ -1,13 +1,16 @@
-"""Shared fixtures: small real datasets and a real MLflow SQLite store per test session."""
+"""Shared fixtures: small real datasets, a real MLflow SQLite store and a real `mlflow server` per test session."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+
+from tests.loopback import MlflowServer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,6 +59,17 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A real MLflow SQLite store shared by the session (each test uses its own experiment)."""
     path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
     return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A real `mlflow server` on loopback (SQLite behind it, artifacts served), started once for the session (a
+    start takes 5-15 s here); tests that kill it start it again before they end."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
+    try:
+        yield server
+    finally:
+        server.kill()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from automl import AutoML, InputError
 from automl.estimators import BuildContext, get_adapter
 from automl.params import resolve_families
 from automl.tasks import get_task
-from automl.tracking.mlflow_records import mlflow_safe_frame
+from automl.tracking.model_logging import mlflow_safe_frame
 
 
 def mlp(**kwargs: object) -> AutoML:

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import mlflow
 import numpy as np
@@ -18,7 +14,8 @@ import pytest
 from mlflow import MlflowClient
 
 from automl import AutoML, InputError
-from automl.tracking.mlflow_records import mlflow_safe_frame
+from automl.tracking.model_logging import mlflow_safe_frame
+from tests.loopback import MlflowServer
 
 
 def fit_tracked(X: pd.DataFrame, y: pd.Series, tracking_uri: str, experiment: str, **kwargs: object) -> AutoML:
@@ -131,56 +128,21 @@ def test_default_store_is_a_local_sqlite_file(breast_cancer: tuple[pd.DataFrame,
     assert MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(m.mlflow_run_id_).info.status == "FINISHED"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `mlflow server` on loopback (SQLite behind it, artifacts served), shared by this module."""
-    folder = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{folder / 'server.db'}", "--artifacts-destination", str(folder / "artifacts"),
-         "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        client = MlflowClient(uri)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                client.search_experiments()
-                break
-            except Exception:  # noqa: BLE001 - not up yet
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.5)
-        yield uri
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 @pytest.mark.slow
-def test_against_a_real_mlflow_server(breast_cancer: tuple[pd.DataFrame, pd.Series], mlflow_server: str,
+def test_against_a_real_mlflow_server(breast_cancer: tuple[pd.DataFrame, pd.Series], mlflow_server: MlflowServer,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    client = MlflowClient(mlflow_server)
+    client = MlflowClient(mlflow_server.uri)
     X, y = breast_cancer
-    m = fit_tracked(X, y, mlflow_server, "server-test", max_trials=4, estimators=["lgbm", "lr"])
+    m = fit_tracked(X, y, mlflow_server.uri, "server-test", max_trials=4, estimators=["lgbm", "lr"])
     runs = runs_of(client, "server-test")
     assert len(runs) == 5
     assert sum(r.data.tags.get("automl.role") == "trial" for r in runs) == 4
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
     np.testing.assert_array_equal(np.asarray(mlflow.pyfunc.load_model(m.model_uri_).predict(X.head(30))), m.predict(X.head(30)))
 
 
 @pytest.mark.slow
-def test_a_store_slower_than_the_trials_does_not_stretch_the_budget(mlflow_server: str) -> None:
+def test_a_store_slower_than_the_trials_does_not_stretch_the_budget(mlflow_server: MlflowServer) -> None:
     """Trials of a few milliseconds outrun an HTTP store (tens of ms per trial run): the search stops early enough
     for the queued runs, the writer's start and the close to fit (a fixed 2 s reserve took 29.6 s for 10 s)."""
     rng = np.random.default_rng(0)
@@ -188,10 +150,10 @@ def test_a_store_slower_than_the_trials_does_not_stretch_the_budget(mlflow_serve
     y = pd.Series((X.a > 0).astype(int))
     started = time.monotonic()
     m = AutoML(time_budget=10, estimators=["lr"], eval_method="holdout", strategy="random", early_stop=None,
-               tracking_uri=mlflow_server, experiment="slow-store", n_jobs=1).fit(X, y)
+               tracking_uri=mlflow_server.uri, experiment="slow-store", n_jobs=1).fit(X, y)
     took = time.monotonic() - started
     assert took <= 10 * 1.05 + 1
-    trials = [r for r in runs_of(MlflowClient(mlflow_server), "slow-store") if r.data.tags.get("automl.role") == "trial"]
+    trials = [r for r in runs_of(MlflowClient(mlflow_server.uri), "slow-store") if r.data.tags.get("automl.role") == "trial"]
     assert len(trials) == len(m.study_.trials) > 10  # nothing lost, and the search did run
 
 

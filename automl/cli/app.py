@@ -1,4 +1,4 @@
-"""``automl tune | resume | submit | predict | report | ui | jobs | spaces``: commands over the public Python API."""
+"""``automl tune | resume | submit | predict | report | ui | jobs | sync | spaces``: commands over the public Python API."""
 
 from __future__ import annotations
 
@@ -222,6 +222,21 @@ def jobs(
 
     with one_line_errors():
         run_jobs(tracking_uri, experiment, limit, stdout)
+
+
+@app.command()
+def sync(
+    journals: Optional[list[Path]] = typer.Argument(None, help="Journal files (default: every one in ./automl-journal "
+                                                               "or $AUTOML_JOURNAL_DIR)."),
+    tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="Write to this store instead of the "
+                                                                            "job's own (it moved)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show MLflow's own messages on stderr."),
+) -> None:
+    """Write what a job could not record in MLflow (its store was away) from the job's journal; then remove it."""
+    from automl.cli.sync_command import run_sync
+
+    with one_line_errors(), third_party_logs(verbose):
+        run_sync(journals or [], tracking_uri, stdout)
 
 
 @spaces_app.command("list")

@@ -17,6 +17,8 @@ class Tracker:
     run_id: str | None = None
     model_uri: str | None = None
     registered_uri: str | None = None
+    #: The journal that keeps what the store could not be given in time (``automl sync`` writes it), if any.
+    journal: str | None = None
 
     def start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         """Open the job's record."""
@@ -37,9 +39,11 @@ class Tracker:
     def register(self, name: str, tags: dict[str, str]) -> None:
         """Register the logged model under ``name`` in the model registry."""
 
-    def end(self, failed: bool = False, interrupted: bool = False, reason: str | None = None) -> None:
+    def end(self, failed: bool = False, interrupted: bool = False, reason: str | None = None,
+            deadline: float | None = None) -> None:
         """Close the job's record: ``failed`` when the job raised (``reason`` says why), ``interrupted`` by Ctrl-C
-        (then without waiting long for the store)."""
+        (then without waiting long for the store); by ``deadline`` (monotonic seconds, the budget's end), after
+        which what the store has not got is kept in :attr:`journal` for ``automl sync``."""
 
 
 NullTracker = Tracker

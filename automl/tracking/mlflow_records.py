@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from automl.records import Trial, maximizes, text, to_run, trials_frame
+from automl.tracking.delivery import store_unreachable
 from automl.tracking.heartbeat import HEARTBEAT_TAG, Heartbeat, heartbeat_tags, interval_s
+from automl.tracking.journal import JOB_UUID_TAG
 from automl.tracking.liveness import END_REASON_TAG, mark_dead_jobs, marked_dead
+from automl.tracking.model_logging import import_model_libraries, log_model, mlflow_safe_frame
 from automl.tracking.run_summary import DATA_SOURCE_TAG, NOTE_TAG, description, training_dataset
 from automl.tracking.sqlite_store import store_setup_lock, use_sqlite_wal
-from automl.tracking.trial_runs import SqlTrialRunWriter, write_with_client
+from automl.tracking.trial_runs import SqlTrialRunWriter, fill_with_client, write_with_client
 
 logger = logging.getLogger(__name__)
 
@@ -39,30 +41,76 @@ class MlflowRecorder:
         self.sql_writer: SqlTrialRunWriter | None = None
         self.heartbeat: Heartbeat | None = None
         self.data_source: str | None = None
+        self.client: Any = None
+        self.experiment_id: str | None = None
+        #: Look before writing: the write now retried may have landed before its answer was lost (the store went
+        #: away). Set for a retried message by the delivery and for the first message ``automl sync`` writes.
+        self.careful = False
 
-    def open(self, params: dict[str, Any], tags: dict[str, str]) -> None:
+    # -- what a journal keeps (``automl.tracking.journal``) ---------------------------------------------------
+    def facts(self) -> dict[str, Any]:
+        """What the writes so far taught this recorder about the store."""
+        return {"run_id": self.run_id, "experiment_id": self.experiment_id, "model_uri": self.model_uri,
+                "registered_uri": self.registered_uri, "tracking_uri": getattr(self, "tracking_uri", None)}
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to go on writing this job from another process (``restore``)."""
+        return {**self.facts(), "requested_uri": self.requested_uri, "experiment": self.experiment,
+                "fast_trial_runs": self.fast_trial_runs, "job": dict(self.job), "trials": list(self.trials),
+                "data_source": self.data_source}
+
+    @classmethod
+    def restore(cls, state: dict[str, Any], facts: dict[str, Any], tracking_uri: str | None = None) -> MlflowRecorder:
+        """A recorder that goes on from ``state`` and the later ``facts`` (a journal's), writing to ``tracking_uri``
+        when given (the store moved), else where the job wrote."""
+        recorder = cls(tracking_uri or state["requested_uri"], state["experiment"], state["fast_trial_runs"])
+        recorder.job, recorder.trials, recorder.data_source = dict(state["job"]), list(state["trials"]), state["data_source"]
+        known = {**{k: state.get(k) for k in ("run_id", "experiment_id", "model_uri", "registered_uri")},
+                 **{k: v for k, v in facts.items() if k != "tracking_uri" and v is not None}}
+        recorder.run_id, recorder.experiment_id = known["run_id"], known["experiment_id"]
+        recorder.model_uri, recorder.registered_uri = known["model_uri"], known["registered_uri"]
+        if tracking_uri is None:
+            recorder.requested_uri = facts.get("tracking_uri") or state.get("tracking_uri") or state["requested_uri"]
+        if recorder.run_id is not None:
+            recorder._connect()
+        return recorder
+
+    def _connect(self) -> None:
+        """The client, the experiment (created if need be) and the one-transaction trial writer."""
         import mlflow
-        from mlflow.entities import Param
 
         self.tracking_uri = self.requested_uri or mlflow.get_tracking_uri()
         if str(self.tracking_uri).startswith("sqlite:"):
             use_sqlite_wal()
         mlflow.set_tracking_uri(self.tracking_uri)  # model logging reads the global URI; this process is ours
         with store_setup_lock(str(self.tracking_uri)):  # another job may be creating the same store's tables
-            self.client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
-            experiment = self.client.get_experiment_by_name(self.experiment)
-            self.experiment_id = (
-                experiment.experiment_id if experiment else self.client.create_experiment(self.experiment)
-            )
-        seconds = interval_s()
-        run = self.client.create_run(
-            self.experiment_id, tags={"automl.role": "job", **heartbeat_tags(seconds), **tags},
-            run_name=tags.get("automl.job_name"),
-        )
-        self.run_id = run.info.run_id
-        self.heartbeat = Heartbeat(self._beat, seconds, on_late=self._revive).start()
+            client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+            if self.experiment_id is None:
+                experiment = client.get_experiment_by_name(self.experiment)
+                self.experiment_id = (
+                    experiment.experiment_id if experiment else client.create_experiment(self.experiment)
+                )
+        self.client = client
         if self.fast_trial_runs:
             self.sql_writer = SqlTrialRunWriter.for_client(self.client, self.experiment_id)
+
+    def open(self, params: dict[str, Any], tags: dict[str, str]) -> None:
+        """The job's run, its params, and the heartbeat; safe to call again after a failure part-way."""
+        from mlflow.entities import Param
+
+        if self.client is None:
+            self._connect()
+        if self.run_id is None and self.careful:  # an earlier try may have created it without hearing back
+            self.run_id = self._find_run(JOB_UUID_TAG, tags.get(JOB_UUID_TAG))
+        seconds = interval_s()
+        if self.run_id is None:
+            run = self.client.create_run(
+                self.experiment_id, tags={"automl.role": "job", **heartbeat_tags(seconds), **tags},
+                run_name=tags.get("automl.job_name"),
+            )
+            self.run_id = run.info.run_id
+        if self.heartbeat is None:
+            self.heartbeat = Heartbeat(self._beat, seconds, on_late=self._revive).start()
         self.job = {**params, "strategy_reason": tags.get("automl.strategy_reason", "")}
         self.data_source = tags.get(DATA_SOURCE_TAG)
         self.client.log_batch(self.run_id, params=[Param(k, text(v)) for k, v in params.items()])
@@ -88,7 +136,7 @@ class MlflowRecorder:
         self.client.log_text(self.run_id, leaderboard.to_csv(index=False), "leaderboard.csv")
         if best is not None:
             self.client.log_dict(self.run_id, {"estimator": best.estimator, "config": best.config}, "best_config.json")
-        if model is not None:
+        if model is not None and self.model_uri is None:  # not logged by an earlier try
             self.model_uri = self.log_model(model, input_example)
         self.write_report(summary, model)
 
@@ -127,17 +175,33 @@ class MlflowRecorder:
 
     def write_trial(self, trial: Trial, strategy: str) -> None:
         """The trial's nested run: in one SQL transaction where the store allows, else through the client."""
-        self.trials.append(trial)
         run = to_run(trial, strategy, self.run_id)
+        landed = self._find_run("automl.trial_id", str(trial.trial_id), parent=self.run_id) if self.careful else None
+        if landed is not None:  # an earlier try created it without hearing back, perhaps without its data
+            fill_with_client(self.client, landed, run)
+            self.trials.append(trial)
+            return
         if self.sql_writer is not None:
             self.sql_writer.validate(run)  # bad data is the trial's error on either path
             try:
                 self.sql_writer.write(run)
+                self.trials.append(trial)
                 return
             except Exception as exc:  # noqa: BLE001 - an MLflow schema this writer does not know: the client can
+                if store_unreachable(exc):
+                    raise
                 self.sql_writer = None
                 logger.warning("trial runs go through MlflowClient from now on: the one-transaction write failed (%s)", exc)
         write_with_client(self.client, self.experiment_id, run)
+        self.trials.append(trial)
+
+    def _find_run(self, tag: str, value: str | None, parent: str | None = None) -> str | None:
+        """The id of this experiment's run with ``tag`` = ``value`` (under ``parent``), if there is one."""
+        if value is None:
+            return None
+        query = f"tags.`{tag}` = '{value}'" + ("" if parent is None else f" and tags.`mlflow.parentRunId` = '{parent}'")
+        runs = self.client.search_runs([self.experiment_id], query, max_results=1)
+        return runs[0].info.run_id if runs else None
 
     def register_model(self, name: str, tags: dict[str, str]) -> None:
         """Register the logged model as a new version of ``name`` in the model registry, with ``tags``."""
@@ -145,6 +209,8 @@ class MlflowRecorder:
 
         if self.model_uri is None:
             raise RuntimeError("no model was logged, so there is nothing to register")
+        if self.registered_uri:  # registered by an earlier try
+            return
         version = mlflow.register_model(self.model_uri, name, tags=tags)
         self.registered_uri = f"models:/{name}/{version.version}"
 
@@ -200,81 +266,4 @@ class MlflowRecorder:
                            type(exc).__name__, exc)
 
     def log_model(self, model: Any, input_example: pd.DataFrame | None) -> str:
-        import mlflow
-        from mlflow.models import infer_signature
-
-        import automl
-
-        example = None if input_example is None else mlflow_safe_frame(input_example)
-        signature = None if example is None else _optional_inputs(infer_signature(example, model.predict(input_example)))
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            serialization_format="cloudpickle",
-            signature=signature,
-            input_example=example,
-            pip_requirements=_requirements(model),
-            code_paths=[str(Path(automl.__file__).parent)],
-            metadata={"automl_version": automl.__version__},  # checked by automl.persistence before loading
-            run_id=self.run_id,
-        )
-        return str(info.model_uri)
-
-
-def import_model_libraries(families: list[str]) -> None:
-    """Import what the families' fitted models need at the start of the job, so receiving the best model at the
-    end of the budget does not wait for imports (about a second for LightGBM and scikit-learn on 2 cores).
-    In this thread: importing them in a second one raced with unpickling a model in this one."""
-    import importlib
-
-    from automl.estimators import ESTIMATORS
-
-    for module in [m for f in families if f in ESTIMATORS for m in ESTIMATORS.get(f).libraries]:
-        try:
-            importlib.import_module(module)
-        except ImportError:  # the job itself reports a missing library
-            pass
-
-
-def mlflow_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categorical columns as plain objects, which MLflow's schemas understand.
-
-    MLflow cannot convert pandas ``category`` columns; callers of the pyfunc model
-    pass such columns as strings (as JSON and CSV requests do anyway).
-    """
-    out = frame.copy()
-    for column in out.columns:
-        if isinstance(out[column].dtype, pd.CategoricalDtype):
-            out[column] = out[column].astype(object)
-    return out
-
-
-def _optional_inputs(signature: Any) -> Any:
-    """Every input column may hold missing values at predict time, as ``TunedModel`` allows."""
-    from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
-
-    columns = [ColSpec(c.type, c.name, required=False) for c in signature.inputs.inputs]
-    return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
-
-
-def _requirements(model: Any) -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    names = ["scikit-learn", "lightgbm", "xgboost", "pandas", "numpy", "pyyaml", "optuna", "threadpoolctl"]
-    if _uses_torch(model):
-        names.append("torch")
-    names += list(getattr(getattr(model, "estimator", None), "libraries", ()))  # a forecaster's engines
-    pins = []
-    for name in names:
-        try:
-            pins.append(f"{name}=={version(name)}")
-        except PackageNotFoundError:
-            continue
-    return pins
-
-
-def _uses_torch(model: Any) -> bool:
-    """Whether the tuned model's estimator is the PyTorch network (only then does serving need torch)."""
-    steps = getattr(getattr(model, "estimator", None), "named_steps", {})
-    return any(type(step).__module__ == "automl.estimators.torch_mlp" for step in steps.values())
+        return log_model(model, input_example, self.run_id)

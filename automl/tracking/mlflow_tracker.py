@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from automl.errors import InputError
 from automl.study import Trial
 from automl.tracking.base import Tracker
 from automl.tracking.frames import UnpicklableMessage, write_frame
+from automl.tracking.journal import JOB_UUID_TAG
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +42,19 @@ FINISH_RESERVE_S = 1.5
 #: SQLite, 40-80 ms through a local `mlflow server` (three HTTP requests) on 2 loaded cores.
 DEFAULT_TRIAL_WRITE_S = {"http": 0.06, "https": 0.06}
 LOCAL_TRIAL_WRITE_S = 0.01
-#: Seconds ``end`` waits for the writer to finish before giving up on it.
-WRITER_TIMEOUT_S = 300
-#: After Ctrl-C, seconds ``end`` waits for the writer's answer; the writer goes on by itself after that.
+#: Seconds the writer gets after the search to write what is queued, for a job with no time budget (at least).
+NO_BUDGET_WRITE_S = 30.0
+#: Seconds it gets at least when the budget is already spent (the final summary and model).
+MIN_WRITE_WINDOW_S = 0.5
+#: Seconds a store that still answers (slow, not away) gets past the budget to take what is queued (a model
+#: upload to a distant server); one that does not answer gets none: the rest goes to the journal.
+SLOW_STORE_GRACE_S = 120.0
+#: Seconds ``end`` waits for the writer's answer beyond the time it gave the writer.
+REPLY_GRACE_S = 2.0
+#: After Ctrl-C, seconds ``end`` waits for the writer's answer; the writer goes on by itself after that, for
+#: :data:`INTERRUPTED_WRITE_S` at most, then keeps the rest in its journal.
 INTERRUPTED_WAIT_S = 5.0
+INTERRUPTED_WRITE_S = 30.0
 
 
 class MlflowTracker(Tracker):
@@ -51,7 +62,8 @@ class MlflowTracker(Tracker):
 
     The writer acknowledges every message with the seconds it took, so the time the job keeps free at the
     end of its budget (:attr:`finish_reserve_s`) covers the trials still queued (a slow store falls behind
-    fast trials) as well as the final summary, model and report.
+    fast trials, a store that is back has the outage's trials to catch up on) as well as the final summary,
+    model and report. While the store does not answer, the queue costs no reserve: it goes to the journal.
     """
 
     def __init__(self, tracking_uri: str | None = None, experiment: str | None = None) -> None:
@@ -68,6 +80,9 @@ class MlflowTracker(Tracker):
         self._reply: dict[str, Any] | None = None
         self._replied = threading.Event()
         self._trials_sent = self._trials_written = 0
+        self._store_down = False  # then what is queued goes to the journal at the close, and costs no reserve
+        self._close_by = 0.0  # the wall-clock time by which the writer answers "close"
+        self.journal: str | None = None  # where the writer kept what it could not write by then
         self.write_seconds: dict[str, float] = {}  # the writer's seconds per kind of message, as acknowledged
         self._assumed_trial_write_s = LOCAL_TRIAL_WRITE_S
 
@@ -76,7 +91,7 @@ class MlflowTracker(Tracker):
         """Seconds the close needs: the final logging, and the trial runs still queued at the writer's measured
         pace (assumed by the kind of store until it is measured). The writer starts while the search runs, so
         its start costs the budget nothing unless the budget is shorter than the start."""
-        backlog = max(0, self._trials_sent - self._trials_written)
+        backlog = 0 if self._store_down else max(0, self._trials_sent - self._trials_written)
         written = self._trials_written
         per_trial = self.write_seconds["write_trial"] / written if written else self._assumed_trial_write_s
         return FINISH_RESERVE_S + backlog * per_trial
@@ -95,7 +110,7 @@ class MlflowTracker(Tracker):
         self._feeder.start()
         self._reader = threading.Thread(target=self._read_replies, name="automl-mlflow-replies", daemon=True)
         self._reader.start()
-        self._send("open", params, tags)
+        self._send("open", params, {JOB_UUID_TAG: uuid.uuid4().hex, **tags})
 
     def log_trial(self, trial: Trial, strategy: str) -> None:
         self._trials_sent += 1
@@ -114,12 +129,14 @@ class MlflowTracker(Tracker):
     def register(self, name: str, tags: dict[str, str]) -> None:
         self._send("register_model", name, tags)
 
-    def end(self, failed: bool = False, interrupted: bool = False, reason: str | None = None) -> None:
+    def end(self, failed: bool = False, interrupted: bool = False, reason: str | None = None,
+            deadline: float | None = None) -> None:
         if self._process is None:
             return
         self._send("terminate", failed, INTERRUPTED if interrupted else reason)
+        self._close_by = time.time() + self._write_window(deadline, interrupted)
         self._queue.put(None)
-        wait_s = INTERRUPTED_WAIT_S if interrupted else WRITER_TIMEOUT_S
+        wait_s = INTERRUPTED_WAIT_S if interrupted else self._close_by - time.time() + SLOW_STORE_GRACE_S + REPLY_GRACE_S
         started = time.monotonic()
         if self._feeder is not None:
             self._feeder.join(timeout=wait_s)
@@ -128,12 +145,34 @@ class MlflowTracker(Tracker):
         self.registered_uri = reply.get("registered_uri")
         self.tracking_uri = reply.get("tracking_uri") or self.tracking_uri
         self._errors += reply.get("errors", [])
+        self.journal = reply.get("journal")
+        if reply.get("unwritten_trials") or reply.get("unwritten"):
+            self._warn_unwritten(reply)
         if self._errors:
             logger.warning("MLflow tracking at %s had %d error(s); first: %s", self.tracking_uri, len(self._errors), self._errors[0])
             warnings.warn(
                 f"MLflow tracking failed ({self._errors[0]}); the model is fitted but not fully recorded.",
                 RuntimeWarning, stacklevel=3,
             )
+
+    def _write_window(self, deadline: float | None, interrupted: bool) -> float:
+        """Seconds the writer has to write what is queued before it keeps the rest in its journal: until the budget's
+        ``deadline`` (monotonic), else long enough for the backlog at its measured pace, at least a few seconds."""
+        if interrupted:
+            return INTERRUPTED_WRITE_S
+        if deadline is not None:
+            return max(MIN_WRITE_WINDOW_S, deadline - time.monotonic())
+        return max(NO_BUDGET_WRITE_S, 3 * self.finish_reserve_s)
+
+    def _warn_unwritten(self, reply: dict[str, Any]) -> None:
+        """One sentence: what the store has not got, where it is kept, and the command that writes it."""
+        parts = [f"{reply['unwritten_trials']} trial run(s)"] if reply.get("unwritten_trials") else []
+        parts += ["the job's result" if "write_result" in reply.get("unwritten", []) else "the job's end"]
+        where = reply.get("journal")
+        keep = (f"they are kept in {where}: run `automl sync {where}` once the store is back" if where
+                else "no journal could be written, so they are lost")
+        logger.warning("MLflow at %s could not be written in time: %s are not recorded yet; %s.",
+                       self.requested_uri or self.tracking_uri or "the default store", " and ".join(parts), keep)
 
     # -- internals -----------------------------------------------------------
     def _send(self, method: str, *args: Any) -> None:
@@ -151,7 +190,7 @@ class MlflowTracker(Tracker):
                     self._errors.append(str(exc))
                 if self._queue.empty():
                     stream.flush()
-            write_frame(stream, ("close", ()))
+            write_frame(stream, ("close", (self._close_by, SLOW_STORE_GRACE_S)))
             stream.close()
         except (BrokenPipeError, OSError, pickle.PicklingError) as exc:
             self._errors.append(f"{type(exc).__name__}: {exc}")
@@ -165,6 +204,9 @@ class MlflowTracker(Tracker):
                 if kind == "reply":
                     self._reply = body[0]
                     return
+                if kind == "store":
+                    self._store_down = not body[0]
+                    continue
                 method, seconds = body
                 self.write_seconds[method] = self.write_seconds.get(method, 0.0) + seconds
                 if method == "write_trial":

@@ -44,11 +44,16 @@ class TrialRun:
 def write_with_client(client: Any, experiment_id: str, run: TrialRun) -> str:
     """Create, fill and terminate the run through ``MlflowClient``; return its id."""
     created = client.create_run(experiment_id, start_time=run.start_ms, tags=run.tags, run_name=run.name)
-    run_id = created.info.run_id
+    fill_with_client(client, created.info.run_id, run)
+    return str(created.info.run_id)
+
+
+def fill_with_client(client: Any, run_id: str, run: TrialRun) -> None:
+    """Log the run's params and metrics and end it: again on a run whose earlier write may have stopped part-way
+    (the same params and metric points again change nothing)."""
     metrics, params = run.entities()
     client.log_batch(run_id, metrics=metrics, params=params)
     client.set_terminated(run_id, run.status, end_time=run.end_ms)
-    return run_id
 
 
 class SqlTrialRunWriter:

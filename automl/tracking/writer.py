@@ -1,9 +1,11 @@
 """The tracking writer process: ``python -m automl.tracking.writer TRACKING_URI EXPERIMENT``.
 
-Reads ``(method, args)`` messages (length-prefixed pickles, ``automl.tracking.frames``) from stdin and applies them to an
-``MlflowRecorder``, acknowledging each on stdout as ``("ack", method, seconds)``;
-on ``("close", ())`` (or end of input) it answers ``("reply", dict)`` with
-``run_id``, ``model_uri``, ``registered_uri``, ``tracking_uri``, ``errors``.
+Reads ``(method, args)`` messages (length-prefixed pickles, ``automl.tracking.frames``) from stdin and delivers them
+to an ``MlflowRecorder`` (``automl.tracking.delivery``: in order, retried while the store is away, journaled),
+acknowledging each written one on stdout as ``("ack", method, seconds)`` and saying ``("store", up)`` when the
+store stops answering and when it is back; on ``("close", (deadline, slow_grace_s))`` (or end of input)
+it answers ``("reply", dict)`` with ``run_id``, ``model_uri``, ``registered_uri``, ``tracking_uri``, ``errors``, and
+``journal`` / ``unwritten_trials`` / ``unwritten`` for what could not be written by the deadline.
 Living in its own process, MLflow's Python work (SQLAlchemy, serialisation)
 never competes with the search loop for the interpreter lock. From "open" until
 the job's run ends, a thread of this process refreshes the run's heartbeat
@@ -18,10 +20,14 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
 from automl.tracking.chatter import ENV, route_to
+from automl.tracking.delivery import Delivery
 from automl.tracking.frames import read_frame
+from automl.tracking.journal import journal_folder
 from automl.tracking.mlflow_records import MlflowRecorder
 
 #: Why a job's run is KILLED when the search process stopped talking to the writer.
@@ -30,42 +36,56 @@ ABANDONED = "the search process ended without finishing the job (killed or crash
 INTERRUPT_GRACE_S = 10.0
 #: Seconds between SIGTERM and SIGKILL when the search process must be stopped.
 TERMINATE_WAIT_S = 3.0
+#: Seconds an orphaned writer (its search process died) keeps trying to write what it received.
+ORPHAN_WAIT_S = 30.0
+#: MLflow's HTTP client settings in this process, unless the user set them: no retries of its own (with its
+#: defaults one lost request waits up to about four minutes) and a bounded wait for an answer; and no "View run
+#: at" lines, each of which costs a request to the server (``get_run``) when a run ends.
+WRITER_MLFLOW_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+                     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
+
+
+@dataclass
+class Served:
+    """The errors met (a failed open skips the rest), and the journal that keeps what is not written (if any)."""
+
+    errors: list[str]
+    journal: Path | None = None
+    unwritten: list[str] = field(default_factory=list)  # the methods of the messages in the journal
+
+    def answer(self) -> dict[str, Any]:
+        return {"errors": self.errors, "journal": None if self.journal is None else str(self.journal),
+                "unwritten_trials": self.unwritten.count("write_trial"),
+                "unwritten": sorted(set(self.unwritten) - {"write_trial"})}
 
 
 def serve(
     recorder: MlflowRecorder, inbox: BinaryIO, abandoned: Callable[[], tuple[str, str]] = lambda: (ABANDONED, "KILLED"),
-    done: Callable[[str, float], None] = lambda method, seconds: None,
-) -> list[str]:
-    """Apply messages until "close"; return the errors met (a failed open skips the rest).
+    done: Callable[[str, float], None] = lambda method, seconds: None, folder: Path | None = None,
+    store: Callable[[bool], None] = lambda up: None,
+) -> Served:
+    """Deliver messages (``automl.tracking.delivery``) until "close"; return what became of them.
 
-    ``done(method, seconds)`` is called after each message. Input that ends without
-    "close" means the search process died (killed, out of memory): the trials already
-    received are written, and the job's run ends with the reason and status
-    ``abandoned()`` (KILLED) instead of staying RUNNING forever.
+    "close" carries the wall-clock time by which the search process wants the answer, and the seconds a store
+    that still answers (slow, not away) gets beyond it; what is not written then stays in the journal. Input that ends without "close" means the
+    search process died (killed, out of memory): the trials already received are written, and the job's run ends
+    with the reason and status ``abandoned()`` (KILLED) instead of staying RUNNING forever, within
+    :data:`ORPHAN_WAIT_S` or from the journal by ``automl sync``.
     """
-    errors: list[str] = []
-    opened = False
+    delivery = Delivery(recorder, folder or journal_folder(), done, store).start()
     while True:
         frame = read_frame(inbox)
         if frame is None:  # input ended, or a message was cut off mid-write by the death of its sender
-            if opened:
-                recorder.abandon(*abandoned())
-            return errors
-        try:
-            method, args = pickle.loads(frame)
-        except Exception as exc:  # noqa: BLE001 - one unreadable message (a class that cannot be imported here)
-            errors.append(f"a message could not be read: {type(exc).__name__}: {exc}")
-            continue
-        if method == "close":
-            return errors
-        started = time.perf_counter()
-        if method == "open" or opened:
-            try:
-                getattr(recorder, method)(*args)
-                opened = opened or method == "open"
-            except Exception as exc:  # noqa: BLE001 - reported to the search process, which warns
-                errors.append(f"{method}: {type(exc).__name__}: {exc}")
-        done(method, time.perf_counter() - started)
+            delivery.put("abandon", abandoned())
+            deadline, slow_grace_s = time.time() + ORPHAN_WAIT_S, 0.0
+            break
+        message = delivery.receive(frame)
+        if message is not None and message[0] == "close":
+            deadline, slow_grace_s = message[1] if message[1] else (time.time() + ORPHAN_WAIT_S, 0.0)
+            break
+    delivery.end_of_input()
+    kept = None if delivery.wait_written(deadline, slow_grace_s) else delivery.keep_the_rest()
+    return Served(delivery.errors, *(kept or (None, [])))
 
 
 class InterruptWatch:
@@ -131,24 +151,30 @@ def main() -> None:
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies
     uri, experiment = sys.argv[1] or None, sys.argv[2]
+    for name, value in WRITER_MLFLOW_ENV.items():  # the delivery retries a lost request itself, without holding the others
+        os.environ.setdefault(name, value)
     route_to(os.environ.get(ENV))
     recorder = MlflowRecorder(uri, experiment)
 
-    def acknowledge(method: str, seconds: float) -> None:
+    lock = threading.Lock()
+
+    def tell(*message: Any) -> None:
         try:
-            pickle.dump(("ack", method, seconds), replies)
-            replies.flush()
-        except BrokenPipeError:  # the search process is gone; the writes go on
+            with lock:
+                pickle.dump(message, replies)
+                replies.flush()
+        except (BrokenPipeError, ValueError):  # the search process is gone; the writes go on
             pass
 
-    errors = serve(recorder, sys.stdin.buffer, watch.ending, acknowledge)
+    served = serve(recorder, sys.stdin.buffer, watch.ending, lambda method, seconds: tell("ack", method, seconds),
+                   store=lambda up: tell("store", up))
     watch.cancel()
     reply: dict[str, Any] = {
         "run_id": recorder.run_id,
         "model_uri": recorder.model_uri,
         "registered_uri": recorder.registered_uri,
         "tracking_uri": getattr(recorder, "tracking_uri", uri),
-        "errors": errors,
+        **served.answer(),
     }
     try:
         pickle.dump(("reply", reply), replies)

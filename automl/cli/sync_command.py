@@ -1,0 +1,30 @@
+"""``automl sync [JOURNAL ...]``: write the journals of jobs whose MLflow store was away (``automl.tracking.sync``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from automl.errors import InputError
+from automl.tracking.journal import JOURNAL_DIR_ENV, SUFFIX, journal_folder
+
+
+def run_sync(journals: list[Path], tracking_uri: str | None, console: Console) -> int:
+    """Sync each journal (every one in the journal folder when none is named); return how many were written."""
+    from automl.tracking.sync import sync_journal
+
+    if not journals:
+        folder = journal_folder()
+        journals = sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
+        if not journals:
+            raise InputError(f"no journal to sync: {str(folder)!r} holds no *{SUFFIX} file (set {JOURNAL_DIR_ENV} "
+                             "or name the journal).")
+    for path in journals:
+        synced = sync_journal(path, tracking_uri)
+        result = " and the job's result" if synced.result else ""
+        console.print(f"{path}: wrote {synced.trials} trial run(s){result} to run {synced.run_id} at "
+                      f"{synced.tracking_uri}; the journal is removed.", soft_wrap=True, markup=False)
+        for error in synced.errors:
+            console.print(f"  not written: {error}", soft_wrap=True, markup=False)
+    return len(journals)

@@ -1,0 +1,93 @@
+"""The job's best model as an MLflow model: signature and input example, pinned requirements, automl's version.
+
+Runs in the MLflow writer process (``automl.tracking.mlflow_records``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def log_model(model: Any, input_example: pd.DataFrame | None, run_id: str | None) -> str:
+    """Log ``model`` (a ``TunedModel``) to run ``run_id``; return its model URI."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    import automl
+
+    example = None if input_example is None else mlflow_safe_frame(input_example)
+    signature = None if example is None else _optional_inputs(infer_signature(example, model.predict(input_example)))
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        serialization_format="cloudpickle",
+        signature=signature,
+        input_example=example,
+        pip_requirements=_requirements(model),
+        code_paths=[str(Path(automl.__file__).parent)],
+        metadata={"automl_version": automl.__version__},  # checked by automl.persistence before loading
+        run_id=run_id,
+    )
+    return str(info.model_uri)
+
+
+def import_model_libraries(families: list[str]) -> None:
+    """Import what the families' fitted models need at the start of the job, so receiving the best model at the
+    end of the budget does not wait for imports (about a second for LightGBM and scikit-learn on 2 cores).
+    In this thread: importing them in a second one raced with unpickling a model in this one."""
+    import importlib
+
+    from automl.estimators import ESTIMATORS
+
+    for module in [m for f in families if f in ESTIMATORS for m in ESTIMATORS.get(f).libraries]:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # the job itself reports a missing library
+            pass
+
+
+def mlflow_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as plain objects, which MLflow's schemas understand.
+
+    MLflow cannot convert pandas ``category`` columns; callers of the pyfunc model
+    pass such columns as strings (as JSON and CSV requests do anyway).
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype(object)
+    return out
+
+
+def _optional_inputs(signature: Any) -> Any:
+    """Every input column may hold missing values at predict time, as ``TunedModel`` allows."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    columns = [ColSpec(c.type, c.name, required=False) for c in signature.inputs.inputs]
+    return ModelSignature(inputs=Schema(columns), outputs=signature.outputs, params=signature.params)
+
+
+def _requirements(model: Any) -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["scikit-learn", "lightgbm", "xgboost", "pandas", "numpy", "pyyaml", "optuna", "threadpoolctl"]
+    if _uses_torch(model):
+        names.append("torch")
+    names += list(getattr(getattr(model, "estimator", None), "libraries", ()))  # a forecaster's engines
+    pins = []
+    for name in names:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return pins
+
+
+def _uses_torch(model: Any) -> bool:
+    """Whether the tuned model's estimator is the PyTorch network (only then does serving need torch)."""
+    steps = getattr(getattr(model, "estimator", None), "named_steps", {})
+    return any(type(step).__module__ == "automl.estimators.torch_mlp" for step in steps.values())

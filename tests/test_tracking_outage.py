@@ -1,0 +1,127 @@
+"""The MLflow server goes away mid-job: the budget holds, and no trial is lost (written on its return, or by
+``automl sync`` from the job's journal). The session's real ``mlflow server`` process, killed with SIGKILL and
+restarted on the same port and store (each test leaves it running)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from automl import AutoML, InputError
+from automl import load_model
+from automl.tracking.journal import JOURNAL_DIR_ENV
+from automl.tracking.sync import sync_journal
+from tests.job_files import job_folder
+from tests.loopback import MlflowServer
+
+
+@pytest.fixture
+def server(mlflow_server: MlflowServer) -> Iterator[MlflowServer]:
+    """The session's server, running again after the test whatever happened in it."""
+    yield mlflow_server
+    if mlflow_server.process is None:
+        mlflow_server.start()
+
+
+def runs_by_role(uri: str, experiment: str) -> dict[str, list]:
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], max_results=5000) if found else []
+    return {role: [r for r in runs if r.data.tags.get("automl.role") == role] for role in ("job", "trial")}
+
+
+def wait_for_job_run(uri: str, experiment: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not runs_by_role(uri, experiment)["job"]:
+        assert time.monotonic() < deadline, "the job's run never appeared"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_server_that_stays_away_leaves_a_journal_that_sync_writes(server: MlflowServer, tmp_path: Path) -> None:
+    job = job_folder(tmp_path, time_budget=12, n_concurrent_trials=1, experiment="stays-away",
+                     tracking_uri=server.uri, estimators=["lr", "lgbm"])
+    env = {**os.environ, JOURNAL_DIR_ENV: str(tmp_path / "journals")}
+    tune = subprocess.Popen([sys.executable, "-m", "automl", "tune", str(job), "--output", str(tmp_path / "model.pkl")],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_job_run(server.uri, "stays-away")
+    opened = time.monotonic()
+    time.sleep(1)
+    server.kill()
+    out, err = tune.communicate(timeout=120)
+    took = time.monotonic() - opened
+    assert tune.returncode == 0, err
+    assert took <= 12 * 1.05 + 1
+    journals = list((tmp_path / "journals").glob("*.journal"))
+    assert len(journals) == 1
+    said = " ".join(err.split())
+    assert f"run `automl sync {journals[0]}` once the store is back" in said, err
+    assert "trial run(s)" in said and "the job's result" in said
+    model = load_model(tmp_path / "model.pkl")  # the model file is written either way
+    assert model.predict(pd.read_csv(job.parent / "data" / "breast_cancer.csv").drop(columns="target").head(5)).shape == (5,)
+
+    server.start()
+    synced = subprocess.run([sys.executable, "-m", "automl", "sync", str(journals[0])], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert synced.returncode == 0, synced.stderr
+    assert "the journal is removed" in synced.stdout and not journals[0].exists()
+    runs = runs_by_role(server.uri, "stays-away")
+    (job_run,) = runs["job"]
+    ids = Counter(r.data.tags["automl.trial_id"] for r in runs["trial"])
+    assert max(ids.values()) == 1 and len(ids) == int(job_run.data.metrics["n_trials"])
+    assert job_run.info.status == "FINISHED" and "best_score" in job_run.data.metrics
+    assert job_run.data.tags["automl.best_estimator"] in ("lr", "lgbm")
+
+
+@pytest.mark.slow
+def test_a_server_that_is_killed_and_comes_back_gets_every_trial(server: MlflowServer, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(JOURNAL_DIR_ENV, str(tmp_path / "journals"))
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(2000, 10)), columns=list("abcdefghij"))
+    y = pd.Series((X.a + X.b > 0).astype(int))
+    outage: dict[str, float] = {}
+
+    def kill_and_restart() -> None:  # the outage lasts as long as a restart: 5-15 s here
+        wait_for_job_run(server.uri, "comes-back")
+        time.sleep(1)
+        server.kill()
+        outage["down"] = time.time()
+        server.start()
+        outage["up"] = time.time()
+
+    helper = threading.Thread(target=kill_and_restart)
+    helper.start()
+    started, wall_start = time.monotonic(), time.time()
+    m = AutoML(time_budget=30, estimators=["lgbm"], eval_method="holdout", strategy="random", early_stop=None, n_jobs=1,
+               tracking_uri=server.uri, experiment="comes-back").fit(X, y)
+    took = time.monotonic() - started
+    helper.join()
+    assert took <= 30 * 1.05 + 1
+    assert outage["up"] < wall_start + 25, "the server was not back before the job ended; the test proves nothing"
+    runs = runs_by_role(server.uri, "comes-back")
+    ids = Counter(r.data.tags["automl.trial_id"] for r in runs["trial"])
+    assert sorted(int(i) for i in ids) == [t.trial_id for t in m.study_.trials]  # every trial, none twice
+    assert max(ids.values()) == 1
+    assert any(outage["down"] < t.started_at < outage["up"] for t in m.study_.trials), "no trial ran while it was away"
+    assert [r.info.status for r in runs["job"]] == ["FINISHED"] and m.tracking_journal_ is None
+    assert not list((tmp_path / "journals").glob("*.journal"))  # written, so removed
+
+
+def test_sync_names_a_file_that_is_not_a_journal(tmp_path: Path) -> None:
+    (tmp_path / "x.journal").write_bytes(b"not a journal")
+    with pytest.raises(InputError, match=r"'.*x.journal' is not an automl tracking journal"):
+        sync_journal(tmp_path / "x.journal")
+    with pytest.raises(InputError, match=r"journal '.*missing.journal' does not exist"):
+        sync_journal(tmp_path / "missing.journal")
