@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,6 +13,7 @@ from ray.cluster_utils import Cluster
 from sklearn.datasets import make_classification
 
 from automl import AutoML
+from tests.loopback import ray_trial_workers
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +40,6 @@ RF_SPACE = {"rf": {"n_estimators": {"low": 20, "high": 40, "default": 30, "low_c
                    "max_leaves": {"low": 64, "high": 512, "default": 256, "low_cost": 64}}}
 
 
-def worker_pids() -> set[int]:
-    """Processes of Ray trial workers on this machine (Ray titles them ray::TrialWorker)."""
-    pids = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if cmdline.read_bytes().startswith(b"ray::TrialWorker"):
-                pids.add(int(cmdline.parent.name))
-        except OSError:  # the process ended while we looked
-            continue
-    return pids
-
-
 def kill_a_busy_worker_once() -> tuple[list[int], object]:
     """A callback that, when the first trial ends, SIGKILLs another worker (busy with its own trial)."""
     killed: list[int] = []
@@ -60,7 +48,7 @@ def kill_a_busy_worker_once() -> tuple[list[int], object]:
         if killed:
             return
         idle = int(trial.worker.split("@")[0])
-        busy = sorted(worker_pids() - {idle})
+        busy = sorted(ray_trial_workers() - {idle})
         os.kill(busy[0], signal.SIGKILL)
         killed.append(busy[0])
 
