@@ -13,6 +13,7 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -104,7 +105,7 @@ class MlflowTracker(Tracker):
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
         self._process = subprocess.Popen(
             [sys.executable, "-m", "automl.tracking.writer", self.requested_uri or "", self.experiment],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, preexec_fn=_ignore_ctrl_c,
         )
         self._feeder = threading.Thread(target=self._feed, name="automl-mlflow-feeder", daemon=True)
         self._feeder.start()
@@ -234,6 +235,12 @@ class MlflowTracker(Tracker):
         logger.warning("The MLflow writer (pid %d) is still writing this job's records; it finishes them on its own.",
                        self._process.pid)
         return {}
+
+
+def _ignore_ctrl_c() -> None:
+    """In the writer from its first instruction: a Ctrl-C while it imports MLflow (its first seconds) killed it and
+    every record of the job with it; ``writer.InterruptWatch`` takes SIGINT over once it runs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def check_tracking_uri(uri: str | None) -> None:
