@@ -1,0 +1,298 @@
+"""Inject each fault of the reliability issue with real processes; count the trials finished, recorded and lost.
+
+    python -m benchmarks.faults --budget 15 --out benchmarks/results/faults.json [--only NAME ...]
+
+Each fault runs a real job in its own process (``JOB``: ``AutoML.fit`` on the bundled breast-cancer data, with a
+callback that appends every finished trial's id to a file, so "finished" is known even for a job that is killed),
+against a real store: a SQLite file, or a real ``mlflow server`` process that is killed with SIGKILL. Per fault:
+
+- ``finished``: trials the search finished (the callback's file); ``recorded``: trial runs in the store under the
+  job's run(s) at the end (after ``automl sync`` / ``automl resume`` where the fault needs one); ``lost``:
+  finished trials of which no run is recorded; ``duplicates``: trial ids recorded twice;
+- ``wall_s`` / ``wall_over_budget``: the job's ``fit`` timed around the call by the job's own process (not the
+  interpreter's start); for a job that is killed, ``exit_after_signal_s`` instead;
+- ``target_met``: 0 lost, no duplicates, and ``wall_s <= 1.05 x budget + 1 s``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from mlflow import MlflowClient
+
+from tests.loopback import MlflowServer, ray_trial_workers
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "examples" / "data" / "breast_cancer.csv"
+
+#: The job every fault runs: argv[1] is a JSON object of its settings.
+JOB = r'''
+import json, sys, time
+from pathlib import Path
+import numpy as np, pandas as pd
+from automl import AutoML
+
+settings = json.loads(sys.argv[1])
+frame = pd.read_csv(settings["data"])
+X, y = frame.drop(columns="target"), frame["target"]
+finished = Path(settings["finished"])
+calls = []
+
+def note(study, trial):
+    with open(finished, "a") as f:
+        f.write(f"{trial.trial_id}\n")
+
+def misbehaving(X_val, y_val, estimator, labels, X_train, y_train, *args):
+    """the error rate, except that the third call does what the fault asks: hang for an hour, or take memory."""
+    calls.append(1)
+    if len(calls) == 3 and settings.get("hang"):
+        time.sleep(3600)
+    if len(calls) == 3 and settings.get("hog_mb"):
+        hog = np.ones(settings["hog_mb"] * 2**20 // 8)
+    return float((estimator.predict(X_val) != np.asarray(y_val)).mean()), {}
+
+kwargs = dict(settings["automl"])
+if settings.get("hang") or settings.get("hog_mb"):
+    kwargs["metric"] = misbehaving
+started = time.monotonic()
+m = AutoML(callbacks=[note], **kwargs).fit(X, y)
+print(json.dumps({"wall_s": time.monotonic() - started, "run_id": m.mlflow_run_id_, "n_trials": len(m.study_.trials),
+                  "journal": m.tracking_journal_}), flush=True)
+'''
+
+
+@dataclass
+class FaultResult:
+    fault: str
+    budget_s: float
+    finished: int
+    recorded: int
+    lost: int
+    duplicates: int
+    wall_s: float | None = None
+    wall_over_budget: float | None = None
+    exit_after_signal_s: float | None = None
+    target_met: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Bench:
+    """One fault's folder, store and job processes."""
+
+    def __init__(self, root: Path, name: str, budget: float) -> None:
+        self.folder = root / name
+        self.folder.mkdir(parents=True)
+        self.name, self.budget = name, budget
+        self.store = f"sqlite:///{self.folder / 'mlflow.db'}"
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "AUTOML_JOURNAL_DIR": str(self.folder / "journals"),
+                    "AUTOML_HEARTBEAT_INTERVAL_S": "0.5"}
+
+    def start_job(self, tag: str = "job", tracking_uri: str | None = None, **settings: Any) -> subprocess.Popen[str]:
+        automl = {"time_budget": self.budget, "estimators": ["lr", "lgbm"], "n_jobs": 1, "seed": 0,
+                  "tracking_uri": tracking_uri or self.store, "experiment": self.name, **settings.pop("automl", {})}
+        config = {"data": str(DATA), "finished": str(self.folder / f"{tag}.finished"), "automl": automl, **settings}
+        return subprocess.Popen([sys.executable, "-c", JOB, json.dumps(config)], cwd=self.folder, env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def finished(self, tag: str = "job") -> list[int]:
+        path = self.folder / f"{tag}.finished"
+        return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+    def automl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "automl", *args], cwd=self.folder, env=self.env,
+                              capture_output=True, text=True, timeout=300)
+
+
+def outcome(process: subprocess.Popen[str], timeout: float = 300) -> dict[str, Any]:
+    out, err = process.communicate(timeout=timeout)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"the job failed (exit {process.returncode}): {err[-2000:]}")
+    return {**json.loads(lines[-1]), "stderr": err}
+
+
+def trial_ids(uri: str, experiment: str, parents: set[str] | None = None) -> list[int]:
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], "tags.`automl.role` = 'trial'", max_results=5000) if found else []
+    return [int(r.data.tags["automl.trial_id"]) for r in runs
+            if parents is None or r.data.tags.get("mlflow.parentRunId") in parents]
+
+
+def job_runs(uri: str, experiment: str) -> list[Any]:
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    return client.search_runs([found.experiment_id], "tags.`automl.role` = 'job'", max_results=100) if found else []
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 120, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def judged(name: str, budget: float, finished: list[int], recorded: list[int], wall_s: float | None = None,
+           exit_after_signal_s: float | None = None, **notes: Any) -> FaultResult:
+    counts = Counter(recorded)
+    lost = len(set(finished) - set(counts))
+    duplicates = sum(n - 1 for n in counts.values())
+    ratio = None if wall_s is None else round(wall_s / budget, 3)
+    on_time = wall_s is None or wall_s <= 1.05 * budget + 1
+    return FaultResult(name, budget, len(set(finished)), len(counts), lost, duplicates,
+                       None if wall_s is None else round(wall_s, 2), ratio,
+                       None if exit_after_signal_s is None else round(exit_after_signal_s, 2),
+                       lost == 0 and duplicates == 0 and on_time, notes)
+
+
+# -- the faults ----------------------------------------------------------------------------------------------------
+def server_killed(bench: Bench, back_after_s: float | None) -> FaultResult:
+    """An ``mlflow server`` killed 2 s after the job's run appears; back ``back_after_s`` later, or not before the
+    job ends (then back afterwards, and ``automl sync`` writes the journal)."""
+    server = MlflowServer(bench.folder / "server").start()
+    try:
+        job = bench.start_job(tracking_uri=server.uri)
+        wait_until(lambda: bool(job_runs(server.uri, bench.name)), what="the job's run")
+        time.sleep(2)
+        server.kill()
+        if back_after_s is not None:
+            time.sleep(back_after_s)
+            server.start()
+        result = outcome(job)
+        notes: dict[str, Any] = {"journal_left": result["journal"] is not None}
+        if back_after_s is None:
+            server.start()
+            synced = bench.automl("sync", result["journal"])
+            notes["sync"] = synced.stdout.strip()[-300:] or synced.stderr.strip()[-300:]
+        recorded = trial_ids(server.uri, bench.name)
+        return judged(bench.name, bench.budget, bench.finished(), recorded, result["wall_s"], **notes)
+    finally:
+        server.kill()
+
+
+def misbehaving_trial(bench: Bench, **fault: Any) -> FaultResult:
+    result = outcome(bench.start_job(automl={"estimators": ["lr"], "eval_method": "holdout",
+                                             **fault.pop("automl", {})}, **fault))
+    client = MlflowClient(bench.store)
+    errors = [r.data.tags.get("automl.error", "")[:160] for r in client.search_runs(
+        [client.get_experiment_by_name(bench.name).experiment_id], "tags.`automl.status` = 'failed'")]
+    return judged(bench.name, bench.budget, bench.finished(), trial_ids(bench.store, bench.name), result["wall_s"],
+                  failed_trials=errors)
+
+
+def two_jobs_one_store(bench: Bench) -> FaultResult:
+    first, second = bench.start_job("first"), bench.start_job("second")
+    results = [outcome(first), outcome(second)]
+    finished = [("first", t) for t in bench.finished("first")] + [("second", t) for t in bench.finished("second")]
+    recorded = [(tag, t) for tag, result in zip(("first", "second"), results)
+                for t in trial_ids(bench.store, bench.name, {result["run_id"]})]
+    wall = max(r["wall_s"] for r in results)
+    return judged(bench.name, bench.budget, finished, recorded, wall,  # type: ignore[arg-type]
+                  per_job_trials=[r["n_trials"] for r in results])
+
+
+def killed_then_resumed(bench: Bench, sig: int) -> FaultResult:
+    """The job's whole process group gets ``sig`` once it has finished 4 trials (SIGKILL: then ``automl resume``
+    continues it; SIGINT: Ctrl-C, which must end it within seconds)."""
+    job = bench.start_job(automl={"time_budget": 300})
+    wait_until(lambda: len(bench.finished()) >= 4, what="4 finished trials")
+    signalled = time.monotonic()
+    os.killpg(job.pid, sig)
+    job.communicate(timeout=120)
+    exit_after = time.monotonic() - signalled
+    time.sleep(0.5)  # a trial run sent just before the kill reaches the store
+    finished = bench.finished()
+    (run,) = job_runs(bench.store, bench.name)
+    notes: dict[str, Any] = {"status_after_signal": MlflowClient(bench.store).get_run(run.info.run_id).info.status}
+    if sig == signal.SIGKILL:
+        time.sleep(12 * 0.5 + 1)  # twelve heartbeat intervals: the job is dead
+        listed = bench.automl("jobs", "--tracking-uri", bench.store)
+        notes["status_after_automl_jobs"] = MlflowClient(bench.store).get_run(run.info.run_id).info.status
+        notes["jobs_listing_says_killed"] = "KILLED" in listed.stdout
+        resumed = bench.automl("resume", run.info.run_id, "--tracking-uri", bench.store, "--time-budget", "8",
+                               "--quiet")
+        notes["resume_exit"] = resumed.returncode
+        later = [r for r in job_runs(bench.store, bench.name) if r.info.run_id != run.info.run_id]
+        notes["resumed_trials"] = len(trial_ids(bench.store, bench.name, {r.info.run_id for r in later}))
+    recorded = trial_ids(bench.store, bench.name, {run.info.run_id})
+    return judged(bench.name, bench.budget, finished, recorded, exit_after_signal_s=exit_after, **notes)
+
+
+def ray_driver_killed(bench: Bench) -> FaultResult:
+    """SIGKILL of a job on the local Ray it started (driver, writer and all): its trials recorded so far stay, and
+    no Ray trial worker outlives it by more than a minute (``workers_gone_after_s``)."""
+    job = bench.start_job(automl={"time_budget": 300, "backend": "ray", "n_concurrent_trials": 2})
+    wait_until(lambda: len(bench.finished()) >= 4, what="4 finished trials")
+    signalled = time.monotonic()
+    os.killpg(job.pid, signal.SIGKILL)
+    job.communicate(timeout=120)
+    exit_after = time.monotonic() - signalled
+    wait_until(lambda: not ray_trial_workers(), timeout_s=60, what="the job's Ray workers to end")
+    gone_after = time.monotonic() - signalled
+    time.sleep(12 * 0.5 + 1)
+    bench.automl("jobs", "--tracking-uri", bench.store)
+    (run,) = job_runs(bench.store, bench.name)
+    return judged(bench.name, bench.budget, bench.finished(), trial_ids(bench.store, bench.name, {run.info.run_id}),
+                  exit_after_signal_s=exit_after, workers_gone_after_s=round(gone_after, 1),
+                  status_after_automl_jobs=MlflowClient(bench.store).get_run(run.info.run_id).info.status)
+
+
+FAULTS: dict[str, Callable[[Bench], FaultResult]] = {
+    "mlflow_server_killed_back_after_4s": lambda b: server_killed(b, 4.0),
+    "mlflow_server_killed_not_back_then_sync": lambda b: server_killed(b, None),
+    "trial_hangs_for_an_hour": lambda b: misbehaving_trial(b, hang=True),
+    "trial_over_memory_limit": lambda b: misbehaving_trial(b, hog_mb=4096, automl={"memory_limit_mb": 1500}),
+    "two_jobs_on_one_sqlite_store": two_jobs_one_store,
+    "sigkill_of_the_process_group_then_resume": lambda b: killed_then_resumed(b, signal.SIGKILL),
+    "ctrl_c": lambda b: killed_then_resumed(b, signal.SIGINT),
+    "sigkill_of_a_job_on_its_local_ray": ray_driver_killed,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budget", type=float, default=15.0)
+    parser.add_argument("--only", nargs="*", choices=sorted(FAULTS))
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="automl-faults-") as root:
+        for name in args.only or FAULTS:
+            started = time.monotonic()
+            try:
+                result = FAULTS[name](Bench(Path(root), name, args.budget))
+            except Exception as exc:  # noqa: BLE001 - a fault the product did not survive is a result too
+                result = FaultResult(name, args.budget, 0, 0, 0, 0, notes={"error": f"{type(exc).__name__}: {exc}"})
+            print(json.dumps(asdict(result)), f"({time.monotonic() - started:.0f} s)", flush=True)
+            results.append(asdict(result))
+    record = {
+        "command": " ".join([os.path.basename(sys.executable), "-m", "benchmarks.faults", *sys.argv[1:]]),
+        "machine": {"cpus": len(os.sched_getaffinity(0)), "platform": platform.platform(),
+                    "python": platform.python_version()},
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                 text=True).stdout.strip(),
+        "target": "0 lost, 0 duplicates, wall_s <= 1.05 x budget + 1 s",
+        "faults": results,
+        "all_met": all(r["target_met"] for r in results),
+    }
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"{sum(r['target_met'] for r in results)} of {len(results)} faults met the target")
+
+
+if __name__ == "__main__":
+    main()
