@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 from mlflow import MlflowClient
 
-from tests.loopback import MlflowServer, ray_trial_workers
+from tests.loopback import MlflowServer, TcpProxy, ray_trial_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "examples" / "data" / "breast_cancer.csv"
@@ -62,10 +62,11 @@ def misbehaving(X_val, y_val, estimator, labels, X_train, y_train, *args):
         time.sleep(3600)
     if len(calls) == 3 and settings.get("hog_mb"):
         hog = np.ones(settings["hog_mb"] * 2**20 // 8)
+    time.sleep(settings.get("slow", 0))
     return float((estimator.predict(X_val) != np.asarray(y_val)).mean()), {}
 
 kwargs = dict(settings["automl"])
-if settings.get("hang") or settings.get("hog_mb"):
+if settings.get("hang") or settings.get("hog_mb") or settings.get("slow"):
     kwargs["metric"] = misbehaving
 started = time.monotonic()
 m = AutoML(callbacks=[note], **kwargs).fit(X, y)
@@ -202,6 +203,28 @@ def server_killed(bench: Bench, comes_back: bool) -> FaultResult:
         server.kill()
 
 
+def server_unreachable(bench: Bench, seconds: float = 5.0) -> FaultResult:
+    """The server cut off the network for ``seconds`` (a proxy refuses and resets every connection), 1 s after the
+    job's run appears; trials take a third of a second (``slow: 0.33``), below an HTTP store's writing pace."""
+    server = MlflowServer(bench.folder / "server").start()
+    proxy = TcpProxy(server.port)
+    try:
+        job = bench.start_job(tracking_uri=proxy.uri, slow=0.33, automl={"estimators": ["lr"], "eval_method": "holdout"})
+        wait_until(lambda: bool(job_runs(server.uri, bench.name)), what="the job's run")
+        time.sleep(1)
+        proxy.cut()
+        time.sleep(seconds)
+        proxy.restore()
+        result = outcome(job)
+        notes: dict[str, Any] = {"outage_s": seconds, "journal_left": result["journal"] is not None,
+                                 "job_status": job_runs(server.uri, bench.name)[0].info.status}
+        return judged(bench.name, bench.budget, bench.finished(), trial_ids(server.uri, bench.name), result["wall_s"],
+                      **notes)
+    finally:
+        proxy.close()
+        server.kill()
+
+
 def misbehaving_trial(bench: Bench, **fault: Any) -> FaultResult:
     result = outcome(bench.start_job(automl={"estimators": ["lr"], "eval_method": "holdout",
                                              **fault.pop("automl", {})}, **fault))
@@ -224,11 +247,11 @@ def two_jobs_one_store(bench: Bench) -> FaultResult:
 
 
 def killed_then_resumed(bench: Bench, sig: int) -> FaultResult:
-    """The job's whole process group gets ``sig`` once the store has 4 of its trials, mid-job (SIGKILL: then
-    ``automl resume`` continues it; SIGINT: Ctrl-C, which must end it within seconds). Trials finished while the
-    writer still starts (its first 2-3 s) are lost to a SIGKILL of everything: no process is left to write them."""
+    """The job's whole process group gets ``sig`` once the store has 20 of its trials, mid-job (SIGKILL: then a job
+    with ``resume_from`` continues it; SIGINT: Ctrl-C, which must end it within seconds). A SIGKILL of everything
+    loses the trials the writer had not written yet (``lost``): no process is left to write them."""
     job = bench.start_job(automl={"time_budget": 300})
-    wait_until(lambda: store_has_runs(bench.folder / "mlflow.db", 5), what="the job's run and 4 recorded trials")
+    wait_until(lambda: store_has_runs(bench.folder / "mlflow.db", 21), what="the job's run and 20 recorded trials")
     signalled = time.monotonic()
     os.killpg(job.pid, sig)
     job.communicate(timeout=120)
@@ -242,11 +265,12 @@ def killed_then_resumed(bench: Bench, sig: int) -> FaultResult:
         listed = bench.automl("jobs", "--tracking-uri", bench.store)
         notes["status_after_automl_jobs"] = MlflowClient(bench.store).get_run(run.info.run_id).info.status
         notes["jobs_listing_says_killed"] = "KILLED" in listed.stdout
-        resumed = bench.automl("resume", run.info.run_id, "--tracking-uri", bench.store, "--time-budget", "8",
-                               "--quiet")
-        notes["resume_exit"] = resumed.returncode
-        later = [r for r in job_runs(bench.store, bench.name) if r.info.run_id != run.info.run_id]
-        notes["resumed_trials"] = len(trial_ids(bench.store, bench.name, {r.info.run_id for r in later}))
+        resumed = outcome(bench.start_job("resumed", automl={"time_budget": 8, "resume_from": run.info.run_id}))
+        client = MlflowClient(bench.store)
+        later = client.search_runs([run.info.experiment_id], f"tags.`mlflow.parentRunId` = '{resumed['run_id']}'",
+                                   max_results=5000)
+        notes["resumed_run_trials"] = len(later)
+        notes["resumed_run_replayed"] = sum(r.data.tags.get("automl.replayed") == "true" for r in later)
     recorded = trial_ids(bench.store, bench.name, {run.info.run_id})
     return judged(bench.name, bench.budget, finished, recorded, exit_after_signal_s=exit_after, **notes)
 
@@ -271,6 +295,7 @@ def ray_driver_killed(bench: Bench) -> FaultResult:
 
 
 FAULTS: dict[str, Callable[[Bench], FaultResult]] = {
+    "mlflow_server_unreachable_for_5s": server_unreachable,
     "mlflow_server_killed_and_restarted": lambda b: server_killed(b, True),
     "mlflow_server_killed_back_after_the_job_then_sync": lambda b: server_killed(b, False),
     "trial_hangs_for_an_hour": lambda b: misbehaving_trial(b, hang=True),

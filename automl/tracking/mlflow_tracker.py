@@ -37,8 +37,11 @@ DEFAULT_EXPERIMENT = "automl"
 #: The end reason of a job stopped by Ctrl-C (tag ``automl.end_reason``; the run is FAILED).
 INTERRUPTED = "interrupted (Ctrl-C); its finished trials are recorded"
 #: Seconds reserved for the final summary, model and report logging: the writer's write_result took 0.85-1.4 s
-#: on SQLite and a local mlflow server (2 cores), now that it imports the model's libraries early and skips teardown.
+#: on SQLite (2 cores), now that it imports the model's libraries early and skips teardown; through a local
+#: `mlflow server` 3.8 s on a quiet machine (the MLflow model is about 130 files, automl's code included, each
+#: uploaded in its own request of about 40 ms).
 FINISH_RESERVE_S = 1.5
+REMOTE_FINISH_RESERVE_S = 4.0
 #: Seconds one trial's run is assumed to take the writer until it has measured its own: 1-3 ms measured on
 #: SQLite, 40-80 ms through a local `mlflow server` (three HTTP requests) on 2 loaded cores.
 DEFAULT_TRIAL_WRITE_S = {"http": 0.06, "https": 0.06}
@@ -47,9 +50,14 @@ LOCAL_TRIAL_WRITE_S = 0.01
 NO_BUDGET_WRITE_S = 30.0
 #: Seconds it gets at least when the budget is already spent (the final summary and model).
 MIN_WRITE_WINDOW_S = 0.5
-#: Seconds a store that still answers (slow, not away) gets past the budget to take what is queued (a model
-#: upload to a distant server); one that does not answer gets none: the rest goes to the journal.
-SLOW_STORE_GRACE_S = 120.0
+#: A remote store that still answers (slow, not away) gets this share of the budget plus a second past its end to
+#: take what is queued, the tolerance the budget promises; one that does not answer gets none. The rest goes to the
+#: journal. A local store (SQLite, files) cannot be away, only busy: what it still takes is the writer's own work
+#: (the final model and report: 1.1 s on a quiet machine, a few seconds under load), which it is given, as is any
+#: store for a job without a time budget, for up to NO_BUDGET_SLOW_GRACE_S.
+SLOW_STORE_GRACE_SHARE, SLOW_STORE_GRACE_S = 0.04, 0.8
+NO_BUDGET_SLOW_GRACE_S = 120.0
+REMOTE_SCHEMES = ("http", "https", "databricks")
 #: Seconds ``end`` waits for the writer's answer beyond the time it gave the writer.
 REPLY_GRACE_S = 2.0
 #: After Ctrl-C, seconds ``end`` waits for the writer's answer; the writer goes on by itself after that, for
@@ -83,6 +91,8 @@ class MlflowTracker(Tracker):
         self._trials_sent = self._trials_written = 0
         self._store_down = False  # then what is queued goes to the journal at the close, and costs no reserve
         self._close_by = 0.0  # the wall-clock time by which the writer answers "close"
+        self._slow_grace_s = NO_BUDGET_SLOW_GRACE_S  # set from the job's budget by start()
+        self._finish_s = FINISH_RESERVE_S  # set from the kind of store by start()
         self.journal: str | None = None  # where the writer kept what it could not write by then
         self.write_seconds: dict[str, float] = {}  # the writer's seconds per kind of message, as acknowledged
         self._assumed_trial_write_s = LOCAL_TRIAL_WRITE_S
@@ -95,11 +105,17 @@ class MlflowTracker(Tracker):
         backlog = 0 if self._store_down else max(0, self._trials_sent - self._trials_written)
         written = self._trials_written
         per_trial = self.write_seconds["write_trial"] / written if written else self._assumed_trial_write_s
-        return FINISH_RESERVE_S + backlog * per_trial
+        return self._finish_s + backlog * per_trial
 
     def start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         scheme = (self.requested_uri or os.environ.get("MLFLOW_TRACKING_URI") or "").partition("://")[0]
         self._assumed_trial_write_s = DEFAULT_TRIAL_WRITE_S.get(scheme, LOCAL_TRIAL_WRITE_S)
+        self._finish_s = REMOTE_FINISH_RESERVE_S if scheme in REMOTE_SCHEMES else FINISH_RESERVE_S
+        budget = params.get("time_budget")
+        if budget is None or scheme not in REMOTE_SCHEMES:
+            self._slow_grace_s = NO_BUDGET_SLOW_GRACE_S
+        else:
+            self._slow_grace_s = SLOW_STORE_GRACE_SHARE * float(budget) + SLOW_STORE_GRACE_S
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
@@ -137,7 +153,7 @@ class MlflowTracker(Tracker):
         self._send("terminate", failed, INTERRUPTED if interrupted else reason)
         self._close_by = time.time() + self._write_window(deadline, interrupted)
         self._queue.put(None)
-        wait_s = INTERRUPTED_WAIT_S if interrupted else self._close_by - time.time() + SLOW_STORE_GRACE_S + REPLY_GRACE_S
+        wait_s = INTERRUPTED_WAIT_S if interrupted else self._close_by - time.time() + self._slow_grace_s + REPLY_GRACE_S
         started = time.monotonic()
         if self._feeder is not None:
             self._feeder.join(timeout=wait_s)
@@ -170,10 +186,11 @@ class MlflowTracker(Tracker):
         parts = [f"{reply['unwritten_trials']} trial run(s)"] if reply.get("unwritten_trials") else []
         parts += ["the job's result" if "write_result" in reply.get("unwritten", []) else "the job's end"]
         where = reply.get("journal")
-        keep = (f"they are kept in {where}: run `automl sync {where}` once the store is back" if where
-                else "no journal could be written, so they are lost")
-        logger.warning("MLflow at %s could not be written in time: %s are not recorded yet; %s.",
-                       self.requested_uri or self.tracking_uri or "the default store", " and ".join(parts), keep)
+        keep = (f"kept in {where}: run `automl sync {where}` once the store is back" if where
+                else "lost: no journal could be written")
+        logger.warning("MLflow at %s could not be written in time: %s %s not recorded yet, %s.",
+                       self.requested_uri or self.tracking_uri or "the default store", " and ".join(parts),
+                       "are" if len(parts) > 1 else "is", keep)
 
     # -- internals -----------------------------------------------------------
     def _send(self, method: str, *args: Any) -> None:
@@ -191,7 +208,7 @@ class MlflowTracker(Tracker):
                     self._errors.append(str(exc))
                 if self._queue.empty():
                     stream.flush()
-            write_frame(stream, ("close", (self._close_by, SLOW_STORE_GRACE_S)))
+            write_frame(stream, ("close", (self._close_by, self._slow_grace_s)))
             stream.close()
         except (BrokenPipeError, OSError, pickle.PicklingError) as exc:
             self._errors.append(f"{type(exc).__name__}: {exc}")

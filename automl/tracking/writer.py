@@ -38,10 +38,11 @@ INTERRUPT_GRACE_S = 10.0
 TERMINATE_WAIT_S = 3.0
 #: Seconds an orphaned writer (its search process died) keeps trying to write what it received.
 ORPHAN_WAIT_S = 30.0
-#: MLflow's HTTP client settings in this process, unless the user set them: no retries of its own (with its
-#: defaults one lost request waits up to about four minutes) and a bounded wait for an answer; and no "View run
-#: at" lines, each of which costs a request to the server (``get_run``) when a run ends.
-WRITER_MLFLOW_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+#: MLflow's HTTP client settings in this process, unless the user set them: one retry of its own, which urllib3
+#: makes at once (a kept-alive connection the server closed meanwhile), where its defaults held one lost request
+#: for up to about four minutes (the delivery retries with back-off itself); a bounded wait for an answer; and no
+#: "View run at" lines, each of which costs a request to the server (``get_run``) when a run ends.
+WRITER_MLFLOW_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
                      "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
 
 
