@@ -93,7 +93,6 @@ class Delivery:
         self._down = False
         self._seq = 0
         self._ended = self._drained = False
-        self._misses = 0
         self._no_journal = False
         self._thread = threading.Thread(target=self._apply_all, name="automl-mlflow-delivery", daemon=True)
 
@@ -204,7 +203,6 @@ class Delivery:
 
     def _unreachable(self, exc: BaseException) -> None:
         """The store missed a write: from now on, what is not written is kept in the journal too."""
-        self._misses += 1
         if not self._down:
             self._down = True
             self.store(False)

@@ -49,10 +49,15 @@ def journal_name(job_name: str | None) -> str:
 class Journal:
     """An open journal; every frame is flushed to the operating system as it is added (a dead writer loses none)."""
 
-    def __init__(self, path: Path, state: dict[str, Any]) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: BinaryIO = open(path, "xb")
+    def __init__(self, path: str | Path, state: dict[str, Any] | None) -> None:
+        """A new journal beginning with the recorder's ``state``; ``state=None`` continues the one at ``path``
+        (``automl sync`` marks what it writes, so a second sync goes on from there)."""
+        self.path = Path(path)
+        if state is None:
+            self._file: BinaryIO = open(self.path, "ab")
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "xb")
         self._file.write(MAGIC)
         self._add(("state", state))
 
@@ -87,9 +92,6 @@ class JournalContents:
     applied_seq: int = -1
     facts: dict[str, Any] = field(default_factory=dict)
 
-    def pending(self) -> list[tuple[int, bytes]]:
-        return [(seq, frame) for seq, frame in self.messages if seq > self.applied_seq]
-
 
 def read_journal(path: str | Path) -> JournalContents:
     """The journal at ``path``; a clear error when it is missing or not a journal. A frame cut off by the death of
@@ -115,11 +117,3 @@ def read_journal(path: str | Path) -> JournalContents:
             elif record[0] == "applied" and record[1] > contents.applied_seq:
                 contents.applied_seq, contents.facts = record[1], {**contents.facts, **record[2]}
     return contents
-
-
-def reopen(path: str | Path) -> Journal:
-    """Continue an existing journal (``automl sync`` marks what it writes, so a second sync resumes)."""
-    journal = Journal.__new__(Journal)
-    journal.path = Path(path)
-    journal._file = open(path, "ab")
-    return journal

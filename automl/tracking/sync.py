@@ -15,7 +15,7 @@ from pathlib import Path
 
 from automl.errors import InputError
 from automl.tracking.delivery import store_unreachable, write_with_retries
-from automl.tracking.journal import read_journal, reopen
+from automl.tracking.journal import Journal, read_journal
 from automl.tracking.mlflow_records import MlflowRecorder
 
 #: Seconds a sync waits for a store that cannot be reached before it stops (the journal is kept).
@@ -49,7 +49,7 @@ def sync_journal(path: str | Path, tracking_uri: str | None = None, patience_s: 
     recorder.trials += [args[0] for method, args in written if method == "write_trial"]  # in the job's report
     ended = any(method in ENDINGS for method, _ in written)
     synced = Synced(recorder.run_id, str(recorder.requested_uri or "the default store"), 0, False, [])
-    journal = reopen(path)
+    journal = Journal(path, None)
     first = min((seq for seq, _, _ in messages if seq > contents.applied_seq), default=-1)
     try:
         for seq, method, args in messages:
