@@ -66,9 +66,9 @@ def parse_beat(text: str | None) -> datetime | None:
         return None
 
 
-def heartbeat_tags(seconds: float) -> dict[str, str]:
-    """The tags a job's run starts with: its first beat and its interval."""
-    return {HEARTBEAT_TAG: beat_text(), INTERVAL_TAG: f"{seconds:g}"}
+def heartbeat_tags(seconds: float, at: datetime | None = None) -> dict[str, str]:
+    """The tags a job's run starts with: its first beat (at ``at``, now by default) and its interval."""
+    return {HEARTBEAT_TAG: beat_text(at), INTERVAL_TAG: f"{seconds:g}"}
 
 
 class Heartbeat:

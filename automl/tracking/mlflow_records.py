@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -104,8 +105,10 @@ class MlflowRecorder:
             self.run_id = self._find_run(JOB_UUID_TAG, tags.get(JOB_UUID_TAG))
         seconds = interval_s()
         if self.run_id is None:
+            started = datetime.now(timezone.utc)  # the run's start and its first beat: one instant, not two
             run = self.client.create_run(
-                self.experiment_id, tags={"automl.role": "job", **heartbeat_tags(seconds), **tags},
+                self.experiment_id, start_time=int(started.timestamp() * 1000),
+                tags={"automl.role": "job", **heartbeat_tags(seconds, started), **tags},
                 run_name=tags.get("automl.job_name"),
             )
             self.run_id = run.info.run_id
