@@ -110,12 +110,10 @@ class MlflowTracker(Tracker):
     def start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         scheme = (self.requested_uri or os.environ.get("MLFLOW_TRACKING_URI") or "").partition("://")[0]
         self._assumed_trial_write_s = DEFAULT_TRIAL_WRITE_S.get(scheme, LOCAL_TRIAL_WRITE_S)
-        self._finish_s = REMOTE_FINISH_RESERVE_S if scheme in REMOTE_SCHEMES else FINISH_RESERVE_S
-        budget = params.get("time_budget")
-        if budget is None or scheme not in REMOTE_SCHEMES:
-            self._slow_grace_s = NO_BUDGET_SLOW_GRACE_S
-        else:
-            self._slow_grace_s = SLOW_STORE_GRACE_SHARE * float(budget) + SLOW_STORE_GRACE_S
+        remote, budget = scheme in REMOTE_SCHEMES, params.get("time_budget")
+        self._finish_s = REMOTE_FINISH_RESERVE_S if remote else FINISH_RESERVE_S
+        self._slow_grace_s = (SLOW_STORE_GRACE_SHARE * float(budget) + SLOW_STORE_GRACE_S if remote and budget is not None
+                              else NO_BUDGET_SLOW_GRACE_S)
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)

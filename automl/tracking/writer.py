@@ -68,10 +68,10 @@ def serve(
     """Deliver messages (``automl.tracking.delivery``) until "close"; return what became of them.
 
     "close" carries the wall-clock time by which the search process wants the answer, and the seconds a store
-    that still answers (slow, not away) gets beyond it; what is not written then stays in the journal. Input that ends without "close" means the
-    search process died (killed, out of memory): the trials already received are written, and the job's run ends
-    with the reason and status ``abandoned()`` (KILLED) instead of staying RUNNING forever, within
-    :data:`ORPHAN_WAIT_S` or from the journal by ``automl sync``.
+    that still answers (slow, not away) gets beyond it; what is not written then stays in the journal. Input that
+    ends without "close" means the search process died (killed, out of memory): the trials already received are
+    written, and the job's run ends with the reason and status ``abandoned()`` (KILLED) instead of staying RUNNING
+    forever, within :data:`ORPHAN_WAIT_S` or from the journal by ``automl sync``.
     """
     delivery = Delivery(recorder, folder or journal_folder(), done, store).start()
     while True:
