@@ -15,6 +15,7 @@ _PUBLIC = {
     "AutoML": "automl.api",
     "AutoMLError": "automl.errors",
     "InputError": "automl.errors",
+    "InputTypeError": "automl.errors",
     "NotFittedError": "automl.errors",
     "SpaceError": "automl.errors",
     "METRICS": "automl.metrics",
@@ -31,7 +32,7 @@ _PUBLIC = {
 
 if TYPE_CHECKING:
     from automl.api import AutoML
-    from automl.errors import AutoMLError, InputError, NotFittedError, SpaceError
+    from automl.errors import AutoMLError, InputError, InputTypeError, NotFittedError, SpaceError
     from automl.metrics import METRICS, Metric
     from automl.model import TunedModel
     from automl.persistence import load_model, save_model

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import types
 from dataclasses import replace
 from typing import Any, Callable, Mapping, Sequence
 
@@ -32,6 +33,21 @@ from automl.tracking import make_tracker
 from automl.tuning import JobResult, JobSettings, run_job
 
 logger = logging.getLogger(__name__)
+
+
+class _classification_only:  # noqa: N801 - used as a decorator
+    """A method that is an attribute only of a classifier: ``hasattr`` is False otherwise, as scikit-learn's checks
+    and tools expect, and using it raises ``AttributeError`` with automl's own sentence."""
+
+    def __init__(self, method: Callable[..., Any]) -> None:
+        self.method = method
+        self.__doc__ = method.__doc__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self.method
+        obj._classifies()
+        return types.MethodType(self.method, obj)
 
 
 class AutoML(BaseEstimator):
@@ -186,6 +202,25 @@ class AutoML(BaseEstimator):
         self.ensemble = ensemble
         self.verbose = verbose
 
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags, from the parameters: a classifier or a regressor by ``task``; tables with missing
+        values, strings and categories, and sparse matrices, as input; deterministic only without a time budget."""
+        from sklearn.utils import ClassifierTags, RegressorTags
+
+        tags = super().__sklearn_tags__()
+        kind = self.task.kind if isinstance(self.task, TaskSpec) else str(self.task)
+        if kind in ("classification", "binary", "multiclass"):
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags(multi_class=kind != "binary")
+        elif kind == "regression":
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = tags.input_tags.string = tags.input_tags.categorical = True
+        tags.input_tags.sparse = kind not in ("forecast",)
+        tags.non_deterministic = self.time_budget is not None or self.backend != "inprocess"
+        return tags
+
     # -- fitting -------------------------------------------------------------
     def fit(
         self, X: Any, y: Any, groups: Any = None, *, time_column: str | None = None, horizon: int | None = None,
@@ -311,7 +346,7 @@ class AutoML(BaseEstimator):
         self.eval_method_ = problem.eval_method
         self.strategy_ = settings.strategy
         self.job_params_ = params
-        self.feature_names_in_ = np.asarray(problem.data.X.columns, dtype=object)
+        self.feature_names_in_ = np.asarray(problem.preprocessor.input_columns_, dtype=object)
         self.n_features_in_ = problem.data.X.shape[1]
         self._target = problem.target
         if problem.target.classes is not None:
@@ -322,9 +357,17 @@ class AutoML(BaseEstimator):
         """Predictions (original class labels for classification)."""
         return self._fitted().predict(X)
 
+    @_classification_only
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, columns ordered as ``classes_``."""
+        """Class probabilities, columns ordered as ``classes_`` (classification only)."""
         return self._fitted().predict_proba(X)
+
+    def _classifies(self) -> bool:
+        """Whether ``task`` is a classification (else predict_proba is not an attribute, as scikit-learn expects)."""
+        if self.__sklearn_tags__().estimator_type != "classifier":
+            raise AttributeError(f"predict_proba is only available for classification, and task={self.task!r}; use "
+                                 "predict.")
+        return True
 
     def predict_interval(self, X: Any, coverage: float = 0.9) -> pd.DataFrame:
         """Forecasting: a prediction interval per row of ``X`` (columns lower, upper) at ``coverage``.
@@ -342,7 +385,7 @@ class AutoML(BaseEstimator):
         A custom metric's value to minimise is negated too. ``groups`` (one query id per row) is for ranking.
         """
         model = self._fitted()
-        frame, target = check_xy(X, y)
+        frame, target = check_xy(X, y, columns=list(model.feature_names_in_))
         task = self.task_.plugin
         encoded = task.encode_known(target, self._target)
         metric = get_metric(self.task_.metric, task.metric_kind)  # type: ignore[arg-type]

@@ -2,62 +2,141 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from automl.errors import InputError
+from automl import sparse
+from automl.errors import InputError, InputTypeError
+
+logger = logging.getLogger(__name__)
 
 DATETIME_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour", "minute", "second")
 
 
 def to_frame(X: Any, parameter: str = "X", columns: list[str] | None = None) -> pd.DataFrame:
-    """Return ``X`` as a DataFrame with string column names (numpy gets x0, x1, ...)."""
+    """Return ``X`` as a DataFrame with string column names (numpy gets x0, x1, ...).
+
+    Object columns whose values are all numbers become numeric; values that are neither a string, a number nor a
+    date (a dict, a list) become missing with a warning, and a column of nothing else is refused.
+    """
     if isinstance(X, pd.DataFrame):
         frame = X
     else:
+        if sparse.is_sparse(X):
+            raise InputError(f"{parameter} is a sparse matrix, but this model was fitted on a dense table; pass "
+                             f"{parameter}.toarray() or a DataFrame with the columns it was fitted on.")
         try:
             array = np.asarray(X)
         except Exception as exc:  # noqa: BLE001 - any conversion failure is bad input
             raise InputError(f"{parameter} cannot be read as a table ({exc}); pass a pandas DataFrame or a 2-D array.") from exc
         if array.ndim != 2:
-            raise InputError(f"{parameter} has {array.ndim} dimension(s); pass a 2-D table (rows x features).")
+            raise InputError(f"{parameter} has {array.ndim} dimension(s); pass a 2-D table (rows x features): "
+                             "Reshape your data with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for "
+                             "a single row.")
         if columns is not None and len(columns) != array.shape[1]:  # scikit-learn's n_features_in_ message, and what to do
             raise InputError(f"{parameter} has {array.shape[1]} features, but AutoML is expecting {len(columns)} features "
                              f"as input; pass the columns it was fitted on, in this order: {columns}.")
         names = columns if columns is not None else [f"x{i}" for i in range(array.shape[1])]
         frame = pd.DataFrame(array, columns=names)
     if frame.shape[1] == 0:
-        raise InputError(f"{parameter} has no columns; pass at least one feature column.")
+        raise InputError(f"{parameter} has 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required; pass "
+                         "at least one feature column.")
     frame = frame.copy(deep=False)
     frame.columns = [str(c) for c in frame.columns]
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated:
         raise InputError(f"{parameter} has duplicated column names {duplicated}; rename them to be unique.")
+    frame = _usable_objects(frame, parameter)
+    complex_columns = [c for c in frame.columns if pd.api.types.is_complex_dtype(frame[c])]
+    if complex_columns:
+        raise InputError(f"{parameter} holds complex values in column(s) {complex_columns}: Complex data not supported; "
+                         "pass real numbers (their real part or their magnitude).")
     return frame
 
 
-def check_xy(X: Any, y: Any, allow_missing_target: bool = False) -> tuple[pd.DataFrame, pd.Series]:
-    """Validate training data: non-empty, same length, no missing targets (unless the task allows them)."""
-    frame = to_frame(X)
-    if len(frame) == 0:
+def _usable_objects(frame: pd.DataFrame, parameter: str) -> pd.DataFrame:
+    """Object columns with unhashable values (dicts, lists) made missing there, then numbers made numeric."""
+    objects = [c for c in frame.columns if frame[c].dtype == object]
+    for column in objects:
+        series = frame[column]
+        try:
+            series.unique()  # fast: hashing succeeds unless a value is a dict, a list, ...
+            continue
+        except TypeError:
+            pass
+        unusable = ~series.map(lambda v: isinstance(v, Hashable))
+        first = int(np.flatnonzero(unusable.to_numpy())[0])
+        kind = type(series.iloc[first]).__name__
+        if unusable.sum() == series.notna().sum():
+            raise InputTypeError(f"Column {column!r} of {parameter} holds only values such as a {kind} (row {first}), but "
+                                 "each argument must be a string or a number; convert the column (e.g. to str) or "
+                                 "drop it.")
+        logger.warning("Column %r of %s holds %d value(s) that are neither a string nor a number (a %s in row %d); "
+                       "they are treated as missing.", column, parameter, int(unusable.sum()), kind, first)
+        frame[column] = series.where(~unusable)
+    return frame.infer_objects() if objects else frame
+
+
+def check_xy(X: Any, y: Any, allow_missing_target: bool = False,
+             columns: list[str] | None = None) -> tuple[Any, pd.Series]:
+    """Validate training data: non-empty, same length, no missing targets (unless the task allows them).
+
+    ``X`` comes back as a DataFrame, or as a CSR matrix when it is sparse; ``columns`` are those of a fitted model.
+    """
+    if sparse.is_sparse(X):  # checked here, kept as given (a sparse frame keeps its column names)
+        checked = sparse.to_csr(X, n_features=None if columns is None else len(columns))
+        frame = X if sparse.is_sparse_frame(X) else checked
+    else:
+        frame = to_frame(X, columns=columns).reset_index(drop=True)
+    if frame.shape[0] == 0:
         raise InputError("X is empty (0 rows); pass at least a few rows of training data.")
-    target = pd.Series(np.asarray(y) if not isinstance(y, pd.Series) else y.to_numpy(), name="y")
-    if target.ndim != 1:
-        raise InputError("y must be one-dimensional; pass a Series or 1-D array of targets.")
-    if len(target) != len(frame):
-        raise InputError(f"X has {len(frame)} rows but y has {len(target)}; pass one target per row.")
+    if frame.shape[0] == 1 and columns is None:
+        raise InputError("X has one row (n_samples=1), and tuning needs rows to train on and rows to validate on; "
+                         "pass at least a few rows of training data.")
+    target = pd.Series(_one_dimensional(y), name="y")
+    if len(target) != frame.shape[0]:
+        raise InputError(f"X has {frame.shape[0]} rows but y has {len(target)}; pass one target per row.")
+    if pd.api.types.is_complex_dtype(target):
+        raise InputError("y holds complex values: Complex data not supported; pass real numbers or labels.")
+    if pd.api.types.is_float_dtype(target):
+        infinite = np.isinf(target.to_numpy())
+        if infinite.any():
+            raise InputError(f"y has {int(infinite.sum())} infinite value(s) (the first in row "
+                             f"{int(np.flatnonzero(infinite)[0])}); drop those rows or replace them with finite targets.")
     missing = int(target.isna().sum())
     if missing and not allow_missing_target:
         raise InputError(f"y has {missing} missing value(s); drop those rows or fill the target before fit.")
-    return frame.reset_index(drop=True), target.reset_index(drop=True)
+    return frame, target.reset_index(drop=True)
 
 
-def check_features(frame: pd.DataFrame, y: Any) -> None:
-    """Training columns MLflow can name, and no copy of the target among them."""
+def _one_dimensional(y: Any) -> np.ndarray:
+    """``y`` as a 1-D array; a single column is taken as it is, with scikit-learn's DataConversionWarning."""
+    if y is None:
+        raise InputError("AutoML requires y to be passed, but the target y is None; pass one target per row of X.")
+    values = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
+    if values.ndim == 2 and values.shape[1] == 1:
+        import warnings
+
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn("A column-vector y was passed when a 1d array was expected; its single column is the target "
+                      "(pass y.ravel() or a Series to silence this).", DataConversionWarning, stacklevel=4)
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise InputError(f"y has shape {values.shape}; pass a Series or 1-D array of targets (one target per row).")
+    return values
+
+
+def check_features(frame: Any, y: Any) -> None:
+    """Training columns MLflow can name, and no copy of the target among them (a sparse matrix has neither)."""
+    if sparse.is_sparse(frame):
+        return
     empty = [i for i, name in enumerate(frame.columns) if name == ""]
     if empty:
         raise InputError(f"X has a column with an empty name (position {empty[0]}), which MLflow's model schema cannot "
@@ -79,6 +158,8 @@ class DataSummary:
     n_categorical: int
     n_classes: int = 0
     class_counts: dict[str, int] = field(default_factory=dict)
+    sparse: bool = False  # X was a scipy.sparse matrix, kept sparse
+    density: float = 1.0  # the share of stored entries of a sparse X
 
     def bound_names(self) -> dict[str, int]:
         """Names usable in data-dependent search-space bounds."""
@@ -103,12 +184,20 @@ class TabularPreprocessor:
     categories are those seen at fit; unseen values and missing values become NaN.
     """
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> "TabularPreprocessor":
+    #: Fitted on a sparse matrix: every column numeric, and transform gives CSR (``automl.sparse``).
+    sparse_: bool = False
+
+    def fit(self, X: Any, y: Any = None) -> "TabularPreprocessor":
         """Learn column kinds, category vocabularies and varying date parts from ``X`` (``y`` is not used)."""
-        self.input_columns_: list[str] = list(X.columns)
+        self.sparse_ = sparse.is_sparse(X)
+        self.input_columns_: list[str] = sparse.column_names(X) if self.sparse_ else list(X.columns)
         self.kinds_: dict[str, str] = {}
         self.categories_: dict[str, list[Any]] = {}
         self.datetime_parts_: dict[str, list[str]] = {}
+        if self.sparse_:
+            self.kinds_ = dict.fromkeys(self.input_columns_, "numeric")
+            self.output_names_ = {c: c for c in self.input_columns_}
+            return self
         for column in X.columns:
             series = X[column]
             if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
@@ -135,7 +224,9 @@ class TabularPreprocessor:
     def categorical_features_(self) -> list[str]:
         return [self.output_names_[c] for c, kind in self.kinds_.items() if kind == "categorical"]
 
-    def transform(self, X: Any) -> pd.DataFrame:
+    def transform(self, X: Any) -> Any:
+        if self.sparse_:
+            return self._sparse_transform(X)
         frame = to_frame(X, columns=self.input_columns_)
         missing = [c for c in self.input_columns_ if c not in frame.columns]
         if missing:
@@ -158,17 +249,36 @@ class TabularPreprocessor:
                 out[self.output_names_[column]] = values.where(values.isin(known)).astype(pd.CategoricalDtype(known))
         return pd.DataFrame(out)
 
-    def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
+    def _sparse_transform(self, X: Any) -> Any:
+        """CSR rows for a model fitted on a sparse matrix: a sparse matrix, or a dense table of its columns."""
+        if sparse.is_sparse(X) and not isinstance(X, pd.DataFrame):
+            return sparse.to_csr(X, n_features=len(self.input_columns_))
+        frame = to_frame(X, columns=self.input_columns_)
+        missing = [c for c in self.input_columns_ if c not in frame.columns]
+        if missing:
+            raise InputError(f"X is missing column(s) {missing[:5]} of the sparse matrix the model was fitted on; pass "
+                             "a sparse matrix or a table with its columns.")
+        frame = frame[self.input_columns_]
+        if sparse.is_sparse_frame(frame):
+            return sparse.to_csr(frame)
+        return sparse.to_csr(np.column_stack([_as_float(frame[c], c) for c in self.input_columns_]))
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
         return self.fit(X, y).transform(X)
 
 
 def _as_float(series: pd.Series, column: str) -> pd.Series:
     try:
-        return pd.to_numeric(series, errors="raise").astype("float64")
+        values = pd.to_numeric(series, errors="raise").astype("float64")
     except (ValueError, TypeError) as exc:
         raise InputError(
             f'Column "{column}" was numeric at fit but holds non-numeric values now ({exc}); pass numbers there.'
         ) from exc
+    infinite = np.isinf(values.to_numpy())
+    if infinite.any():
+        raise InputError(f'Column "{column}" holds {int(infinite.sum())} infinite value(s) (the first in row '
+                         f"{int(np.flatnonzero(infinite)[0])}); replace them with NaN (missing) or a finite number.")
+    return values
 
 
 def _datetime_parts(series: pd.Series) -> pd.DataFrame:
@@ -176,10 +286,12 @@ def _datetime_parts(series: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({part: getattr(accessor, part) for part in DATETIME_PARTS})
 
 
-def fingerprint(X: pd.DataFrame, y: pd.Series) -> str:
+def fingerprint(X: Any, y: pd.Series) -> str:
     """A short content hash of the training data (rows, columns and target), for model lineage."""
     import hashlib
 
+    if sparse.is_sparse(X):
+        return sparse.fingerprint(X, pd.util.hash_pandas_object(y.astype(object), index=False).to_numpy().tobytes())
     digest = hashlib.sha256()
     digest.update(",".join(map(str, X.columns)).encode())
     digest.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
@@ -187,13 +299,16 @@ def fingerprint(X: pd.DataFrame, y: pd.Series) -> str:
     return digest.hexdigest()[:16]
 
 
-def summarize(X: pd.DataFrame, preprocessor: TabularPreprocessor, y: pd.Series | None, classification: bool) -> DataSummary:
-    """Summarise transformed training data for spaces and validation."""
+def summarize(X: Any, preprocessor: TabularPreprocessor, y: pd.Series | None, classification: bool) -> DataSummary:
+    """Summarise transformed training data (a DataFrame or a CSR matrix) for spaces and validation."""
     counts = {str(k): int(v) for k, v in y.value_counts().items()} if (classification and y is not None) else {}
+    is_sparse = sparse.is_sparse(X)
     return DataSummary(
-        n_rows=len(X),
+        n_rows=X.shape[0],
         n_features=X.shape[1],
         n_categorical=len(preprocessor.categorical_features_),
         n_classes=len(counts),
         class_counts=counts,
+        sparse=is_sparse,
+        density=sparse.density(X) if is_sparse else 1.0,
     )

@@ -13,6 +13,10 @@ class InputError(AutoMLError, ValueError):
     """Bad user input: data, parameters, job files or search-space files."""
 
 
+class InputTypeError(InputError, TypeError):
+    """Bad user input of the wrong type (a column of dicts), where scikit-learn's contract expects a ``TypeError``."""
+
+
 class SpaceError(InputError):
     """A search-space definition that cannot be used."""
 

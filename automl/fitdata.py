@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.sparse import is_sparse, take_rows
+
 #: (training row indices, validation row indices)
 Split = tuple[np.ndarray, np.ndarray]
 ROW_ARRAYS = ("groups", "time", "series", "weights")
@@ -25,7 +27,7 @@ ROW_ARRAYS = ("groups", "time", "series", "weights")
 class FitData:
     """X (the user's columns), y (encoded) and optional per-row groups, time index, series ids and weights."""
 
-    X: pd.DataFrame
+    X: pd.DataFrame  # or a sparse matrix (``automl.sparse``)
     y: np.ndarray
     groups: np.ndarray | None = None
     time: np.ndarray | None = None
@@ -42,7 +44,8 @@ class FitData:
     def take(self, rows: np.ndarray) -> "FitData":
         """The rows ``rows`` of every part."""
         cut = {name: None if getattr(self, name) is None else getattr(self, name)[rows] for name in ROW_ARRAYS}
-        return replace(self, X=self.X.iloc[rows].reset_index(drop=True), y=self.y[rows], **cut)
+        X = take_rows(self.X, rows) if is_sparse(self.X) else self.X.iloc[rows].reset_index(drop=True)
+        return replace(self, X=X, y=self.y[rows], **cut)
 
 
 @dataclass

@@ -6,6 +6,8 @@ families, strategy and why, validation, budget, the data's shape, as the job's M
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from automl import __version__
-from automl.data import check_features, check_xy
+from automl.data import DataSummary, check_features, check_xy
 from automl.problem import TuningProblem, build_problem
 from automl.records import direction
 from automl.strategies import resolve_strategy_name
@@ -64,10 +66,18 @@ def job_record(automl: "AutoML", problem: TuningProblem, settings: JobSettings,
         "holdout_fraction": problem.spec.validation_fraction(summary.n_rows),
         "estimators": ",".join(problem.families), "n_jobs": settings.n_jobs, "backend": automl.backend,
         "n_rows": summary.n_rows, "n_features": summary.n_features, "n_categorical": summary.n_categorical,
-        "n_classes": summary.n_classes, "metric_direction": direction(problem.metric.greater_is_better),
+        "n_classes": summary.n_classes, "sparse": summary.sparse, "density": round(summary.density, 6),
+        "metric_direction": direction(problem.metric.greater_is_better),
         **settings.backend_options.as_params(), **problem.fingerprints, "problem_id": problem.identity(),
         **problem.task.job_params(problem.spec, list(problem.splits)),
     }
     tags = {"automl.version": __version__, "automl.task": kind, "automl.strategy": settings.strategy,
-            "automl.strategy_reason": reason, "automl.job_name": f"automl-{kind}-{settings.strategy}"}
+            "automl.strategy_reason": reason, "automl.job_name": job_name(kind, settings.strategy, summary, params)}
     return params, tags
+
+
+def job_name(kind: str, strategy: str, summary: DataSummary, params: dict[str, Any]) -> str:
+    """The job's MLflow run name: its task, strategy, data shape and a short hash of its parameters, so that the
+    fits of one cross_val_score or GridSearchCV (other rows, other settings) read apart in the runs list."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
+    return f"automl-{kind}-{strategy}-{summary.n_rows}x{summary.n_features}-{digest}"

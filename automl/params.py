@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from automl.backends import BACKENDS, BackendOptions
@@ -12,6 +13,8 @@ from automl.registry import unknown_name_error
 
 if TYPE_CHECKING:
     from automl.tasks import Task
+
+logger = logging.getLogger(__name__)
 
 
 def check_time_budget(time_budget: Any, max_trials: Any) -> None:
@@ -68,6 +71,20 @@ def resolve_families(estimators: str | Sequence[str], task: "Task") -> list[str]
                 raise InputError(f'estimator "{name}" cannot run here: {missing}, or remove it from estimators.')
     names = list(dict.fromkeys(names))
     return sorted(names, key=lambda n: get_adapter(n).cost_rank)
+
+
+def sparse_families(families: list[str], requested: str | Sequence[str]) -> list[str]:
+    """The families that take a sparse X natively; the others are left out with one log line (never densified)."""
+    takers = [f for f in families if get_adapter(f).accepts_sparse]
+    left_out = [f for f in families if f not in takers]
+    if not takers:
+        able = [n for n in ESTIMATORS.names() if ESTIMATORS.get(n).accepts_sparse]
+        raise InputError(f"X is a sparse matrix, and none of estimators={requested!r} takes sparse input; add one that "
+                         f"does ({', '.join(able)}), or pass X.toarray() if it fits in memory.")
+    if left_out:
+        logger.info("X is sparse: %s left out of the search (%s no sparse input).", ", ".join(left_out),
+                    "it takes" if len(left_out) == 1 else "they take")
+    return takers
 
 
 def check_backend(

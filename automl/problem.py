@@ -19,11 +19,13 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from automl.data import DataSummary, fingerprint, summarize
+from automl.errors import InputError
 from automl.estimators import EstimatorAdapter, get_adapter
 from automl.fitdata import FitData, Fold, Split, prepare_fold, splits_fingerprint
 from automl.metrics import CustomMetric, Metric, get_metric
 from automl.objective import AllRows, Objective
 from automl.schedulers import Scheduler
+from automl.sparse import is_sparse
 from automl.space import JointSpace, SearchSpace, load_file, merge_overrides, space_fingerprint
 from automl.task import TaskSpec
 from automl.tasks import EncodedTarget, Task
@@ -74,16 +76,20 @@ class TuningProblem:
 
 
 def build_problem(
-    spec: TaskSpec, X: pd.DataFrame, y: pd.Series, estimators: str | Sequence[str], search_space: Mapping[str, Any] | None,
+    spec: TaskSpec, X: Any, y: pd.Series, estimators: str | Sequence[str], search_space: Mapping[str, Any] | None,
     time_budget: float | None, seed: int, groups: Any = None,
 ) -> TuningProblem:
     """Resolve the task on ``y``, encode it, learn the all-rows transform, resolve the space, split the rows.
 
+    ``X`` is a DataFrame, or a CSR matrix (``automl.sparse``: only the families that take it are searched);
     ``estimators`` are family names, or "auto" for the task's default families; ``groups`` one id per row
     for kinds that use them (ranking).
     """
     spec = spec.resolve(y)
     task = spec.plugin
+    if is_sparse(X) and not task.sparse_input:
+        raise InputError(f'X is a sparse matrix, but task="{task.kind}" needs a DataFrame (its columns are named in '
+                         "the fit arguments); pass X as a DataFrame.")
     spec = task.complete(spec, X)
     metric = get_metric(spec.metric, task.metric_kind)  # type: ignore[arg-type]
     target = task.encode_target(y)
@@ -91,9 +97,11 @@ def build_problem(
     preprocessor = task.make_preprocessor(spec).fit(X, target.values)
     features = preprocessor.transform(X)
     summary = summarize(features, preprocessor, y, target.classes is not None)
-    from automl.params import resolve_families
+    from automl.params import resolve_families, sparse_families
 
     families = resolve_families(estimators, task)
+    if summary.sparse:
+        families = sparse_families(families, estimators)
     space = build_space({f: task.adapter_for(get_adapter(f), spec) for f in families}, task.estimator_kind, summary,
                         search_space)
     eval_method = spec.choose_eval_method(summary.n_rows, summary.n_features, time_budget)

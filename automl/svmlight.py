@@ -2,8 +2,8 @@
 
 A file is read as svmlight when its suffix is .svm, .svmlight or .libsvm, or when a companion ``<file>.query``
 exists (one query size per line, in row order: LightGBM's format). The table has a ``label`` column, a ``qid``
-column (from the ``qid:`` fields, else from the ``.query`` file; absent when neither) and one column ``f<index>``
-per feature index, absent entries being 0. Job files name them: ``target: label``, ``group_column: qid``.
+column (from the ``qid:`` fields, else from the ``.query`` file; absent when neither) and one sparse column
+``f<index>`` per feature index, absent entries being 0. Job files name them: ``target: label``, ``group_column: qid``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from automl.errors import InputError
 
@@ -28,7 +29,8 @@ def is_svmlight(path: Path) -> bool:
 
 
 def read_svmlight(path: Path, parameter: str = "data") -> pd.DataFrame:
-    """The file as a table: label, qid (when known) and f0..fN (dense; the file's 0-based feature indices)."""
+    """The file as a table: label, qid (when known) and f0..fN (pandas sparse columns, never densified; the file's
+    0-based feature indices), which AutoML fits as a sparse matrix (``automl.sparse``)."""
     from sklearn.datasets import load_svmlight_file
 
     try:
@@ -37,7 +39,7 @@ def read_svmlight(path: Path, parameter: str = "data") -> pd.DataFrame:
         raise InputError(f"{parameter} file {str(path)!r} could not be read as svmlight ({exc}); check its format.") from exc
     if X.shape[0] == 0:
         raise InputError(f"{parameter} file {str(path)!r} holds no rows; pass a file with data.")
-    frame = pd.DataFrame(X.toarray(), columns=[f"f{j}" for j in range(X.shape[1])])
+    frame = pd.DataFrame.sparse.from_spmatrix(X, columns=[f"f{j}" for j in range(X.shape[1])])
     groups = qid if len(qid) else _query_ids(path, X.shape[0], parameter)
     if groups is not None:
         frame.insert(0, QID, groups)
@@ -69,4 +71,6 @@ def align_features(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     missing = [c for c in columns if c not in frame.columns and c.startswith("f")]
     if not missing:
         return frame
-    return pd.concat([frame, pd.DataFrame(0.0, index=frame.index, columns=missing)], axis=1)
+    zeros = pd.DataFrame.sparse.from_spmatrix(sparse.csr_matrix((len(frame), len(missing))), index=frame.index,
+                                              columns=missing)
+    return pd.concat([frame, zeros], axis=1)

@@ -65,10 +65,44 @@ def test_non_numeric_values_in_numeric_column_are_named() -> None:
         (pd.DataFrame({"a": []}), [], r"X is empty \(0 rows\)"),
         (pd.DataFrame({"a": [1, 2, 3]}), [0, 1], "X has 3 rows but y has 2"),
         (pd.DataFrame({"a": [1, 2, 3]}), [0, None, 1], r"y has 1 missing value\(s\)"),
-        (pd.DataFrame(index=range(3)), [0, 1, 0], "X has no columns"),
+        (pd.DataFrame(index=range(3)), [0, 1, 0], r"X has 0 feature\(s\) \(shape=\(3, 0\)\) while a minimum of 1"),
         (pd.DataFrame([[1, 2]], columns=["a", "a"]), [0], "duplicated column names"),
+        (pd.DataFrame({"a": [1.0]}), [0], r"X has one row \(n_samples=1\)"),
+        (np.array([[1 + 2j], [3 + 0j], [1j]]), [0, 1, 0], r"column\(s\) \['x0'\]: Complex data not supported"),
+        (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), np.array([0, 1, 1j]), "y holds complex values"),
+        (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), None, "requires y to be passed, but the target y is None"),
+        (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), np.zeros((3, 2)), r"y has shape \(3, 2\)"),
+        (pd.DataFrame({"a": [1.0, 2.0, 3.0]}), [0.5, np.inf, 1.0], r"y has 1 infinite value\(s\) \(the first in row 1\)"),
+        (pd.DataFrame({"a": [{"k": 1}, {"k": 2}, None]}), [0, 1, 0], "Column 'a' of X holds only values such as a dict"),
     ],
 )
 def test_bad_training_data_is_explained(X: pd.DataFrame, y: list, message: str) -> None:
     with pytest.raises(InputError, match=message):
         check_xy(X, y)
+
+
+def test_object_columns_of_numbers_are_numeric_and_unusable_values_missing(caplog: pytest.LogCaptureFixture) -> None:
+    X = np.array([[0.5, "a"], [1.5, "b"], [{"k": 1}, "a"], [2.5, "b"]], dtype=object)
+    with caplog.at_level("WARNING", logger="automl.data"):
+        frame, _ = check_xy(X, [0, 1, 0, 1])
+    assert frame["x0"].dtype == np.float64 and np.isnan(frame["x0"][2])  # the dict became missing, the rest numbers
+    assert frame["x1"].dtype == object
+    assert "Column 'x0' of X holds 1 value(s) that are neither a string nor a number (a dict in row 2)" in caplog.text
+    pre = TabularPreprocessor().fit(frame)
+    assert pre.kinds_ == {"x0": "numeric", "x1": "categorical"}
+    with pytest.raises(TypeError, match="argument must be a string or a number"):  # scikit-learn's words
+        check_xy(np.array([[{"k": 1}], [{"k": 2}]], dtype=object), [0, 1])
+
+
+def test_infinite_features_are_named_at_fit_and_predict() -> None:
+    pre = TabularPreprocessor().fit(pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, 1.0]}))
+    with pytest.raises(InputError, match=r'Column "b" holds 1 infinite value\(s\) \(the first in row 1\)'):
+        pre.transform(pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, -np.inf]}))
+
+
+def test_a_column_vector_target_is_taken_with_sklearns_warning() -> None:
+    from sklearn.exceptions import DataConversionWarning
+
+    with pytest.warns(DataConversionWarning, match="A column-vector y was passed when a 1d array was expected"):
+        _, target = check_xy(pd.DataFrame({"a": [1.0, 2.0, 3.0]}), np.array([[0], [1], [0]]))
+    assert target.tolist() == [0, 1, 0]

@@ -63,7 +63,7 @@ def test_predict_with_missing_columns() -> None:
 
 
 def test_single_class_and_nan_target() -> None:
-    with pytest.raises(InputError, match="single class"):
+    with pytest.raises(InputError, match="one class only"):
         AutoML(tracking=False).fit(X, [1] * len(X))
     with pytest.raises(InputError, match=r"y has 2 missing value\(s\)"):
         AutoML(tracking=False).fit(X, [0, 1, None, 1, 0, None, 1, 0])

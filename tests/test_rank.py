@@ -14,6 +14,7 @@ from automl import AutoML, InputError, TaskSpec
 from automl.estimators import BuildContext, get_adapter
 from automl.fitdata import FitData
 from automl.metrics import get_metric, lookup
+from automl.sparse import to_csr
 from automl.svmlight import read_svmlight
 from automl.tasks import get_task
 from tests.conftest import REPO
@@ -139,14 +140,15 @@ def test_no_query_has_rows_on_both_sides(ranking, method: str) -> None:
 def test_rankers_group_rows_themselves(ranking, family: str) -> None:
     """The same rows in query order or shuffled give the same ranker: the adapter sorts them by query."""
     X, y, groups = ranking
+    X = to_csr(X)  # what the preprocessor gives estimators for the svmlight file's sparse columns
     adapter, context = get_adapter(family), BuildContext("rank", 0, 1, 0)
-    config = {**adapter.search_space().for_task("rank", {"n_rows": len(X), "n_features": X.shape[1],
+    config = {**adapter.search_space().for_task("rank", {"n_rows": X.shape[0], "n_features": X.shape[1],
                                                             "n_classes": 0}).default_config(), "n_estimators": 20}
     shuffled = adapter.build(config, context)
     adapter.fit(shuffled, X, y.to_numpy(), extras={"groups": groups})
     order = np.argsort(groups, kind="stable")
     ordered = adapter.build(config, context)
-    adapter.fit(ordered, X.iloc[order], y.to_numpy()[order], extras={"groups": groups[order]})
+    adapter.fit(ordered, X[order], y.to_numpy()[order], extras={"groups": groups[order]})
     assert type(shuffled).__name__ in ("LGBMRanker", "XGBRanker")
     np.testing.assert_allclose(shuffled.predict(X), ordered.predict(X), rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError, match="needs the rows' query ids"):

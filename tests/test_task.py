@@ -14,7 +14,7 @@ def test_classification_resolves_to_binary_or_multiclass_with_default_metrics() 
 
 
 def test_single_class_is_rejected() -> None:
-    with pytest.raises(InputError, match="single class"):
+    with pytest.raises(InputError, match="one class only"):
         make_task("classification").resolve(pd.Series([1, 1, 1]))
 
 

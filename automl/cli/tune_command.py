@@ -123,6 +123,7 @@ def show_plan(plan: dict[str, Any], spec: JobSpec, console: Console, test_rows: 
     rows = {
         "task": f"{plan['task']} (metric {plan['metric']}, {plan['metric_direction']})",
         "data": f"{plan['n_rows']} rows x {plan['n_features']} features ({plan['n_categorical']} categorical){classes}"
+                + (f", sparse ({100 * plan['density']:.2g}% stored)" if plan.get("sparse") else "")
                 + (f"; {test_rows} test rows held out" if test_rows else ""),
         "families": plan["estimators"].replace(",", ", "),
         "strategy": f"{plan['strategy']} ({plan['strategy_reason']}); early stopping: {plan['early_stop']}",
@@ -186,7 +187,8 @@ def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFram
         value = score if maximizes(automl.job_params_) else -score
         console.print(f"Test {automl.metric_}: [bold]{value:.5f}[/] on {len(X_test)} rows")
     spent = automl.time_spent_
-    console.print(f"Time: {spent['total_s']:.1f}s of a {spec.time_budget}s budget "
+    budget = "no time limit" if spec.time_budget is None else f"a {spec.time_budget:g}s budget"
+    console.print(f"Time: {spent['total_s']:.1f}s of {budget} "
                   f"(search {spent['search_s']:.1f}s, refit {spent['refit_s']:.1f}s)")
     console.print(f"Model written to {spec.output}")
     if automl.mlflow_run_id_:

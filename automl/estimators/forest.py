@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
+from automl.sparse import is_sparse
 
 #: Trees grown before the cost per tree is known, and the seconds each later chunk aims for.
 FIRST_CHUNK = 4
@@ -21,13 +22,15 @@ CHUNK_SECONDS = 0.25
 
 
 class CategoryCodes(TransformerMixin, BaseEstimator):
-    """Replace pandas category columns by their codes, missing and unseen values by NaN."""
+    """Replace pandas category columns by their codes, missing and unseen values by NaN; a sparse matrix as it is."""
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> "CategoryCodes":
+    def fit(self, X: Any, y: Any = None) -> "CategoryCodes":
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
+    def transform(self, X: Any) -> Any:
+        if is_sparse(X):
+            return X
         columns = [
             X[c].cat.codes.replace(-1, np.nan).to_numpy(dtype="float64")
             if isinstance(X[c].dtype, pd.CategoricalDtype)
@@ -42,6 +45,7 @@ class RandomForestAdapter(EstimatorAdapter):
 
     name = "rf"
     tasks = ("classification", "regression", "rank")
+    accepts_sparse = True
     libraries = ("sklearn.ensemble",)
     cost_rank = 4
     cost_coefficients = {"fit": 0.00448, "trees": 0.000713, "work": 3.8e-09}  # benchmarks/results/cost_model.json

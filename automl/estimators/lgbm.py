@@ -19,6 +19,7 @@ class LGBMAdapter(EstimatorAdapter):
     name = "lgbm"
     tasks = ("classification", "regression", "rank")
     rounds_param = "n_estimators"
+    accepts_sparse = True
     libraries = ("lightgbm",)
     cost_rank = 1
     cost_coefficients = {"fit": 0.00451, "leaves": 6.25e-07, "work": 3.04e-09, "bins": 4.8e-10}  # benchmarks/results/cost_model.json

@@ -5,14 +5,48 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, StandardScaler
 
 from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
+from automl.sparse import is_sparse
+
+
+class SparseScaled(TransformerMixin, BaseEstimator):
+    """A sparse matrix scaled by each column's largest magnitude (sparsity kept), stored NaN entries made 0."""
+
+    def fit(self, X: Any, y: Any = None) -> "SparseScaled":
+        self.scaler_ = MaxAbsScaler().fit(self._filled(X))
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: Any) -> Any:
+        return self.scaler_.transform(self._filled(X))
+
+    @staticmethod
+    def _filled(X: Any) -> Any:
+        if not np.isnan(X.data).any():
+            return X
+        X = X.copy()
+        X.data[np.isnan(X.data)] = 0.0
+        return X
+
+
+class LinearFeatures(TransformerMixin, BaseEstimator):
+    """:func:`scaled_features` for a table, :class:`SparseScaled` for a sparse matrix: chosen at fit."""
+
+    def fit(self, X: Any, y: Any = None) -> "LinearFeatures":
+        self.features_ = (SparseScaled() if is_sparse(X) else scaled_features()).fit(X, y)
+        return self
+
+    def transform(self, X: Any) -> Any:
+        return self.features_.transform(X)
 
 
 def scaled_features(dense: bool = False) -> ColumnTransformer:
@@ -40,6 +74,7 @@ def scaled_features(dense: bool = False) -> ColumnTransformer:
 class LinearAdapter(EstimatorAdapter):
     name = "lr"
     tasks = ("classification", "regression", "rank")
+    accepts_sparse = True
     libraries = ("sklearn.linear_model", "sklearn.compose")
     cost_rank = 6
     cost_coefficients = {"fit": 0.0105, "work": 4.28e-09}  # benchmarks/results/cost_model.json
@@ -51,7 +86,7 @@ class LinearAdapter(EstimatorAdapter):
         return {"fit": 1.0, "work": shape.rows * shape.features * (1 + shape.features / 8)}  # ridge: one solve
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
-        features = scaled_features()
+        features = LinearFeatures()
         if context.task == "classification":
             model: Any = LogisticRegression(C=config["C"], max_iter=1000, random_state=context.seed)
         else:

@@ -39,6 +39,7 @@ def _stopping_callback(deadline: float | None, monitor: RoundMonitor | None, tot
 class XGBoostAdapter(EstimatorAdapter):
     name = "xgboost"
     tasks = ("classification", "regression", "rank")
+    accepts_sparse = True
     rounds_param = "n_estimators"
     libraries = ("xgboost",)
     cost_rank = 2

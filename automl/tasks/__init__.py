@@ -29,10 +29,28 @@ def infer_kind(kind: str, y: pd.Series) -> str:
     """``kind`` made concrete from ``y``: "classification" is binary with two classes, multiclass with more."""
     if kind != CLASSIFICATION:
         return kind
+    check_labels(y)
     n_classes = int(y.nunique())
-    if n_classes < 2:
-        raise InputError(f"y has a single class ({y.iloc[0]!r}); classification needs at least two.")
     return "binary" if n_classes == 2 else "multiclass"
+
+
+def check_labels(y: pd.Series) -> None:
+    """Class labels: at least two classes, and not a continuous target (scikit-learn's "Unknown label type")."""
+    from sklearn.utils.multiclass import type_of_target
+
+    if pd.api.types.is_float_dtype(y) and type_of_target(y.dropna().to_numpy()) == "continuous":
+        example = next(v for v in y.dropna() if float(v) != int(v))
+        raise InputError(f"y holds continuous values (such as {example!r}), which are not class labels: Unknown label "
+                         'type: continuous; use task="regression", or pass the classes as labels.')
+    if int(y.nunique()) < 2:
+        raise one_class_error(y)
+
+
+def one_class_error(y: pd.Series) -> InputError:
+    """The sentence for a classification target with one class (scikit-learn's checks look for "one class")."""
+    label = y.iloc[0].item() if hasattr(y.iloc[0], "item") else y.iloc[0]
+    return InputError(f"y has one class only (all {len(y)} rows are {label!r}); classification needs rows of at least "
+                      "two classes.")
 
 
 def estimator_kinds() -> list[str]:
@@ -40,4 +58,5 @@ def estimator_kinds() -> list[str]:
     return list(dict.fromkeys(TASKS.get(name).estimator_kind for name in TASKS.names()))
 
 
-__all__ = ["ALIASES", "CLASSIFICATION", "TASKS", "EncodedTarget", "Task", "estimator_kinds", "get_task", "infer_kind"]
+__all__ = ["ALIASES", "CLASSIFICATION", "TASKS", "EncodedTarget", "Task", "estimator_kinds", "get_task", "infer_kind",
+           "check_labels", "one_class_error"]

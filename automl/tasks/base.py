@@ -71,6 +71,8 @@ class Task:
     missing_target_ok: ClassVar[bool] = False
     #: ``ensemble="stack"`` applies: a linear second level on the members' class probabilities or values.
     stacks: ClassVar[bool] = True
+    #: X may be a scipy.sparse matrix (``automl.sparse``); forecasting needs named time and series columns.
+    sparse_input: ClassVar[bool] = True
 
     def complete(self, spec: "TaskSpec", X: pd.DataFrame) -> "TaskSpec":
         """The spec with the kind's own fields checked and completed from the data (forecasting: the season)."""
@@ -155,8 +157,11 @@ class Task:
         return value, {metric.log_name: value}
 
     def input_example(self, X: pd.DataFrame, preprocessor: Any) -> pd.DataFrame:
-        """A few rows the shipped model predicts, for its MLflow signature (forecasting: future timestamps)."""
-        return X.head(5)
+        """A few rows the shipped model predicts, for its MLflow signature (forecasting: future timestamps); None
+        for a sparse X, whose MLflow model takes sparse matrices without a column schema."""
+        from automl.sparse import is_sparse
+
+        return None if is_sparse(X) else X.head(5)
 
     def oof_loss(self, metric: "Metric", spec: "TaskSpec", data: "FitData", splits: list["Split"], rows: np.ndarray,
                  n_classes: int) -> Any:
@@ -190,7 +195,7 @@ class Task:
         """The metric of a shipped model (``TunedModel``) on new rows ``X`` with encoded targets ``y``."""
         from automl.fitdata import Fold
 
-        rows, features = np.arange(len(X)), model.preprocessor.transform(X)
+        rows, features = np.arange(X.shape[0]), model.preprocessor.transform(X)
         n_classes = 0 if model.classes_ is None else len(model.classes_)
         extras = self.evaluation_extras(model, spec, X, y, features, groups)
         fold = Fold(0, rows, rows, features, y, features, y, n_classes, extras=extras)

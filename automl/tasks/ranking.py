@@ -71,7 +71,7 @@ class RankTask(Task):
     def fit_data(self, X: pd.DataFrame, target: EncodedTarget, spec: "TaskSpec", groups: Any = None) -> "FitData":
         from automl.fitdata import FitData
 
-        return FitData(X, target.values, groups=check_groups(groups, len(X)))
+        return FitData(X, target.values, groups=check_groups(groups, X.shape[0]))
 
     def splits(self, data: "FitData", method: str, spec: "TaskSpec", seed: int) -> list["Split"]:
         """Group k-fold (shuffled) under "cv", a group holdout otherwise: no query on both sides."""

@@ -65,6 +65,9 @@ class BinaryTask(ClassificationTask):
     default_metric = "roc_auc"
 
     def check_target(self, y: pd.Series, spec: "TaskSpec") -> None:
+        from automl.tasks import check_labels
+
+        check_labels(y)
         n_classes = int(y.nunique())
         if n_classes != 2:
             raise InputError(f'task="binary" but y has {n_classes} classes; use task="classification".')
@@ -75,8 +78,9 @@ class MulticlassTask(ClassificationTask):
     default_metric = "log_loss"
 
     def check_target(self, y: pd.Series, spec: "TaskSpec") -> None:
-        if int(y.nunique()) < 2:
-            raise InputError(f"y has a single class ({y.iloc[0]!r}); classification needs at least two.")
+        from automl.tasks import check_labels
+
+        check_labels(y)
 
 
 class RegressionTask(Task):
@@ -87,6 +91,8 @@ class RegressionTask(Task):
     default_metric = "r2"
 
     def check_target(self, y: pd.Series, spec: "TaskSpec") -> None:
+        if y.dtype == object and pd.api.types.is_numeric_dtype(pd.Series(y.tolist())):  # numbers held as objects
+            return
         if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
             raise InputError(f'task="regression" needs a numeric target, but y has dtype {y.dtype}; '
                              'convert it or use task="classification".')

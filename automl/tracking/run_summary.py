@@ -28,7 +28,8 @@ def description(job: dict[str, Any], leaderboard: pd.DataFrame, best: Trial | No
     lines = [f"**automl {job.get('task', '')} job**, metric `{metric}` ({job.get('metric_direction', '')}), "
              f"{_validation(job)}."]
     lines.append(f"Data: {job.get('n_rows', '?')} rows x {job.get('n_features', '?')} features "
-                 f"({job.get('n_categorical', 0)} categorical), fingerprint `{job.get('data_fingerprint', '?')}`.")
+                 f"({job.get('n_categorical', 0)} categorical{_sparsity(job)}), fingerprint "
+                 f"`{job.get('data_fingerprint', '?')}`.")
     if best is not None:
         shipped = "an ensemble" if "ensemble_score" in summary else f"`{best.estimator}` (trial {best.trial_id})"
         score = summary.get("ensemble_score", best.score)
@@ -71,6 +72,13 @@ def training_dataset(job: dict[str, Any], input_example: pd.DataFrame | None, so
                        profile)
     return Dataset("training", str(job.get("data_fingerprint", "")), "code",
                    json.dumps({"tags": {"automl.source": "a DataFrame passed to AutoML.fit"}}), schema, profile)
+
+
+def _sparsity(job: dict[str, Any]) -> str:
+    """", sparse (1.2% stored)" for a sparse X; params read back from MLflow are strings."""
+    if str(job.get("sparse", False)) != "True":
+        return ""
+    return f", sparse ({100 * float(job.get('density', 0.0)):.2g}% stored)"
 
 
 def _validation(job: dict[str, Any]) -> str:
