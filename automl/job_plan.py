@@ -70,6 +70,7 @@ def job_record(automl: "AutoML", problem: TuningProblem, settings: JobSettings,
         "metric_direction": direction(problem.metric.greater_is_better),
         **settings.backend_options.as_params(), **problem.fingerprints, "problem_id": problem.identity(),
         **problem.task.job_params(problem.spec, list(problem.splits)),
+        "param_scales": ";".join(f"{name}={scale}" for name, scale in problem.space.scales().items()),  # the report's axes
     }
     tags = {"automl.version": __version__, "automl.task": kind, "automl.strategy": settings.strategy,
             "automl.strategy_reason": reason, "automl.job_name": job_name(kind, settings.strategy, summary, params)}

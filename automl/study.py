@@ -70,6 +70,7 @@ class Study:
         self.best_model: Any = None
         self.fallback: tuple[Trial, Any] | None = None  # the best trial cut by the deadline that left a scored model
         self.oof = oof if oof is not None else OutOfFoldStore()
+        self.unstarted_reason: str | None = None  # why a backend started no trial at all (Ray workers not up in time)
 
     def start(self, suggestion: Suggestion) -> Trial:
         trial_id = len(self.trials)

@@ -94,6 +94,8 @@ class JobRunner:
         if self.study.best is None and self.study.fallback is not None:
             return self._ship_fallback(search_s)
         if self.study.best is None:
+            if not self.study.trials and self.study.unstarted_reason:
+                raise AutoMLError(f"No trial was started: {self.study.unstarted_reason}.")
             errors = sorted({t.error for t in self.study.trials if t.error})[:3]
             raise AutoMLError(
                 f"No trial finished successfully in {len(self.study.trials)} attempt(s) (errors: {errors or 'none'}); "

@@ -70,32 +70,66 @@ def parcoords_families(record: JobRecord, limit: int = 4) -> list[str]:
 
 
 def parallel_coordinates(record: JobRecord, family: str) -> go.Figure | None:
-    """``family``'s hyperparameters against the score of its ok trials."""
+    """``family``'s hyperparameters against the score of its ok trials: log-scale parameters (as the space declares
+    them) on log axes, categorical ones on categorical axes; parameters equal in every trial are named, not drawn."""
     rows = record.ok()[lambda f: f.estimator == family].dropna(subset=["score"])
     params = [c for c in rows.columns if c.startswith("param.") and rows[c].notna().all()]
     if len(rows) < 2 or not params:
         return None
-    dimensions = []
+    scales, dimensions, constant = record.scales(family), [], []
     for column in params:
-        values = rows[column]
-        if values.map(lambda v: isinstance(v, (str, bool))).any():
-            labels = sorted(values.astype(str).unique())
-            codes = values.astype(str).map({label: i for i, label in enumerate(labels)})
-            dimensions.append({"label": column[6:], "values": codes, "tickvals": list(range(len(labels))), "ticktext": labels})
+        name, values = column[len("param."):], rows[column]
+        if values.astype(str).nunique() == 1:
+            constant.append(f"{name}={short(values.iloc[0])}")
+        elif scales.get(name) == "categorical" or values.map(lambda v: isinstance(v, (str, bool))).any():
+            dimensions.append(_categorical_axis(name, values))
+        elif scales.get(name) == "log" and (values.astype(float) > 0).all():
+            dimensions.append(_log_axis(name, values.astype(float)))
         else:
-            dimensions.append({"label": column[6:], "values": values.astype(float)})
+            dimensions.append({"label": name, "values": values.astype(float)})
+    if not dimensions:
+        return None
     dimensions.append({"label": record.metric, "values": rows.score})
     fig = go.Figure(go.Parcoords(line={"color": rows.score, "colorscale": "Viridis", "showscale": True,
                                        "reversescale": not record.maximize}, dimensions=dimensions))
-    fig.update_layout(title=f"{family}: hyperparameters and {record.metric}", **{**LAYOUT, "margin": {"l": 60, "r": 60, "t": 100, "b": 30}})
+    title = f"{family}: hyperparameters and {record.metric}"
+    if constant:
+        title += f"<br><sup>the same in every trial: {', '.join(constant)}</sup>"
+    fig.update_layout(title=title, **{**LAYOUT, "margin": {"l": 60, "r": 60, "t": 100, "b": 30}})
     return fig
+
+
+def _log_axis(name: str, values: pd.Series) -> dict[str, object]:
+    """An axis of log10(values) labelled in the values themselves, at the powers of ten inside their range."""
+    logs = np.log10(values.to_numpy(dtype=float))
+    low, high = float(logs.min()), float(logs.max())
+    ticks = [float(d) for d in range(int(np.ceil(low)), int(np.floor(high)) + 1)]
+    if len(ticks) < 2:
+        ticks = sorted({low, *ticks, high})
+    return {"label": f"{name} (log)", "values": logs, "range": [low, high], "tickvals": ticks,
+            "ticktext": [f"{10 ** t:.3g}" for t in ticks]}
+
+
+def _categorical_axis(name: str, values: pd.Series) -> dict[str, object]:
+    """One tick per choice, numbers in numeric order before the others."""
+    choices = sorted(set(values.tolist()), key=lambda v: (isinstance(v, bool) or not isinstance(v, (int, float)),
+                                                          v if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                          else str(v)))
+    codes = {str(choice): i for i, choice in enumerate(choices)}
+    return {"label": name, "values": values.astype(str).map(codes), "tickvals": list(range(len(choices))),
+            "ticktext": [short(c) for c in choices], "range": [0, max(len(choices) - 1, 1)]}
+
+
+def short(value: object) -> str:
+    """A value as the report writes it: floats to 4 significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def hyperparameter_importance(record: JobRecord, method: str = "ped-anova") -> go.Figure | None:
     """Per family, the share of score variation each hyperparameter explains (Optuna's evaluators)."""
     fig = go.Figure()
     for family in record.trials.estimator.unique():
-        importance = param_importance(record.trials, family, record.maximize, method)
+        importance = param_importance(record.trials, family, record.maximize, method, record.scales(family) or None)
         if importance:
             fig.add_bar(x=list(importance.values()), y=list(importance), orientation="h", name=family)
     if not fig.data:

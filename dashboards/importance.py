@@ -15,18 +15,22 @@ MIN_TRIALS = 6
 
 
 @quiet_optuna()
-def param_importance(trials: pd.DataFrame, family: str, maximize: bool, method: str = "ped-anova") -> dict[str, float]:
+def param_importance(trials: pd.DataFrame, family: str, maximize: bool, method: str = "ped-anova",
+                     scales: dict[str, str] | None = None) -> dict[str, float]:
     """Importance of ``family``'s parameters for its ok trials' scores; empty when there are too few trials.
 
     ``method`` is "ped-anova" (Optuna's PED-ANOVA: fast, for the artifact written
     at the end of every job) or "fanova" (Optuna's fANOVA: a random forest over the
-    trials, slower). Distributions are inferred from the observed values.
+    trials, slower). ``scales`` are the space's declared "log" and "categorical" parameters (the others linear);
+    without them the distributions are inferred from the observed values.
     """
     rows = trials[(trials.estimator == family) & (trials.status == "ok")].dropna(subset=["score"])
     params = [c for c in rows.columns if c.startswith("param.") and rows[c].notna().all() and rows[c].nunique() > 1]
     if len(rows) < MIN_TRIALS or not params:
         return {}
-    distributions = {c[len("param."):]: _distribution(rows[c]) for c in params}
+    distributions = {c[len("param."):]: _distribution(rows[c], None if scales is None else scales.get(c[len("param."):],
+                                                                                                  "linear"))
+                     for c in params}
     study = optuna.create_study(direction="maximize" if maximize else "minimize")
     for _, row in rows.iterrows():
         values = {name: _value(row[f"param.{name}"], dist) for name, dist in distributions.items()}
@@ -40,11 +44,12 @@ def param_importance(trials: pd.DataFrame, family: str, maximize: bool, method: 
         return {}
 
 
-def _distribution(values: pd.Series) -> optuna.distributions.BaseDistribution:
-    if values.map(lambda v: isinstance(v, (bool, str))).any():
+def _distribution(values: pd.Series, scale: str | None = None) -> optuna.distributions.BaseDistribution:
+    """The parameter's distribution: its declared ``scale`` ("log", "categorical", "linear"), else inferred."""
+    if scale == "categorical" or values.map(lambda v: isinstance(v, (bool, str))).any():
         return optuna.distributions.CategoricalDistribution(sorted(values.astype(str).unique()))
     low, high = float(values.min()), float(values.max())
-    log = low > 0 and high / low > 100
+    log = low > 0 and (scale == "log" if scale is not None else high / low > 100)
     if values.map(lambda v: float(v).is_integer()).all():
         return optuna.distributions.IntDistribution(int(low), int(high), log=log)
     return optuna.distributions.FloatDistribution(low, high, log=log)

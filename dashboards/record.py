@@ -36,6 +36,12 @@ class JobRecord:
     def metric(self) -> str:
         return str(self.job.get("metric", "score"))
 
+    def scales(self, family: str) -> dict[str, str]:
+        """``family``'s parameters that its space declares "log" or "categorical" (job parameter ``param_scales``);
+        empty for a job recorded before it, whose charts infer categories from the values."""
+        pairs = (item.partition("=") for item in str(self.job.get("param_scales") or "").split(";") if item)
+        return {name[len(family) + 1:]: scale for name, _, scale in pairs if name.startswith(f"{family}.")}
+
     def ok(self) -> pd.DataFrame:
         return self.trials[self.trials.status == "ok"]
 

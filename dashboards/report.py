@@ -29,6 +29,7 @@ class Section:
     title: str
     charts: list[str] = field(default_factory=list)
     note: str = ""
+    empty: str = ""  # shown instead of the charts when there are none; without it such a section is left out
 
 
 def render_report(record: JobRecord, importance: str = "ped-anova", version: str = "") -> str:
@@ -50,11 +51,14 @@ def render_report(record: JobRecord, importance: str = "ped-anova", version: str
         Section("hyperparameters", "Hyperparameters against score",
                 embed(*(charts.parallel_coordinates(record, f) for f in charts.parcoords_families(record))),
                 "One chart per estimator family (their hyperparameters differ), for the four families with the most "
-                "finished trials; drag along an axis to filter."),
+                "finished trials; parameters searched on a log scale have log axes; drag along an axis to filter.",
+                "No family has 3 finished trials whose hyperparameters differ yet: nothing to compare."),
         Section("importance", "Hyperparameter importance", embed(charts.hyperparameter_importance(record, importance)),
-                "Computed per family over its finished trials; families with fewer than 6 such trials are left out."),
+                "Computed per family over its finished trials; families with fewer than 6 such trials are left out.",
+                "No family has 6 finished trials whose hyperparameters differ, which importance needs."),
         Section("early-stopping", "Intermediate results", embed(charts.intermediate_curves(record)),
-                "What early stopping compared: the running mean over folds, or the validation loss at boosting rounds."),
+                "What early stopping compared: the running mean over folds, or the validation loss at boosting rounds.",
+                "No trial reported intermediate results (early stopping was off, or nothing was stopped on)."),
         Section("features", "Feature importance", embed(charts.feature_importance_chart(record))),
         Section("time", "Where the time went", embed(charts.budget_split(record), charts.duration_by_family(record))),
     ]
@@ -106,17 +110,13 @@ def _leaderboard(record: JobRecord) -> pd.DataFrame:
     board = pd.concat([ok, record.trials[record.trials.status != "ok"]]).head(LEADERBOARD_ROWS)
     params = [c for c in board.columns if c.startswith("param.")]
     shown = board[["trial_id", "estimator", "status", "score", "duration_s"]].copy()
-    shown["configuration"] = [", ".join(f"{c[6:]}={_short(row[c])}" for c in params if pd.notna(row[c])) for _, row in board.iterrows()]
+    shown["configuration"] = [", ".join(f"{c[6:]}={charts.short(row[c])}" for c in params if pd.notna(row[c])) for _, row in board.iterrows()]
     return shown
 
 
 def _stopped(stopped: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in ("trial_id", "estimator", "status", "last_step", "duration_s", "error") if c in stopped.columns]
     return stopped[columns].rename(columns={"error": "reason"})
-
-
-def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _table(frame: pd.DataFrame, css_class: str) -> str:

@@ -123,6 +123,9 @@ def test_report_renders_every_chart_without_errors(browser, job: AutoML, trackin
                                  "document.querySelectorAll('.plotly-graph-div .main-svg').length")
     assert expected >= 7 and rendered >= expected
     assert browser.execute_script("return document.querySelectorAll('.parcoords .axis').length") > 0  # WebGL parcoords drew
+    log_axes = browser.execute_script(  # parameters the spaces search on a log scale, drawn on log axes
+        "return [...document.querySelectorAll('.parcoords text')].map(t => t.textContent).filter(t => t.endsWith('(log)'))")
+    assert "C (log)" in log_axes, log_axes  # lr: 19 of the 30 trials finished, C on a log scale
     assert browser.execute_script("return document.querySelectorAll('.plotly .point, .plotly .bars path').length") > 50
     assert javascript_errors(browser) == []
     folder = screenshot_folder(tmp_path)

@@ -49,6 +49,10 @@ def wait_until_stale(client: MlflowClient, run_id: str, interval_s: float) -> da
     return beat
 
 
+#: The heartbeat interval of the tests' jobs: a job is stale after 12 missed beats, 4 s here (60 s by default).
+FAST_BEAT_S = 0.25
+
+
 def the_job(client: MlflowClient) -> str:
     return wait_for(lambda: len(runs(client)[1]) >= 3 and runs(client)[0])[0].info.run_id
 
@@ -56,7 +60,7 @@ def the_job(client: MlflowClient) -> str:
 def test_a_job_killed_with_its_writer_is_shown_dead_ended_killed_and_resumed(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(store)
-    job = start_job(tmp_path, store, env={INTERVAL_ENV: "0.5"})
+    job = start_job(tmp_path, store, env={INTERVAL_ENV: str(FAST_BEAT_S)})
     try:
         run_id = the_job(client)
         first = last_beat(client, run_id)
@@ -68,7 +72,7 @@ def test_a_job_killed_with_its_writer_is_shown_dead_ended_killed_and_resumed(tmp
             os.killpg(job.pid, signal.SIGKILL)
     time.sleep(2)
     assert client.get_run(run_id).info.status == "RUNNING"
-    beat = wait_until_stale(client, run_id, 0.5)
+    beat = wait_until_stale(client, run_id, FAST_BEAT_S)
     done = len(runs(client)[1])
 
     listed = automl("jobs", "--tracking-uri", store, "--experiment", "interrupted")
@@ -96,7 +100,7 @@ def test_a_job_killed_with_its_writer_is_shown_dead_ended_killed_and_resumed(tmp
 def test_a_live_job_is_listed_running_and_not_resumed_twice_then_resume_ends_it_once_dead(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(store)
-    job = start_job(tmp_path, store, env={INTERVAL_ENV: "0.5"})
+    job = start_job(tmp_path, store, env={INTERVAL_ENV: str(FAST_BEAT_S)})
     try:
         run_id = the_job(client)
         listed = automl("jobs", "--tracking-uri", store)
@@ -113,9 +117,9 @@ def test_a_live_job_is_listed_running_and_not_resumed_twice_then_resume_ends_it_
     assert "Marked" not in listed.stdout
     assert refused.returncode != 0
     assert f"run {run_id!r} is still running: its last heartbeat was" in refused.stderr.replace("\n", " ")
-    assert client.get_run(run_id).data.tags[INTERVAL_TAG] == "0.5"
+    assert client.get_run(run_id).data.tags[INTERVAL_TAG] == f"{FAST_BEAT_S:g}"
 
-    beat = wait_until_stale(client, run_id, 0.5)
+    beat = wait_until_stale(client, run_id, FAST_BEAT_S)
     done = len(runs(client)[1])
     resumed = automl("resume", run_id, "--tracking-uri", store, "--max-trials", str(done), "--time-budget", "60", "--quiet")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -158,11 +162,11 @@ def test_a_job_ended_as_dead_while_stopped_is_alive_again_when_it_beats(tmp_path
     """A stopped process (a suspended laptop, SIGSTOP) looks dead; when it goes on, its run is RUNNING again."""
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(store)
-    job = start_job(tmp_path, store, env={INTERVAL_ENV: "0.5"}, time_budget=35)  # outlasts the stop and the listing
+    job = start_job(tmp_path, store, env={INTERVAL_ENV: str(FAST_BEAT_S)}, time_budget=22)  # outlasts the stop and the listing
     try:
         run_id = the_job(client)
         os.killpg(job.pid, signal.SIGSTOP)
-        wait_until_stale(client, run_id, 0.5)
+        wait_until_stale(client, run_id, FAST_BEAT_S)
         listed = automl("jobs", "--tracking-uri", store, "--experiment", "interrupted")
         marked = client.get_run(run_id)
         os.killpg(job.pid, signal.SIGCONT)

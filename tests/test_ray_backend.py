@@ -11,7 +11,7 @@ import pytest
 import ray
 from mlflow import MlflowClient
 
-from automl import AutoML, InputError
+from automl import AutoML, AutoMLError, InputError
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -174,3 +174,22 @@ def test_a_forecast_panel_runs_on_two_workers_with_the_in_process_scores() -> No
     future = pd.DataFrame({"day": list(pd.date_range("2024-03-01", periods=7, freq="D")) * 3,
                            "store": np.repeat(["store0", "store1", "store2"], 7)})
     assert np.isfinite(on_ray.predict(future)).all() and on_ray.predict_interval(future, 0.9).notna().all().all()
+
+
+def test_workers_that_never_start_are_named_as_the_cause(breast_cancer) -> None:
+    """Every CPU of the cluster held by another actor: the job's worker cannot start, and the error says so."""
+    X, y = breast_cancer
+
+    @ray.remote(num_cpus=2)
+    class Hog:
+        def ready(self) -> bool:
+            return True
+
+    hog = Hog.remote()
+    ray.get(hog.ready.remote())
+    try:
+        with pytest.raises(AutoMLError, match=r"No trial was started: none of the 1 Ray trial worker\(s\) "
+                                              r"\(\{'num_cpus': 1.*\}\) had started \d+\.\ds into the search"):
+            ray_fit(X, y, time_budget=4, max_trials=None, n_concurrent_trials=1)
+    finally:
+        ray.kill(hog)

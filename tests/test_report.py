@@ -123,3 +123,44 @@ def test_a_job_without_finished_trials_still_renders() -> None:
     page = render_report(JobRecord(job={"task": "binary", "metric": "roc_auc"}, trials=trials))
     stopped = section(page, "stopped")
     assert "none finished" in page and "<h2>Failed and pruned trials (2)</h2>" in stopped and "ValueError: bad" in stopped
+
+
+def scaled_record(n: int = 8) -> JobRecord:
+    """lr trials over a log-scale C (0.001 to 10), a categorical penalty with numeric choices, a constant max_iter."""
+    C = np.logspace(-3, 1, n)
+    trials = pd.DataFrame({"trial_id": range(n), "estimator": "lr", "status": "ok", "score": 0.9 + 0.01 * np.log10(C),
+                           "duration_s": 0.1, "started_at": np.arange(n, dtype=float), "param.C": C,
+                           "param.degree": [1, 2, 10] * (n // 3) + [1] * (n % 3), "param.max_iter": 100})
+    job = {"task": "binary", "metric": "roc_auc", "param_scales": "lr.C=log;lr.degree=categorical;rf.criterion=categorical"}
+    return JobRecord(job=job, trials=trials)
+
+
+def test_parallel_coordinates_draw_the_declared_scales() -> None:
+    from automl_dashboards import charts
+
+    record = scaled_record()
+    assert record.scales("lr") == {"C": "log", "degree": "categorical"}
+    dims = {d.label: d for d in charts.parallel_coordinates(record, "lr").data[0].dimensions}
+    assert set(dims) == {"C (log)", "degree", "roc_auc"}  # max_iter is the same in every trial: named, not drawn
+    log_axis = dims["C (log)"]
+    np.testing.assert_allclose(log_axis.values, np.linspace(-3, 1, 8))
+    assert list(log_axis.ticktext) == ["0.001", "0.01", "0.1", "1", "10"] and list(log_axis.tickvals) == [-3, -2, -1, 0, 1]
+    assert list(dims["degree"].ticktext) == ["1", "2", "10"]  # numeric choices in numeric order, one tick each
+    title = charts.parallel_coordinates(record, "lr").layout.title.text
+    assert "the same in every trial: max_iter=100" in title
+
+
+def test_importance_uses_the_declared_log_scale() -> None:
+    from automl_dashboards.importance import _distribution
+
+    values = pd.Series([1.0, 2.0, 5.0, 9.0])  # a range too narrow to be inferred as log
+    assert _distribution(values).log is False and _distribution(values, "log").log is True
+    assert type(_distribution(pd.Series([1, 2, 10]), "categorical")).__name__ == "CategoricalDistribution"
+
+
+def test_sections_without_charts_say_why() -> None:
+    record = scaled_record(n=1)
+    page = render_report(record)
+    assert "No family has 3 finished trials whose hyperparameters differ yet" in section(page, "hyperparameters")
+    assert "No family has 6 finished trials" in section(page, "importance")
+    assert 'href="#forecast"' not in page and '<section id="forecast">' not in page  # another kind's section: absent

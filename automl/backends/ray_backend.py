@@ -83,6 +83,7 @@ class _TrialLoop:
         self.exhausted = False
 
     def run(self) -> None:
+        started = time.monotonic()
         for _ in range(self.resources.n_concurrent):
             self._spawn()
         try:
@@ -92,6 +93,12 @@ class _TrialLoop:
                 if not self._wait():
                     break
         finally:
+            if not self.study.trials and self.starting:
+                self.study.unstarted_reason = (
+                    f"none of the {len(self.starting)} Ray trial worker(s) ({self.resources.actor_options()}) had "
+                    f"started {time.monotonic() - started:.1f}s into the search, when its time was up (a busy or "
+                    "cold cluster starts workers slowly); raise time_budget, or start Ray before the job "
+                    "(ray_address)")
             self._stop_all()
 
     # -- scheduling ----------------------------------------------------------------

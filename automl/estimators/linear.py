@@ -43,6 +43,9 @@ class LinearFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> "LinearFeatures":
         self.features_ = (SparseScaled() if is_sparse(X) else scaled_features()).fit(X, y)
+        self.n_features_in_ = X.shape[1]
+        if hasattr(self.features_, "feature_names_in_"):  # a table's columns: what the pipeline and reports name
+            self.feature_names_in_ = self.features_.feature_names_in_
         return self
 
     def transform(self, X: Any) -> Any:

@@ -24,6 +24,11 @@ class JointSpace:
     def params(self, family: str) -> tuple[Param, ...]:
         return self.spaces[family].params
 
+    def scales(self) -> dict[str, str]:
+        """``"family.param"``: "log" or "categorical" for each parameter not searched on a linear scale, as declared."""
+        return {f"{family}.{p.name}": "log" if p.log else "categorical" for family in self.families
+                for p in self.params(family) if p.log or p.type == "categorical"}
+
     def contains(self, family: str, config: dict[str, Any]) -> bool:
         """Whether ``config`` has exactly the family's parameters, each inside its domain."""
         params = {p.name: p for p in self.params(family)}
