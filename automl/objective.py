@@ -181,10 +181,15 @@ def _on_gpu(device: str) -> bool:
 
 
 def align_proba(proba: np.ndarray, model: Any, n_classes: int) -> np.ndarray:
-    """Widen probabilities to all classes when a training fold lacked some."""
-    if proba.shape[1] == n_classes:
-        return proba
-    classes = np.asarray(getattr(model, "classes_", np.arange(proba.shape[1])), dtype=int)
-    full = np.zeros((proba.shape[0], n_classes))
-    full[:, classes] = proba
-    return full
+    """Probabilities in float64 with rows that sum to 1, widened to all classes when a training fold lacked some.
+
+    XGBoost's are float32, whose rows miss 1 by up to 1e-7: scikit-learn's log_loss warned on every such trial.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.shape[1] != n_classes:
+        classes = np.asarray(getattr(model, "classes_", np.arange(proba.shape[1])), dtype=int)
+        full = np.zeros((proba.shape[0], n_classes))
+        full[:, classes] = proba
+        proba = full
+    sums = proba.sum(axis=1, keepdims=True)
+    return np.divide(proba, sums, out=np.zeros_like(proba), where=sums > 0)
