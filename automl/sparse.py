@@ -56,7 +56,9 @@ def to_csr(X: Any, parameter: str = "X", n_features: int | None = None) -> Any:
         raise InputError(f"{parameter} has {X.shape[1]} features, but AutoML is expecting {n_features} features as "
                          f"input; pass a matrix with the {n_features} columns it was fitted on, in that order.")
     matrix = sparse.csr_matrix(X, dtype=np.float64)  # a copy where the format or dtype differs; int64 indices kept
-    matrix.sum_duplicates()
+    if not matrix.has_canonical_format:  # duplicate or unsorted entries: summed in a copy, never in the user's matrix
+        matrix = matrix.copy()
+        matrix.sum_duplicates()
     infinite = np.isinf(matrix.data)
     if infinite.any():
         row = int(np.searchsorted(matrix.indptr, int(np.flatnonzero(infinite)[0]), side="right") - 1)

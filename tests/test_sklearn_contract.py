@@ -203,3 +203,14 @@ def test_as_the_estimator_of_grid_search_and_clone(diabetes: tuple, tracking_uri
     assert search.predict(X[:5]).shape == (5,)
     names = parent_run_names(tracking_uri, experiment)
     assert len(names) == 3 and len(set(names)) == 3, names  # each candidate on the split, and the refit
+
+
+def test_the_users_sparse_matrix_is_left_as_it_was() -> None:
+    """Duplicate entries (what a CSR built from triples may hold) are summed in a copy, not in the user's matrix."""
+    X = sparse.csr_matrix((np.array([1.0, 2.0, 3.0, 4.0] * 10), np.array([0, 0, 1, 1] * 10), np.arange(0, 41, 4)),
+                          shape=(10, 2))  # every row holds each column twice
+    before = (X.data.copy(), X.indices.copy(), X.indptr.copy())
+    m = AutoML(**CHECKED).fit(X, np.arange(10) % 2)
+    assert m.predict(X).shape == (10,)
+    for kept, now in zip(before, (X.data, X.indices, X.indptr)):
+        np.testing.assert_array_equal(kept, now)
