@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from automl import sparse
-from automl.errors import InputError, InputTypeError
+from automl.errors import INFINITE_FEATURES, InputError, InputTypeError, infinite_values
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +107,8 @@ def check_xy(X: Any, y: Any, allow_missing_target: bool = False,
     if pd.api.types.is_float_dtype(target):
         infinite = np.isinf(target.to_numpy())
         if infinite.any():
-            raise InputError(f"y has {int(infinite.sum())} infinite value(s) (the first in row "
-                             f"{int(np.flatnonzero(infinite)[0])}); drop those rows or replace them with finite targets.")
+            raise infinite_values("y has", int(infinite.sum()), int(np.flatnonzero(infinite)[0]),
+                                  "drop those rows or replace them with finite targets")
     missing = int(target.isna().sum())
     if missing and not allow_missing_target:
         raise InputError(f"y has {missing} missing value(s); drop those rows or fill the target before fit.")
@@ -276,8 +276,8 @@ def _as_float(series: pd.Series, column: str) -> pd.Series:
         ) from exc
     infinite = np.isinf(values.to_numpy())
     if infinite.any():
-        raise InputError(f'Column "{column}" holds {int(infinite.sum())} infinite value(s) (the first in row '
-                         f"{int(np.flatnonzero(infinite)[0])}); replace them with NaN (missing) or a finite number.")
+        raise infinite_values(f'Column "{column}" holds', int(infinite.sum()), int(np.flatnonzero(infinite)[0]),
+                              INFINITE_FEATURES)
     return values
 
 

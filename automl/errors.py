@@ -29,6 +29,15 @@ class NotFittedError(AutoMLError, SklearnNotFittedError):
     """
 
 
+def infinite_values(lead: str, count: int, first_row: int, remedy: str) -> InputError:
+    """The one sentence for infinite values: ``lead`` names the data ('Column "b" holds', "y has")."""
+    return InputError(f"{lead} {count} infinite value(s) (the first in row {first_row}); {remedy}.")
+
+
+#: What to do about infinite features (a column or a sparse matrix).
+INFINITE_FEATURES = "replace them with NaN (missing) or a finite number"
+
+
 def reason(exc: BaseException, limit: int = 200) -> str:
     """A library's error message as a clause for one of these sentences: its first line, no final full stop, short."""
     text = " ".join(str(exc).split("\n")[0].split()).rstrip(".") or type(exc).__name__

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.sparse import is_sparse, take_rows
+from automl.sparse import take_rows
 
 #: (training row indices, validation row indices)
 Split = tuple[np.ndarray, np.ndarray]
@@ -44,8 +44,7 @@ class FitData:
     def take(self, rows: np.ndarray) -> "FitData":
         """The rows ``rows`` of every part."""
         cut = {name: None if getattr(self, name) is None else getattr(self, name)[rows] for name in ROW_ARRAYS}
-        X = take_rows(self.X, rows) if is_sparse(self.X) else self.X.iloc[rows].reset_index(drop=True)
-        return replace(self, X=X, y=self.y[rows], **cut)
+        return replace(self, X=take_rows(self.X, rows), y=self.y[rows], **cut)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import InputError
+from automl.errors import INFINITE_FEATURES, InputError, infinite_values
 
 
 def is_sparse(X: Any) -> bool:
@@ -37,7 +37,7 @@ def column_names(X: Any) -> list[str]:
 
 
 def take_rows(X: Any, rows: np.ndarray) -> Any:
-    """The rows ``rows`` of a sparse matrix or a sparse frame (renumbered from 0)."""
+    """The rows ``rows`` of a table (renumbered from 0), a sparse frame or a sparse matrix."""
     return X.iloc[rows].reset_index(drop=True) if isinstance(X, pd.DataFrame) else X[rows]
 
 
@@ -62,8 +62,7 @@ def to_csr(X: Any, parameter: str = "X", n_features: int | None = None) -> Any:
     infinite = np.isinf(matrix.data)
     if infinite.any():
         row = int(np.searchsorted(matrix.indptr, int(np.flatnonzero(infinite)[0]), side="right") - 1)
-        raise InputError(f"{parameter} holds {int(infinite.sum())} infinite value(s) (the first in row {row}); "
-                         "replace them with NaN (missing) or a finite number.")
+        raise infinite_values(f"{parameter} holds", int(infinite.sum()), row, INFINITE_FEATURES)
     return matrix
 
 
