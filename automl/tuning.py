@@ -75,6 +75,7 @@ class JobRunner:
         self.strategy: Strategy = STRATEGIES.get(settings.strategy)(problem.space, problem.seed, problem.families,
                                                                     cost_model=cost_model)
         self.study = Study(problem.seed)
+        self.backend = BACKENDS.get(settings.backend)(settings.backend_options)
         self.ensembles = EnsembleBuilder(problem, self.study, self.objective, settings.ensemble,
                                          lambda trial: self.refit_estimate(trial) / REFIT_MARGIN)
 
@@ -88,8 +89,7 @@ class JobRunner:
             logger.info("Resumed: %d recorded trial(s) replayed without fitting.", replayed)
             if pending is not None:  # asked already: the backend runs it first, like any new trial
                 strategy = AskedFirst(strategy, pending)
-        BACKENDS.get(self.settings.backend)(self.settings.backend_options).run(
-            self.study, strategy, self.objective, self.budget, self.on_trial_end)
+        self.backend.run(self.study, strategy, self.objective, self.budget, self.on_trial_end)
         search_s = time.monotonic() - search_started
         if self.study.best is None and self.study.fallback is not None:
             return self._ship_fallback(search_s)
@@ -144,13 +144,19 @@ class JobRunner:
 
     def update_reserve(self) -> None:
         """Keep room at the end of the budget for the tracker's close and the best trial's refit (with ensembles:
-        the refits of the best kept trials, its likely members)."""
+        the refits of the best kept trials, its likely members).
+
+        Where no validation-fold model can ship (a forecaster must end where the data ends), the room also
+        covers a last trial that runs past the search deadline as long as the backend lets it: without the
+        refit such a job could ship only its cheapest trial.
+        """
         best = self.study.best
         refit = 0.0 if best is None else self.refit_estimate(best)
         if best is not None and self.ensembles.possible():
             kept = [t for t, _ in self.study.oof.best()[:ENSEMBLE_RESERVE_MEMBERS]]
             refit = max(refit, sum(self.refit_estimate(self.study.trials[t]) for t in kept))
-        self.budget.reserve_s = self.tracker.finish_reserve_s + refit
+        straggler = 0.0 if self.problem.task.fold_models_ship else self.backend.overrun_s(self.budget)
+        self.budget.reserve_s = self.tracker.finish_reserve_s + refit + straggler
 
     def refit_estimate(self, trial: Trial) -> float:
         """Seconds a refit of ``trial`` on all rows is expected to take."""

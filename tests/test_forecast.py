@@ -337,3 +337,29 @@ def test_a_direct_lag_model_past_its_deadline_fits_no_more_horizon_models(air: p
     assert len(fitted) == HORIZON and all(isinstance(step.model_, DummyRegressor) for step in fitted)
     ahead = pd.DataFrame({"ds": pd.date_range(air["ds"].iloc[-1], periods=HORIZON + 1, freq="ME")[1:]})
     assert np.isfinite(model.predict(problem.preprocessor.transform(ahead))).all()
+
+
+def test_a_trial_that_hangs_past_the_search_deadline_leaves_the_best_trial_its_refit(air: pd.DataFrame) -> None:
+    """A forecaster cannot ship a backtest window's model, so the reserve also covers a last trial that runs as
+    long past the search deadline as the backend waits for it: the best trial is still refitted on all rows
+    (without that room the job shipped its cheapest trial, cut at the deadline)."""
+    import time as clock
+
+    from automl.forecasting.metrics import mase
+
+    budget, started = 6.0, clock.monotonic()
+
+    def mase_that_hangs_late(X_val, y_val, estimator, labels, X_train, y_train, *args):  # noqa: ANN001, ANN002, ANN202
+        if clock.monotonic() - started > 0.5 * budget:
+            clock.sleep(3600)  # a metric that never checks the clock, called near the deadline
+        prediction = estimator.predict(X_val)
+        return mase(y_val, prediction, np.full(len(y_val), float(np.mean(np.abs(np.diff(y_train)))))), {}
+
+    train = air.iloc[:-HORIZON]
+    m = AutoML(task="forecast", time_budget=budget, metric=mase_that_hangs_late, estimators=["snaive", "lr"],
+               tracking=False, seed=0, n_jobs=1, ensemble=False)
+    m.fit(train[["ds"]], train["y"], time_column="ds", horizon=HORIZON)
+    assert clock.monotonic() - started <= budget * 1.05 + 1  # measured from outside the call
+    hung = [t for t in m.study_.trials if "past its time limit" in (t.error or "")]
+    assert len(hung) == 1 and hung[0] is m.study_.trials[-1]
+    assert m.refit_ == "all rows" and m.best_trial_ is m.study_.best

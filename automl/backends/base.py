@@ -49,6 +49,10 @@ class Backend(Protocol):
 
     def __init__(self, options: BackendOptions) -> None: ...
 
+    def overrun_s(self, budget: Budget) -> float:
+        """The most seconds a trial may run past the search deadline before the search gives it up."""
+        ...
+
     def run(
         self,
         study: Study,

@@ -45,6 +45,9 @@ class InProcessBackend:
         self.options = options or BackendOptions()
         self.abandoned: list[threading.Thread] = []  # trials left running past their time limit
 
+    def overrun_s(self, budget: Budget) -> float:
+        return grace_s(budget)
+
     def run(self, study: Study, strategy: Strategy, objective: Evaluate, budget: Budget, on_trial_end: TrialCallback) -> None:
         child = None
         if self.options.memory_limit_mb is not None:

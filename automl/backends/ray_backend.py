@@ -46,6 +46,9 @@ class RayBackend:
     def __init__(self, options: BackendOptions | None = None) -> None:
         self.options = options or BackendOptions()
 
+    def overrun_s(self, budget: Budget) -> float:
+        return STRAGGLER_GRACE_S
+
     def run(self, study: Study, strategy: Strategy, objective: Evaluate, budget: Budget, on_trial_end: TrialCallback) -> None:
         if not isinstance(objective, Objective):
             raise TypeError("the Ray backend evaluates automl.objective.Objective instances")
