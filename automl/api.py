@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import types
 from dataclasses import replace
 from typing import Any, Callable, Mapping, Sequence
 
@@ -14,11 +13,10 @@ from sklearn.base import BaseEstimator
 
 from automl import __version__
 from automl.budget import Budget
-from automl.data import check_xy
-from automl.errors import InputError, NotFittedError
+from automl.constraints import parse_constraints
+from automl.errors import InputError
+from automl.fitted import FittedResults
 from automl.job_plan import plan_job
-from automl.metrics import get_metric
-from automl.oof import OutOfFoldStore
 from automl.params import (
     check_backend, check_ensemble, check_max_trials, check_register, check_time_budget, resolve_n_jobs,
 )
@@ -35,22 +33,7 @@ from automl.tuning import JobResult, JobSettings, run_job
 logger = logging.getLogger(__name__)
 
 
-class _classification_only:  # noqa: N801 - used as a decorator
-    """A method that is an attribute only of a classifier: ``hasattr`` is False otherwise, as scikit-learn's checks
-    and tools expect, and using it raises ``AttributeError`` with automl's own sentence."""
-
-    def __init__(self, method: Callable[..., Any]) -> None:
-        self.method = method
-        self.__doc__ = method.__doc__
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            return self.method
-        obj._classifies()
-        return types.MethodType(self.method, obj)
-
-
-class AutoML(BaseEstimator):
+class AutoML(FittedResults, BaseEstimator):
     """Tune estimator families and their hyperparameters within a time budget.
 
     Parameters
@@ -140,6 +123,10 @@ class AutoML(BaseEstimator):
         its members' refits fit the time left; True ships any ensemble of two or more trials whose refits fit;
         False ships the best trial. "stack" (classification and regression) ships a regularised linear or
         logistic model on the best trial of each family's out-of-fold predictions, when its refits fit.
+    constraints : dict, optional
+        Deployment limits, e.g. ``{"predict_ms_per_row": 0.02, "model_mb": 5}`` (``batch_rows``: the batch
+        the latency is timed on, default 1000). Each ok trial's model is measured (``automl.constraints``);
+        one that breaks a limit is ``infeasible`` and never the model. An ensemble's members add up.
     """
 
     def __init__(
@@ -171,6 +158,7 @@ class AutoML(BaseEstimator):
         resume_from: str | None = None,
         tags: Mapping[str, str] | None = None,
         ensemble: str | bool = "auto",
+        constraints: Mapping[str, float] | None = None,
         verbose: int = 0,
     ) -> None:
         self.task = task
@@ -200,6 +188,7 @@ class AutoML(BaseEstimator):
         self.resume_from = resume_from
         self.tags = tags
         self.ensemble = ensemble
+        self.constraints = constraints
         self.verbose = verbose
 
     def __sklearn_tags__(self) -> Any:
@@ -250,10 +239,12 @@ class AutoML(BaseEstimator):
             with display or contextlib.nullcontext():
                 result = run_job(problem, settings, budget, tracker, callbacks + ([display] if display else []), recorded)
             self._set_fitted(result, problem, settings, params)
+            self._export_rows = frame.sample(n=min(len(frame), 1000), random_state=self.seed) if isinstance(
+                frame, pd.DataFrame) else None  # to_onnx's check rows: in memory only, never pickled
             timing = {**result.time_spent, "elapsed_s": budget.elapsed()}
             outcome = {"refit": result.refit, "n_trials": len(result.study.trials), "n_failed": result.study.count(FAILED),
                        "n_pruned": result.study.count(PRUNED), "n_timeout": result.study.count(TIMEOUT), **timing,
-                       **problem.task.result_metrics(result.model),
+                       **problem.task.result_metrics(result.model), **result.measured,
                        **({} if result.ensemble is None else {"ensemble_score": self._ensemble_score,
                                                                "ensemble_members": len(result.ensemble.weights)})}
             tracker.log_result(self.leaderboard(), result.trial, outcome, result.model,
@@ -317,7 +308,7 @@ class AutoML(BaseEstimator):
         if isinstance(self.verbose, bool) or not isinstance(self.verbose, int) or self.verbose < 0:
             raise InputError(f"verbose={self.verbose!r} is invalid; pass 0 (quiet) or 1 (a progress display).")
         return JobSettings(self.strategy, resolve_early_stop(self.early_stop), self.backend, backend_options,
-                           resolve_n_jobs(self.n_jobs), self.ensemble)
+                           resolve_n_jobs(self.n_jobs), self.ensemble, parse_constraints(self.constraints))
 
     def _task_spec(self) -> TaskSpec:
         if isinstance(self.task, TaskSpec):
@@ -335,6 +326,7 @@ class AutoML(BaseEstimator):
         self.best_trial_ = shipped
         self.best_model_ = result.model.estimator
         self.refit_ = result.refit
+        self.measured_ = dict(result.measured)  # with constraints: the shipped model's latency and size as it serves
         self.ensemble_ = None if result.ensemble is None else [
             {"trial_id": t, "estimator": self.study_.trials[t].estimator, "weight": result.ensemble.weights[t]}
             for t in result.ensemble.members]
@@ -351,68 +343,3 @@ class AutoML(BaseEstimator):
         self._target = problem.target
         if problem.target.classes is not None:
             self.classes_ = problem.target.classes
-
-    # -- using the result ------------------------------------------------------
-    def predict(self, X: Any) -> np.ndarray:
-        """Predictions (original class labels for classification)."""
-        return self._fitted().predict(X)
-
-    @_classification_only
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, columns ordered as ``classes_`` (classification only)."""
-        return self._fitted().predict_proba(X)
-
-    def _classifies(self) -> bool:
-        """Whether ``task`` is a classification (else predict_proba is not an attribute, as scikit-learn expects)."""
-        if self.__sklearn_tags__().estimator_type != "classifier":
-            raise AttributeError(f"predict_proba is only available for classification, and task={self.task!r}; use "
-                                 "predict.")
-        return True
-
-    def predict_interval(self, X: Any, coverage: float = 0.9) -> pd.DataFrame:
-        """Forecasting: a prediction interval per row of ``X`` (columns lower, upper) at ``coverage``.
-
-        The chosen model's own interval where it has one (the statistical families), else a conformal
-        interval from the shipped trial's backtest errors (every family).
-        """
-        return self._fitted().predict_interval(X, coverage)
-
-    def score(self, X: Any, y: Any, groups: Any = None) -> float:
-        """The job's metric on (X, y), signed so that greater is better (scikit-learn's contract).
-
-        Metrics to minimise come back negated (rmse 0.3 is -0.3, log_loss 0.2 is -0.2), as scikit-learn's
-        ``neg_*`` scorers do, so ``GridSearchCV`` and ``cross_val_score`` over an AutoML pick the best.
-        A custom metric's value to minimise is negated too. ``groups`` (one query id per row) is for ranking.
-        """
-        model = self._fitted()
-        frame, target = check_xy(X, y, columns=list(model.feature_names_in_))
-        task = self.task_.plugin
-        encoded = task.encode_known(target, self._target)
-        metric = get_metric(self.task_.metric, task.metric_kind)  # type: ignore[arg-type]
-        return -metric.loss(task.evaluate(model, self.task_, frame, encoded, metric, groups))
-
-    @property
-    def oof_(self) -> OutOfFoldStore:
-        """The best trials' out-of-fold predictions (``automl.oof``; not saved with the model)."""
-        self._fitted()
-        return self.study_.oof
-
-    def leaderboard(self) -> pd.DataFrame:
-        """One row per trial, best first: trial_id, estimator, status, score, duration_s, error, param.*.
-
-        A shipped ensemble is a row of its own on top (trial_id -1, estimator "ensemble", its validation score,
-        ``members`` naming trial ids and weights).
-        """
-        self._fitted()
-        board = self.study_.leaderboard()
-        if getattr(self, "ensemble_", None):
-            members = ", ".join(f"{m['trial_id']}:{m['weight']:.2f}" for m in self.ensemble_)
-            row = pd.DataFrame([{"trial_id": -1, "estimator": "ensemble", "status": "ok", "score": self._ensemble_score,
-                                 "members": members}])
-            board = pd.concat([row, board], ignore_index=True)[[*board.columns, "members"]]  # the trials' column order
-        return board
-
-    def _fitted(self) -> Any:
-        if not hasattr(self, "pipeline_"):
-            raise NotFittedError("This AutoML instance is not fitted yet; call fit(X, y) before using it.")
-        return self.pipeline_

@@ -51,13 +51,34 @@ class EnsembleBuilder:
                                      problem.target.n_classes)
         while True:
             plan = self._choose(predictions, best.trial_id, rows, loss)
-            if plan is None or time_left is None or self._seconds(plan) <= time_left:
+            if plan is None:
+                return None
+            others = [t for t in plan.members if t != best.trial_id]
+            if not self._within_limits(plan):  # members' latencies and sizes add up
+                costliest = max(others, key=lambda t: sum(self._measured(t).values()))
+                logger.info("The ensemble with trial %d would break the constraints; choosing again without it.", costliest)
+                del predictions[costliest]
+                continue
+            if time_left is None or self._seconds(plan) <= time_left:
                 return plan
-            slowest = max((t for t in plan.members if t != best.trial_id),
-                          key=lambda t: self.refit_seconds(self.study.trials[t]))
+            slowest = max(others, key=lambda t: self.refit_seconds(self.study.trials[t]))
             logger.info("Refitting trial %d with the ensemble would not fit the time left; choosing again without it.",
                         slowest)
             del predictions[slowest]
+
+    def _measured(self, trial_id: int) -> dict[str, float]:
+        """The trial's measurements that the job's constraints limit, as shares of each limit."""
+        constraints = self.objective.constraints
+        limits = {} if constraints is None else constraints.limits()
+        metrics = self.study.trials[trial_id].metrics
+        return {name: metrics.get(name, 0.0) / limit for name, limit in limits.items()}
+
+    def _within_limits(self, plan: Plan) -> bool:
+        """An ensemble predicts with every member and stores them all: their summed measurements are its own."""
+        if self.objective.constraints is None:
+            return True
+        shares = [self._measured(t) for t in plan.members]
+        return all(sum(share[name] for share in shares) <= 1.0 for name in shares[0])
 
     def _seconds(self, plan: Plan) -> float:
         return sum(self.refit_seconds(self.study.trials[t]) for t in plan.members)

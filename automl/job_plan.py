@@ -16,6 +16,7 @@ import pandas as pd
 
 from automl import __version__
 from automl.data import DataSummary, check_features, check_xy
+from automl.errors import InputError
 from automl.problem import TuningProblem, build_problem
 from automl.records import direction
 from automl.strategies import resolve_strategy_name
@@ -47,6 +48,9 @@ def plan_job(automl: "AutoML", X: Any, y: Any, groups: Any, fit_options: dict[st
     check_features(frame, y)
     problem = build_problem(spec, frame, target, automl.estimators, automl.search_space, automl.time_budget,
                             automl.seed, groups)
+    if settings.constraints is not None and not problem.task.latency_per_row:
+        raise InputError(f'constraints apply to classification, regression and ranking, not to task="{problem.spec.kind}"; '
+                         "drop constraints.")
     strategy, reason = resolve_strategy_name(automl.strategy, problem.summary.n_rows, problem.summary.n_features,
                                              automl.time_budget)
     logger.info("strategy=%s (%s)", strategy, reason)
@@ -69,6 +73,7 @@ def job_record(automl: "AutoML", problem: TuningProblem, settings: JobSettings,
         "n_classes": summary.n_classes, "sparse": summary.sparse, "density": round(summary.density, 6),
         "metric_direction": direction(problem.metric.greater_is_better),
         **settings.backend_options.as_params(), **problem.fingerprints, "problem_id": problem.identity(),
+        **({} if settings.constraints is None else settings.constraints.as_params()),
         **problem.task.job_params(problem.spec, list(problem.splits)),
         "param_scales": ";".join(f"{name}={scale}" for name, scale in problem.space.scales().items()),  # the report's axes
     }

@@ -12,13 +12,15 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from automl.constraints import Constraints, measure
 from automl.estimators import BuildContext, EstimatorAdapter
 from automl.fitdata import Fold
 from automl.metrics import CustomMetric, Metric
 from automl.monitor import RoundMonitor
 from automl.oof import OutOfFold
 from automl.schedulers import Scheduler
-from automl.study import FAILED, OK, PRUNED, TIMEOUT, Trial, TrialResult
+from automl.sparse import take_rows
+from automl.study import FAILED, INFEASIBLE, OK, PRUNED, TIMEOUT, Trial, TrialResult
 from automl.tasks import Task
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class Objective:
     build_options: dict[str, Any] = field(default_factory=dict)  # the task's (forecasting: season, horizon)
     #: The longest fold fit seen per family, for families whose fit cannot be stopped at the deadline.
     slowest_fold_s: dict[str, float] = field(default_factory=dict)
+    constraints: Constraints | None = None  # deployment limits: an ok trial's model is measured against them
 
     def __call__(self, trial: Trial, deadline: float | None) -> TrialResult:
         self.scheduler.start(trial.trial_id, trial.estimator)
@@ -136,9 +139,17 @@ class Objective:
         score = float(np.mean(finite)) if finite else float("nan")  # a fold without a score (one class) is skipped
         names = dict.fromkeys(k for d in logged for k in d)  # a key logged by some folds only (one window's score)
         metrics = {k: float(np.mean([d[k] for d in logged if k in d])) for k in names}
-        return TrialResult(OK, score, self.metric.loss(score), metrics, float(np.mean(fit_times)), model=model,
-                           intermediate=reports, device=self._device_used(trial, adapter, model),
-                           oof=OutOfFold.of(rows, outputs))
+        status, broken = OK, None
+        if self.constraints is not None:
+            with threadpool_limits(limits=self.n_jobs):
+                measured = measure(lambda X: self.task.predict_output(model, X, self.n_classes), model,
+                                   self.folds[-1].X_val, self.constraints.batch_rows, take_rows)
+            metrics.update(measured)
+            if self.constraints.broken(measured):
+                status, broken = INFEASIBLE, "breaks the constraints: " + ", ".join(self.constraints.broken(measured))
+        return TrialResult(status, score, self.metric.loss(score), metrics, float(np.mean(fit_times)),
+                           error=broken, model=model, intermediate=reports,
+                           device=self._device_used(trial, adapter, model), oof=OutOfFold.of(rows, outputs))
 
     def _would_overrun(self, adapter: EstimatorAdapter, family: str, deadline: float | None) -> bool:
         """A fit that cannot be stopped, expected (from the family's slowest fold so far) to end past the deadline."""

@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from automl.constraints import Constraints
 from automl.data import DataSummary, fingerprint, summarize
 from automl.errors import InputError
 from automl.estimators import EstimatorAdapter, get_adapter
@@ -68,11 +69,12 @@ class TuningProblem:
         """The validation folds, each with the task's feature transform fitted on its training rows."""
         return [prepare_fold(self.task, self.spec, self.data, i, split, self.target.n_classes) for i, split in enumerate(self.splits)]
 
-    def objective(self, n_jobs: int, scheduler: Scheduler | None = None, device: str = "cpu") -> Objective:
+    def objective(self, n_jobs: int, scheduler: Scheduler | None = None, device: str = "cpu",
+                  constraints: Constraints | None = None) -> Objective:
         """What scores the problem's configurations (the folds are prepared here, once)."""
         adapters = {family: self.task.adapter_for(get_adapter(family), self.spec) for family in self.families}
         return Objective(self.task, self.folds(), self.all_rows, self.metric, adapters, self.target.n_classes, n_jobs,
-                         scheduler or Scheduler(), device, self.task.build_options(self.spec))
+                         scheduler or Scheduler(), device, self.task.build_options(self.spec), constraints=constraints)
 
 
 def build_problem(

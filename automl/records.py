@@ -19,10 +19,14 @@ if TYPE_CHECKING:
     from automl.tracking.trial_runs import TrialRun
 
 OK, FAILED, PRUNED, TIMEOUT, RUNNING = "ok", "failed", "pruned", "timeout", "running"
-#: Statuses in leaderboard order after the ok trials: stopped by early stopping, cut by the time budget, failed.
-RANK = {OK: 0, PRUNED: 1, TIMEOUT: 2, FAILED: 3, RUNNING: 4}
+INFEASIBLE = "infeasible"  # finished and scored, but its model breaks the job's constraints (automl.constraints)
+#: Statuses in leaderboard order after the ok trials: breaking the constraints, stopped by early stopping, cut by
+#: the time budget, failed.
+RANK = {OK: 0, INFEASIBLE: 1, PRUNED: 2, TIMEOUT: 3, FAILED: 4, RUNNING: 5}
 #: MLflow run status of a trial's run; KILLED is kept for jobs that were abandoned.
-RUN_STATUS = {OK: "FINISHED", PRUNED: "FINISHED", TIMEOUT: "FINISHED", FAILED: "FAILED"}
+RUN_STATUS = {OK: "FINISHED", INFEASIBLE: "FINISHED", PRUNED: "FINISHED", TIMEOUT: "FINISHED", FAILED: "FAILED"}
+#: Measurements of a trial's model shown as leaderboard columns where the job measured them (constraints).
+MEASURED_COLUMNS = ("predict_ms_per_row", "predict_ms_single_row", "model_mb")
 #: Metrics of a trial run that are not the trial's own metric values.
 RUN_METRICS = ("score", "duration_s", "fit_time_s", "last_step", "intermediate_loss")
 ROW_COLUMNS = ["trial_id", "estimator", "status", "score", "duration_s", "started_at", "error", "last_step",
@@ -81,6 +85,7 @@ def trial_row(trial: Trial) -> dict[str, Any]:
     row = {"trial_id": trial.trial_id, "estimator": trial.estimator, "status": trial.status, "score": trial.score,
            "duration_s": trial.duration_s, "started_at": trial.started_at, "error": trial.error,
            "last_step": trial.last_step, "last_value": trial.last_value, "worker": trial.worker}
+    row.update({k: trial.metrics[k] for k in MEASURED_COLUMNS if k in trial.metrics})
     row.update({f"param.{k}": v for k, v in trial.config.items()})
     return row
 
@@ -152,7 +157,7 @@ def from_run(run: Any, intermediate: list[tuple[int, float]] | None, maximize: b
     score = metrics.get("score")
     return Trial(
         int(tags["automl.trial_id"]), family, config, 0, status=status, score=score,
-        loss=loss_of(score, maximize) if status == OK else None,
+        loss=loss_of(score, maximize) if status in (OK, INFEASIBLE) else None,
         metrics={k: v for k, v in metrics.items() if k not in RUN_METRICS},
         duration_s=metrics.get("duration_s", 0.0), fit_time_s=metrics.get("fit_time_s", 0.0), error=tags.get("automl.error"),
         started_at=run.info.start_time / 1000.0, intermediate=intermediate or [],

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from automl.oof import OutOfFold, OutOfFoldStore
-from automl.records import FAILED, OK, PRUNED, RUNNING, TIMEOUT, Trial, leaderboard
+from automl.records import FAILED, INFEASIBLE, OK, PRUNED, RUNNING, TIMEOUT, Trial, leaderboard
 
-__all__ = ["FAILED", "OK", "PRUNED", "RUNNING", "TIMEOUT", "Study", "Suggestion", "Trial", "TrialResult", "for_transport", "trial_seed"]
+__all__ = ["FAILED", "INFEASIBLE", "OK", "PRUNED", "RUNNING", "TIMEOUT", "Study", "Suggestion", "Trial", "TrialResult", "for_transport", "trial_seed"]
 
 
 @dataclass

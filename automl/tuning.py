@@ -7,8 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from threadpoolctl import threadpool_limits
+
 from automl.backends import BACKENDS, BackendOptions
 from automl.budget import Budget
+from automl.constraints import Constraints, closest, measure
 from automl.cost import CostModel, FitShape
 from automl.errors import AutoMLError, InputError
 from automl.ensemble import EnsemblePlan
@@ -18,6 +21,7 @@ from automl.problem import TuningProblem
 from automl.records import OK
 from automl.resume import AskedFirst, replay
 from automl.schedulers import make_scheduler
+from automl.sparse import take_rows
 from automl.stacking import StackPlan
 from automl.strategies import STRATEGIES, Strategy
 from automl.study import Study, Trial
@@ -40,6 +44,7 @@ class JobSettings:
     backend_options: BackendOptions
     n_jobs: int
     ensemble: str | bool = "auto"  # "auto": ship an ensemble of the trials when it beats the best by more than noise
+    constraints: Constraints | None = None  # deployment limits on each trial's model (automl.constraints)
 
 
 @dataclass
@@ -50,6 +55,7 @@ class JobResult:
     refit: str  # "all rows", "validation-fold model", "all rows, cut at the time budget", or a note on which trial
     time_spent: dict[str, float] = field(default_factory=dict)
     ensemble: EnsemblePlan | StackPlan | None = None  # the shipped ensemble (weighted mean or stack of its members)
+    measured: dict[str, float] = field(default_factory=dict)  # with constraints: the shipped model's, from raw rows
 
 
 def run_job(
@@ -69,11 +75,12 @@ class JobRunner:
         if settings.ensemble == "stack" and not problem.task.stacks:
             raise InputError(f'ensemble="stack" does not apply to a {problem.spec.kind} task; pass ensemble="auto" or True '
                              "for a weighted ensemble.")
-        self.objective = problem.objective(settings.n_jobs, make_scheduler(settings.early_stop))
+        self.objective = problem.objective(settings.n_jobs, make_scheduler(settings.early_stop),
+                                           constraints=settings.constraints)
         shape = FitShape(self.objective.train_rows, problem.summary.n_features, problem.target.n_classes)
         cost_model = CostModel(self.objective.adapters, shape, n_fits=len(problem.splits))
         self.strategy: Strategy = STRATEGIES.get(settings.strategy)(problem.space, problem.seed, problem.families,
-                                                                    cost_model=cost_model)
+                                                                    cost_model=cost_model, constraints=settings.constraints)
         self.study = Study(problem.seed)
         self.backend = BACKENDS.get(settings.backend)(settings.backend_options)
         self.ensembles = EnsembleBuilder(problem, self.study, self.objective, settings.ensemble,
@@ -96,6 +103,7 @@ class JobRunner:
         if self.study.best is None:
             if not self.study.trials and self.study.unstarted_reason:
                 raise AutoMLError(f"No trial was started: {self.study.unstarted_reason}.")
+            self._raise_if_none_feasible()
             errors = sorted({t.error for t in self.study.trials if t.error})[:3]
             raise AutoMLError(
                 f"No trial finished successfully in {len(self.study.trials)} attempt(s) (errors: {errors or 'none'}); "
@@ -115,6 +123,18 @@ class JobRunner:
         oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None  # type: ignore[union-attr]
         return self._result(trial, model, refit, timings, oof, plan)  # type: ignore[arg-type]
 
+    def _raise_if_none_feasible(self) -> None:
+        """Trials finished, but every one broke the constraints: say so, naming the closest."""
+        constraints = self.settings.constraints
+        near = None if constraints is None else closest(self.study.trials, constraints)
+        if near is None:
+            return
+        measured = ", ".join(f"{name} {near.metrics[name]:.4g}" for name in constraints.limits())  # type: ignore[union-attr]
+        raise AutoMLError(
+            f"No trial met the constraints ({constraints.describe()}) in {len(self.study.trials)} trial(s); the "  # type: ignore[union-attr]
+            f"closest was trial {near.trial_id} ({near.estimator}: {measured}); relax the limits, or pass estimators "
+            "with smaller, faster models (e.g. lr) or a longer time_budget.")
+
     def _result(self, trial: Trial, model: Any, refit: str, timings: dict[str, float], oof: Any,
                 plan: EnsemblePlan | None = None) -> JobResult:
         """The shipped model (what the task learns from the search included) and the job's result."""
@@ -122,7 +142,20 @@ class JobRunner:
         tuned = TunedModel(problem.preprocessor, model, problem.target.classes, problem.task,
                            problem.task.build_options(problem.spec))
         problem.task.finish_model(tuned, problem.spec, problem.data, list(problem.splits), oof, trial)
-        return JobResult(self.study, tuned, trial, refit, timings, plan)
+        return JobResult(self.study, tuned, trial, refit, timings, plan, self._measure_shipped(tuned))
+
+    def _measure_shipped(self, tuned: TunedModel) -> dict[str, float]:
+        """With constraints, the shipped model measured as it serves (raw rows in, feature transform included),
+        logged as ``shipped_*``; a refit on all rows may be larger than its trial's fold model was."""
+        constraints = self.settings.constraints
+        if constraints is None:
+            return {}
+        with threadpool_limits(limits=self.settings.n_jobs):
+            measured = measure(tuned.predict, tuned, self.problem.data.X, constraints.batch_rows, take_rows)
+        if constraints.broken(measured):
+            logger.warning("The shipped model, measured with its feature transform, breaks the constraints (%s); its "
+                           "trial's fold model met them.", ", ".join(constraints.broken(measured)))
+        return {f"shipped_{name}": value for name, value in measured.items()}
 
     def _ship_fallback(self, search_s: float) -> JobResult:
         """No trial finished inside the budget: ship the best one the deadline cut, as it was fitted by then."""

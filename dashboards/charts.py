@@ -10,7 +10,7 @@ from automl_dashboards.importance import param_importance
 from automl_dashboards.record import JobRecord
 
 LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 40, "b": 50}}
-STATUS_COLOURS = {"ok": "#2b7bba", "pruned": "#f28e2b", "timeout": "#9c755f", "failed": "#d62728"}
+STATUS_COLOURS = {"ok": "#2b7bba", "infeasible": "#b07aa1", "pruned": "#f28e2b", "timeout": "#9c755f", "failed": "#d62728"}
 
 
 def _running_best(scores: pd.Series, maximize: bool) -> pd.Series:

@@ -1,4 +1,4 @@
-"""``automl tune | resume | submit | predict | report | ui | jobs | sync | spaces``: commands over the public Python API."""
+"""``automl tune | resume | submit | predict | export | report | ui | jobs | sync | spaces``: commands over the public Python API."""
 
 from __future__ import annotations
 
@@ -88,6 +88,8 @@ def tune(
     season: Optional[int] = typer.Option(None, "--season", help="Forecasting: seasonal period in steps (default: from the frequency)."),
     known_covariates: Optional[str] = typer.Option(None, "--known-covariates", help="Forecasting: comma-separated columns known in the future."),
     ensemble: Optional[str] = typer.Option(None, "--ensemble", help="auto (when it beats the best trial), true, false or stack (a linear model on the trials' predictions)."),
+    max_predict_ms_per_row: Optional[float] = typer.Option(None, "--max-predict-ms-per-row", help="Constraint: milliseconds per row to predict a batch of 1000 rows."),
+    max_model_mb: Optional[float] = typer.Option(None, "--max-model-mb", help="Constraint: megabytes of the pickled model."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the job and the data, show what would run; fit nothing."),
     verbose: bool = typer.Option(False, "--verbose", help="Show MLflow's own messages on stderr (else: ./automl.log)."),
@@ -105,6 +107,8 @@ def tune(
         "memory_limit_mb": memory_limit_mb, "resume_from": resume_from,
         "time_column": time_column, "horizon": horizon, "series_id_column": series_id_column, "season": season,
         "known_covariates": known_covariates, "ensemble": ensemble,
+        "constraints": {k: v for k, v in (("predict_ms_per_row", max_predict_ms_per_row), ("model_mb", max_model_mb))
+                        if v is not None} or None,
     }
     with one_line_errors(), third_party_logs(verbose):
         run_tune(load_job(job, overrides), stdout, quiet=quiet, job_file=job, dry_run=dry_run)
@@ -178,6 +182,21 @@ def predict(
     with one_line_errors():
         written = run_predict(model, data, out, proba, interval, trust_model)
         stdout.print(f"Wrote {written} predictions to {out}")
+
+
+@app.command()
+def export(
+    model: str = typer.Argument(..., help="Model file written by `automl tune`."),
+    data: Path = typer.Option(..., "--data", help="Rows to check the exported model on (CSV or Parquet), e.g. the training data."),
+    out: Path = typer.Option(..., "--out", help="Where the exported model is written, e.g. model.onnx."),
+    format: str = typer.Option("onnx", "--format", help="Export format: onnx."),  # noqa: A002 - the flag's name
+    trust_model: bool = typer.Option(False, "--trust-model", help=TRUST_HELP),
+) -> None:
+    """Export the best model (LightGBM, XGBoost, forests, linear models, with the feature transform) to ONNX."""
+    from automl.cli.export_command import run_export
+
+    with one_line_errors():
+        stdout.print(run_export(model, data, format, out, trust_model).summary())
 
 
 @app.command()

@@ -48,6 +48,7 @@ class JobSpec(BaseModel):
     memory_limit_mb: int | None = Field(None, ge=64)  # trials in a child process with this much data memory
     resume_from: str | None = None  # an earlier run of this job: its finished trials are replayed
     ensemble: bool | str = "auto"  # "auto", true, false or "stack": ship an ensemble of the trials (checked by check_job)
+    constraints: dict[str, float] | None = None  # predict_ms_per_row, model_mb, batch_rows (checked by check_job)
     # forecasting (task: forecast)
     time_column: str | None = None
     horizon: int | None = Field(None, ge=1)
@@ -124,7 +125,11 @@ def load_job(path: Path | None, overrides: dict[str, Any]) -> JobSpec:
             raise InputError(f"job file {str(path)!r} must hold a mapping of fields such as data, target, task.")
         fields, base = loaded, path.resolve().parent
     flagged = {k for k, v in overrides.items() if v is not None}
-    spec_from_file = _validate(fields | {k: overrides[k] for k in flagged}, source, flagged)
+    given = {k: overrides[k] for k in flagged}
+    for key in flagged:  # a flag that sets one entry of a mapping field (--max-model-mb) keeps the file's others
+        if isinstance(given[key], dict) and isinstance(fields.get(key), dict):
+            given[key] = {**fields[key], **given[key]}
+    spec_from_file = _validate(fields | given, source, flagged)
     if path is None:
         return spec_from_file
     flagged_paths = flagged

@@ -20,6 +20,7 @@ from automl.progress import TuneProgress
 from automl.errors import InputError
 from automl.io import read_table, split_target
 from automl.metrics import lookup
+from automl.constraints import parse_constraints
 from automl.params import check_backend, check_ensemble, check_max_trials, check_time_budget, resolve_families
 from automl.persistence import save_model
 from automl.records import maximizes
@@ -44,6 +45,7 @@ def check_job(spec: JobSpec) -> None:
         lookup(spec.metric)  # an unknown name or a bad cutoff is one sentence
     check_time_budget(spec.time_budget, spec.max_trials)
     check_ensemble(spec.ensemble)
+    parse_constraints(spec.constraints)
     if spec.register_as is not None and not spec.tracking:
         raise InputError(f"register={spec.register_as!r} needs tracking; drop --no-tracking or --register.")
     check_max_trials(spec.max_trials)
@@ -91,7 +93,7 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
         register=spec.register_as, backend=spec.backend, n_concurrent_trials=spec.n_concurrent_trials,
         resources_per_trial=spec.resources_per_trial, ray_address=spec.ray_address, trial_retries=spec.trial_retries,
         trial_timeout=spec.trial_timeout, memory_limit_mb=spec.memory_limit_mb,
-        resume_from=spec.resume_from, ensemble=spec.ensemble, tags={**({JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else {}),
+        resume_from=spec.resume_from, ensemble=spec.ensemble, constraints=spec.constraints, tags={**({JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else {}),
                                          DATA_SOURCE_TAG: str(spec.data.resolve())},
     )
     if dry_run:
@@ -130,6 +132,8 @@ def show_plan(plan: dict[str, Any], spec: JobSpec, console: Console, test_rows: 
         "validation": validation,
         "budget": budget,
         "backend": f"{plan['backend']}, {plan['n_jobs']} thread(s) per trial",
+        "constraints": ", ".join(f"{k.removeprefix('constraint_')} <= {v:g}" for k, v in plan.items()
+                                 if k.startswith("constraint_") and k != "constraint_batch_rows") or "none",
         "output": str(spec.output),
         "tracking": (spec.tracking_uri or "sqlite:///mlflow.db") if spec.tracking else "off",
     }

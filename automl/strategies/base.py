@@ -8,6 +8,7 @@ from automl.space import JointSpace
 from automl.study import Suggestion, Trial
 
 if TYPE_CHECKING:
+    from automl.constraints import Constraints
     from automl.cost import CostModel
 
 
@@ -17,18 +18,28 @@ class Strategy:
     ``families`` lists the estimator families cheapest first; strategies start
     from each family's default configuration in that order. ``cost_model``
     estimates trial costs deterministically (``automl.cost``); strategies that
-    choose families by cost without measuring it use it.
+    choose families by cost without measuring it use it. ``constraints`` (deployment limits) are told to the
+    strategies whose samplers take them: TPE and BO (Optuna's ``constraints_func``), CFO and BlendSearch (FLAML's
+    ``metric_constraints``); random and grid search do not learn from results, so they need not be told.
     """
 
     name = "base"
 
     def __init__(
-        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None
+        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
+        constraints: Constraints | None = None,
     ) -> None:
         self.space = space
         self.seed = seed
         self.families = list(families or space.families)
         self.cost_model = cost_model
+        self.constraints = constraints
+
+    def excess(self, trial: Trial) -> list[float] | None:
+        """How far ``trial``'s model is past each limit (<= 0: within it); None when nothing was measured."""
+        if self.constraints is None or not all(name in trial.metrics for name in self.constraints.limits()):
+            return None
+        return self.constraints.excess(trial.metrics)
 
     def ask(self) -> Suggestion | None:
         """The next configuration, or ``None`` when the strategy has nothing left to try."""

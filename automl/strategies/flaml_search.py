@@ -14,9 +14,10 @@ from automl.optuna_logs import quiet_optuna
 from automl.space import JointSpace, Param, SearchSpace
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
-from automl.study import OK, Suggestion, Trial
+from automl.study import INFEASIBLE, OK, Suggestion, Trial
 
 if TYPE_CHECKING:
+    from automl.constraints import Constraints
     from automl.cost import CostModel
 
 logger = logging.getLogger(__name__)
@@ -54,9 +55,10 @@ class FlamlStrategy(Strategy):
     name = "flaml"
 
     def __init__(
-        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None
+        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
+        constraints: Constraints | None = None,
     ) -> None:
-        super().__init__(space, seed, families, cost_model)  # the family choice here learns measured costs, as FLAML's
+        super().__init__(space, seed, families, cost_model, constraints)  # the family choice here learns measured costs, as FLAML's
         self.chooser = FamilyChooser(self.families, seed)
         self.searchers: dict[str, Any] = {}
         self.exhausted: set[str] = set()
@@ -77,6 +79,8 @@ class FlamlStrategy(Strategy):
             "points_to_evaluate": [space.low_cost_config()],
             "seed": self.seed + 7919 * self.families.index(family),
             "cost_attr": COST_KEY,
+            "metric_constraints": None if self.constraints is None else [
+                (name, "<=", limit) for name, limit in self.constraints.limits().items()],
         }
 
     def ask(self) -> Suggestion | None:
@@ -109,8 +113,10 @@ class FlamlStrategy(Strategy):
         searcher = self.searchers[suggestion.estimator]
         config = self._suggested.pop(suggestion.token)
         with quiet_optuna():
-            if trial.status == OK and trial.loss is not None:
-                result = {"loss": trial.loss, COST_KEY: trial.duration_s, "config": config}
+            if trial.status in (OK, INFEASIBLE) and trial.loss is not None:  # FLAML judges the limits itself
+                measured = {name: trial.metrics[name] for name in (self.constraints.limits() if self.constraints else ())
+                            if name in trial.metrics}
+                result = {"loss": trial.loss, COST_KEY: trial.duration_s, "config": config, **measured}
                 searcher.on_trial_complete(suggestion.token, result)
             else:
                 searcher.on_trial_complete(suggestion.token, None, error=True)

@@ -23,9 +23,10 @@ from automl.space import JointSpace
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
 from automl.strategies.optuna_search import _STATES, _suggest
-from automl.study import OK, Suggestion, Trial
+from automl.study import INFEASIBLE, OK, Suggestion, Trial
 
 if TYPE_CHECKING:
+    from automl.constraints import Constraints
     from automl.cost import CostModel
 
 #: Trials of a family drawn at random before its GP is fitted (Optuna's default is 10).
@@ -38,9 +39,11 @@ class GPStrategy(Strategy):
     name = "bo"
 
     def __init__(
-        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None
+        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
+        constraints: Constraints | None = None,
     ) -> None:
-        super().__init__(space, seed, families, cost_model)
+        super().__init__(space, seed, families, cost_model, constraints)
+        self.asked: dict[tuple[str, int], optuna.Trial] = {}  # (family, Optuna trial number) -> the trial, until told
         if importlib.util.find_spec("torch") is None:
             raise InputError('strategy="bo" needs PyTorch for its Gaussian process; pip install "automl[torch]" '
                              'or pick strategy="tpe".')
@@ -62,12 +65,17 @@ class GPStrategy(Strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             trial = study.ask()
+            self.asked[(family, trial.number)] = trial
             config = {p.name: _suggest(trial, p.name, p) for p in self.space.params(family)}
         return Suggestion(family, config, token=trial.number)
 
     def tell(self, suggestion: Suggestion, trial: Trial) -> None:
-        state = _STATES.get(trial.status, optuna.trial.TrialState.FAIL)
+        state = optuna.trial.TrialState.COMPLETE if trial.status == INFEASIBLE else _STATES.get(trial.status, optuna.trial.TrialState.FAIL)
         values: Any = trial.loss if state == optuna.trial.TrialState.COMPLETE else None
+        asked, excess = self.asked.pop((suggestion.estimator, suggestion.token), None), self.excess(trial)
+        if asked is not None and excess is not None:  # the GP models each limit's excess; feasible when all are <= 0
+            for name, value in zip(self.constraints.limits(), excess):  # type: ignore[union-attr]
+                asked.set_constraint(name, value)
         with quiet_optuna():
             self.studies[suggestion.estimator].tell(suggestion.token, values, state=state)
         cost = self.cost_model.of(trial) if self.cost_model is not None else 1.0

@@ -9,6 +9,7 @@ from automl.strategies.base import Strategy
 from automl.study import Suggestion
 
 if TYPE_CHECKING:
+    from automl.constraints import Constraints
     from automl.cost import CostModel
 
 
@@ -19,9 +20,9 @@ class GridStrategy(Strategy):
 
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
-        resolution: int = 3,
+        constraints: Constraints | None = None, resolution: int = 3,
     ) -> None:
-        super().__init__(space, seed, families, cost_model)
+        super().__init__(space, seed, families, cost_model, constraints)
         ordered = JointSpace({f: space.spaces[f] for f in self.families})
         self._points = ordered.grid(resolution)
 

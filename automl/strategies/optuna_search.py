@@ -18,9 +18,10 @@ from automl.optuna_logs import quiet_optuna
 from automl.space import JointSpace, Param
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
-from automl.study import FAILED, OK, PRUNED, TIMEOUT, Suggestion, Trial
+from automl.study import FAILED, INFEASIBLE, OK, PRUNED, TIMEOUT, Suggestion, Trial
 
 if TYPE_CHECKING:
+    from automl.constraints import Constraints
     from automl.cost import CostModel
 
 #: A trial cut by the time budget says nothing of its configuration: Optuna's samplers ignore it, as a failure.
@@ -41,13 +42,16 @@ class OptunaStrategy(Strategy):
     name = "optuna"
 
     def __init__(
-        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None
+        self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
+        constraints: Constraints | None = None,
     ) -> None:
-        super().__init__(space, seed, families, cost_model)
+        super().__init__(space, seed, families, cost_model, constraints)
+        self.asked: dict[int, optuna.Trial] = {}  # Optuna trial number -> the trial, until it is told
         with quiet_optuna():
             self.study = optuna.create_study(direction="minimize", sampler=self.make_sampler())
         self.chooser = FamilyChooser(self.families, seed) if cost_model is not None and len(self.families) > 1 else None
-        self.finished: dict[str, tuple[float, float]] = {}  # a finished configuration's loss and estimated cost
+        #: a finished configuration's loss, estimated cost and excess over the limits (None: not measured)
+        self.finished: dict[str, tuple[float, float, list[float] | None]] = {}
         if self.chooser is None:
             for family in self.families:
                 self.study.enqueue_trial(self._defaults(family))
@@ -58,6 +62,22 @@ class OptunaStrategy(Strategy):
 
     def make_sampler(self) -> optuna.samplers.BaseSampler:
         raise NotImplementedError
+
+    #: Whether the sampler learns from constraint values (then an infeasible trial is told as complete, with its
+    #: loss and its excess over each limit as Optuna constraints; otherwise as failed).
+    takes_constraints = False
+
+    def _set_constraints(self, number: int, excess: list[float] | None) -> None:
+        """Tell Optuna the trial's excess over each limit (feasible when every value is <= 0)."""
+        trial = self.asked.pop(number, None)
+        if trial is not None and excess is not None and self.takes_constraints:
+            for name, value in zip(self.constraints.limits(), excess):  # type: ignore[union-attr]
+                trial.set_constraint(name, value)
+
+    def _state(self, status: str) -> optuna.trial.TrialState:
+        if status == INFEASIBLE:
+            return optuna.trial.TrialState.COMPLETE if self.takes_constraints else optuna.trial.TrialState.FAIL
+        return _STATES.get(status, optuna.trial.TrialState.FAIL)
 
     def ask(self) -> Suggestion | None:
         """The next configuration; one that already finished is told its result again instead of being refitted.
@@ -72,11 +92,14 @@ class OptunaStrategy(Strategy):
             known = self.finished.get(_key(suggestion.estimator, suggestion.config))
             if known is None:
                 return suggestion
-            loss, cost = known
+            loss, cost, excess = known
+            feasible = excess is None or max(excess) <= 0
+            self._set_constraints(suggestion.token, excess)
             with quiet_optuna():
-                self.study.tell(suggestion.token, loss, state=optuna.trial.TrialState.COMPLETE)
+                self.study.tell(suggestion.token, loss if feasible or self.takes_constraints else None,
+                                state=self._state(OK if feasible else INFEASIBLE))
             if self.chooser is not None:
-                self.chooser.update(suggestion.estimator, loss, cost)
+                self.chooser.update(suggestion.estimator, loss if feasible else None, cost)
         return self._draw()
 
     def _draw(self) -> Suggestion:
@@ -85,18 +108,21 @@ class OptunaStrategy(Strategy):
             first = self.chooser.records[family].chosen == 1
             self.study.enqueue_trial(self._defaults(family) if first else {ESTIMATOR_KEY: family})  # the sampler draws the rest
         trial = self.study.ask()
+        self.asked[trial.number] = trial
         family = trial.suggest_categorical(ESTIMATOR_KEY, self.families)
         config = {p.name: _suggest(trial, flat_name(family, p.name), p) for p in self.space.params(family)}
         return Suggestion(family, config, token=trial.number)
 
     def tell(self, suggestion: Suggestion, trial: Trial) -> None:
-        state = _STATES.get(trial.status, optuna.trial.TrialState.FAIL)
+        state = self._state(trial.status)
         values = trial.loss if state == optuna.trial.TrialState.COMPLETE else None
+        excess = self.excess(trial)
+        self._set_constraints(suggestion.token, excess)
         with quiet_optuna():  # Optuna logs each told trial at INFO
             self.study.tell(suggestion.token, values, state=state)
         cost = self.cost_model.of(trial) if self.cost_model is not None else 0.0
-        if trial.status == OK and trial.loss is not None:
-            self.finished[_key(trial.estimator, trial.config)] = (float(trial.loss), cost)
+        if trial.status in (OK, INFEASIBLE) and trial.loss is not None:
+            self.finished[_key(trial.estimator, trial.config)] = (float(trial.loss), cost, excess)
         if self.chooser is not None and self.cost_model is not None:
             self.chooser.update(trial.estimator, trial.loss if trial.status == OK else None, cost)
 
@@ -128,6 +154,7 @@ class TPEStrategy(OptunaStrategy):
     """Tree-structured Parzen estimator: Optuna's multivariate, grouped TPESampler."""
 
     name = "tpe"
+    takes_constraints = True
 
     def make_sampler(self) -> optuna.samplers.BaseSampler:
         with warnings.catch_warnings():

@@ -73,6 +73,9 @@ class Task:
     stacks: ClassVar[bool] = True
     #: X may be a scipy.sparse matrix (``automl.sparse``); forecasting needs named time and series columns.
     sparse_input: ClassVar[bool] = True
+    #: A model's latency per row is measured on a batch of validation rows (``constraints``); a forecast is per
+    #: future step of each series, so a batch of repeated rows means nothing there.
+    latency_per_row: ClassVar[bool] = True
 
     def complete(self, spec: "TaskSpec", X: pd.DataFrame) -> "TaskSpec":
         """The spec with the kind's own fields checked and completed from the data (forecasting: the season)."""

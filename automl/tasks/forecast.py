@@ -45,6 +45,7 @@ class ForecastTask(Task):
     stacks = False  # a second level would need out-of-fold forecasts per horizon step: weights on forecasts only
     fold_models_ship = False  # a window's model forecasts from the window's origin, not from the end of the data
     sparse_input = False
+    latency_per_row = False
 
     def check_target(self, y: pd.Series, spec: "TaskSpec") -> None:
         if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):

@@ -1,0 +1,137 @@
+"""What a latency limit costs in score, and ONNX against native latency, on the bundled tabular sets.
+
+    python -m benchmarks.deployment --budget 20 --seeds 0 1 2 --out benchmarks/results/deployment.json
+
+For each set (scikit-learn's bundled breast_cancer, wine, digits, diabetes) and seed, on the same 75/25 split
+(stratified for classification, the seed's), two jobs with the same budget and seed, both single models
+(``ensemble=False``) and both measuring every trial (so the measuring overhead is the same):
+
+* free: ``constraints={"predict_ms_per_row": 1e9}`` (no effective limit): its shipped model's latency per row
+  ``L`` (``shipped_predict_ms_per_row`` as the job logs it: raw rows in, feature transform included);
+* limited: ``constraints={"predict_ms_per_row": L / 10}``: a limit of a tenth of the free model's latency.
+
+Recorded per pair: the test score of each (the job's metric: roc_auc, log_loss, r2), the score lost (free -
+limited, in the direction where positive is worse), both shipped latencies, the families, the trials and how
+many were infeasible, or the limited job's one-sentence error when no trial met the limit. Each shipped model
+is exported to ONNX where its family allows (``AutoML.to_onnx``) and onnxruntime's latency per row is recorded
+beside the native one (both on a batch of 1,000 test rows, cycled). Results: the command, the machine, the rows
+and a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
+from sklearn.model_selection import train_test_split
+
+from automl import AutoML, AutoMLError
+
+SETS = {"breast_cancer": (load_breast_cancer, "classification"), "wine": (load_wine, "classification"),
+        "digits": (load_digits, "classification"), "diabetes": (load_diabetes, "regression")}
+
+
+def load(name: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, str]:
+    loader, task = SETS[name]
+    X, y = loader(return_X_y=True, as_frame=True)
+    X.columns = [str(c) for c in X.columns]
+    stratify = y if task == "classification" else None
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=stratify)
+    return X_train, X_test, y_train, y_test, task
+
+
+def test_score(m: AutoML, X: pd.DataFrame, y: pd.Series) -> float:
+    return float(m.score(X, y))  # greater is better (a loss comes back negated)
+
+
+def fit(task: str, budget: float, seed: int, limit: float, X: pd.DataFrame, y: pd.Series) -> tuple[AutoML, float]:
+    m = AutoML(task=task, time_budget=budget, seed=seed, tracking=False, ensemble=False,
+               constraints={"predict_ms_per_row": limit})
+    started = time.monotonic()
+    m.fit(X, y)
+    return m, time.monotonic() - started
+
+
+def onnx_latency(m: AutoML, X_test: pd.DataFrame) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            exported = m.to_onnx(Path(folder) / "model.onnx", X_test)
+        except Exception as exc:  # noqa: BLE001 - a family ONNX does not cover is a recorded fact, not a crash
+            return {"onnx_error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"onnx_ms_per_row": round(exported.onnx_ms_per_row, 6), "native_ms_per_row": round(exported.native_ms_per_row, 6),
+            "onnx_max_difference": exported.max_difference, "onnx_mb": round(exported.size_mb, 4)}
+
+
+def run_pair(name: str, seed: int, budget: float) -> dict[str, Any]:
+    X_train, X_test, y_train, y_test, task = load(name, seed)
+    row: dict[str, Any] = {"set": name, "seed": seed, "rows": len(X_train) + len(X_test), "features": X_train.shape[1]}
+    free, free_wall = fit(task, budget, seed, 1e9, X_train, y_train)
+    latency = free.measured_["shipped_predict_ms_per_row"]
+    row.update(metric=free.metric_, free_score=test_score(free, X_test, y_test), free_family=free.best_estimator_,
+               free_ms_per_row=latency, free_wall_s=round(free_wall, 2), free_trials=len(free.study_.trials),
+               **{f"free_{k}": v for k, v in onnx_latency(free, X_test).items()})
+    limit = latency / 10
+    row["limit_ms_per_row"] = limit
+    try:
+        limited, limited_wall = fit(task, budget, seed, limit, X_train, y_train)
+    except AutoMLError as exc:
+        row["limited_error"] = str(exc)
+        return row
+    statuses = pd.Series([t.status for t in limited.study_.trials]).value_counts().to_dict()
+    row.update(limited_score=test_score(limited, X_test, y_test), limited_family=limited.best_estimator_,
+               limited_ms_per_row=limited.measured_["shipped_predict_ms_per_row"],
+               limited_wall_s=round(limited_wall, 2), limited_trials=len(limited.study_.trials),
+               limited_infeasible=int(statuses.get("infeasible", 0)),
+               **{f"limited_{k}": v for k, v in onnx_latency(limited, X_test).items()})
+    row["score_lost"] = row["free_score"] - row["limited_score"]
+    return row
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    paired = [r for r in rows if "limited_score" in r]
+    ratios = [r[f"{side}_native_ms_per_row"] / r[f"{side}_onnx_ms_per_row"] for r in rows for side in ("free", "limited")
+              if f"{side}_onnx_ms_per_row" in r]
+    return {
+        "pairs": len(rows), "limited_met": len(paired), "limited_no_feasible_trial": len(rows) - len(paired),
+        "score_lost_median": statistics.median([r["score_lost"] for r in paired]) if paired else None,
+        "score_lost_by_set": {s: [round(r["score_lost"], 5) for r in paired if r["set"] == s] for s in SETS},
+        "limited_latency_within_limit": sum(r["limited_ms_per_row"] <= r["limit_ms_per_row"] for r in paired),
+        "native_over_onnx_latency_median": statistics.median(ratios) if ratios else None,
+        "onnx_exports": len(ratios),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=20.0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/deployment.json"))
+    args = parser.parse_args()
+    started, rows = time.monotonic(), []
+    for name in args.sets:
+        for seed in args.seeds:
+            rows.append(run_pair(name, seed, args.budget))
+            print(json.dumps(rows[-1], default=str), flush=True)
+    record = {
+        "command": "python -m benchmarks.deployment " + " ".join(sys.argv[1:]),
+        "machine": {"cpus": len(os.sched_getaffinity(0)), "platform": platform.platform(), "python": platform.python_version()},
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"), "total_wall_s": round(time.monotonic() - started, 1),
+        "budget_s": args.budget, "seeds": args.seeds, "rows": rows, "summary": summarize(rows),
+    }
+    args.out.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    print(json.dumps(record["summary"], indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""ONNX export: real models converted, run by onnxruntime and compared with the model itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime
+import pandas as pd
+import pytest
+
+from automl import AutoML, InputError
+from automl.onnx_export import TOLERANCE
+from automl.persistence import save_model
+from tests.test_cli import cli
+
+
+def fit_one(X: pd.DataFrame, y: pd.Series, family: str, **kwargs: object) -> AutoML:
+    params = {"time_budget": None, "max_trials": 1, "estimators": [family], "seed": 0, "n_jobs": 1,
+              "tracking": False, "ensemble": False, "eval_method": "holdout"}
+    params.update(kwargs)
+    return AutoML(**params).fit(X, y)  # type: ignore[arg-type]
+
+
+def metadata(path: Path, key: str) -> object:
+    return json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}[key])
+
+
+def run_onnx(path: Path, X: pd.DataFrame) -> list[np.ndarray]:
+    """What a server does: onnxruntime on the input columns the file names, as float32."""
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"X": X[metadata(path, "input_columns")].to_numpy(dtype=np.float32)})
+
+
+@pytest.mark.parametrize("family", ["lgbm", "xgboost", "rf", "extra_trees", "lr"])
+def test_a_classifier_round_trips(family: str, breast_cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
+    X, y = breast_cancer
+    m = fit_one(X.iloc[:450], y.iloc[:450], family)
+    exported = m.to_onnx(tmp_path / "model.onnx")
+    assert exported.family == family and exported.rows_checked == 450 and exported.max_difference <= TOLERANCE
+    assert exported.onnx_ms_per_row > 0 and exported.native_ms_per_row > 0
+    label, probabilities = run_onnx(tmp_path / "model.onnx", X.iloc[450:])  # rows the check never saw
+    assert np.abs(probabilities - m.predict_proba(X.iloc[450:])).max() < 1e-3  # float32 inputs: a tree split may move
+    assert (m.classes_[label] == m.predict(X.iloc[450:])).mean() >= 0.99
+    assert metadata(tmp_path / "model.onnx", "classes") == m.classes_.tolist()
+
+
+@pytest.mark.parametrize("family", ["lgbm", "xgboost", "rf", "lr"])
+def test_a_regressor_round_trips(family: str, diabetes: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
+    X, y = diabetes
+    m = fit_one(X, y, family, task="regression")
+    exported = m.to_onnx(tmp_path / "model.onnx", X)
+    assert exported.max_difference <= TOLERANCE and exported.rows_checked == len(X)
+    (variable,) = run_onnx(tmp_path / "model.onnx", X)
+    assert np.allclose(variable.ravel(), m.predict(X), rtol=1e-4, atol=1e-3)
+
+
+def test_a_multiclass_lightgbm_round_trips(wine_strings: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
+    X, y = wine_strings
+    m = fit_one(X, y, "lgbm")
+    assert m.to_onnx(tmp_path / "model.onnx").max_difference <= TOLERANCE
+    label, probabilities = run_onnx(tmp_path / "model.onnx", X)
+    assert probabilities.shape == (len(X), 3) and list(m.classes_[label]) == list(m.predict(X))
+
+
+def test_what_cannot_be_exported_is_one_sentence(mixed_frame: tuple[pd.DataFrame, pd.Series],
+                                                 breast_cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
+    X, y = mixed_frame
+    with pytest.raises(InputError, match="Column 'colour' is categorical; ONNX export takes models whose input columns "
+                                         "are all numeric or boolean"):
+        fit_one(X, y, "lgbm").to_onnx(tmp_path / "model.onnx")
+    X, y = breast_cancer
+    with pytest.raises(InputError, match="The shipped model is 'mlp', which ONNX export does not cover; it covers lgbm"):
+        fit_one(X, y, "mlp").to_onnx(tmp_path / "model.onnx")
+    ensemble = AutoML(time_budget=None, max_trials=6, estimators=["lr", "lgbm"], ensemble=True, tracking=False,
+                      seed=0).fit(X, y)
+    assert ensemble.ensemble_ is not None
+    with pytest.raises(InputError, match="The shipped model is 'ensemble', which ONNX export does not cover"):
+        ensemble.to_onnx(tmp_path / "model.onnx")
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_automl_export_writes_a_checked_onnx_file(breast_cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
+    X, y = breast_cancer
+    m = fit_one(X, y, "lgbm")
+    save_model(m, tmp_path / "model.pkl")  # what `automl tune --output` writes
+    X.assign(target=y).to_csv(tmp_path / "train.csv", index=False)
+    loaded_without_rows = cli("export", "model.pkl", "--data", "train.csv", "--out", "model.onnx", cwd=tmp_path)
+    assert loaded_without_rows.returncode == 0, loaded_without_rows.stderr
+    assert "Wrote model.onnx (lgbm" in loaded_without_rows.stdout and "onnxruntime agrees with the model on 569 rows" in \
+        loaded_without_rows.stdout
+    label, _ = run_onnx(tmp_path / "model.onnx", X)
+    assert (m.classes_[label] == m.predict(X)).mean() >= 0.99
+    import pickle
+
+    assert "_export_rows" not in pickle.loads((tmp_path / "model.pkl").read_bytes()).__dict__  # no training rows in the file
+    bad = cli("export", "model.pkl", "--data", "train.csv", "--out", "model.onnx", "--format", "pmml", cwd=tmp_path)
+    assert bad.returncode != 0 and "--format 'pmml' is not an export format; pass one of: onnx." in bad.stderr
