@@ -4,7 +4,9 @@
 ``--max-predict-ms-per-row`` / ``--max-model-mb``). Each ok trial's model (its last validation fold's) is
 measured by :func:`measure`: the median over :data:`REPEATS` timed predictions of a batch of ``batch_rows``
 validation rows (default 1,000, repeated when the fold has fewer), per row, with the trial's threads on this
-machine; the median single-row latency; and the size of the pickled model in MB. A trial that breaks a limit
+machine; the median single-row latency; and the size of the pickled model in MB. The job's feature transform (raw rows in,
+as the shipped model serves them) is timed once per job and added to every trial's latencies, so a trial's
+figures are what its model would answer in. A trial that breaks a limit
 is ``infeasible``: recorded with its score and measurements, never the best model.
 """
 
@@ -91,6 +93,13 @@ def measure(predict: Callable[[Any], Any], model: Any, rows: Any, batch_rows: in
     }
 
 
+def transform_cost(transform: Callable[[Any], Any], rows: Any, batch_rows: int,
+                   take: Callable[[Any, np.ndarray], Any]) -> dict[str, float]:
+    """What the job's feature transform adds to every trial's latency (the same for all: measured once per job)."""
+    return {"predict_ms_per_row": batch_ms_per_row(transform, rows, batch_rows, take),
+            "predict_ms_single_row": 1000.0 * _median_seconds(transform, take(rows, np.arange(1)))}
+
+
 def batch_ms_per_row(predict: Callable[[Any], Any], rows: Any, batch_rows: int,
                      take: Callable[[Any, np.ndarray], Any]) -> float:
     """Milliseconds per row of the median timed prediction of ``batch_rows`` rows of ``rows`` (cycled)."""
@@ -115,4 +124,4 @@ def closest(trials: list[Any], constraints: Constraints) -> Any | None:
                default=None)
 
 
-__all__ = ["Constraints", "DEFAULT_BATCH_ROWS", "LIMITS", "batch_ms_per_row", "closest", "measure", "parse_constraints"]
+__all__ = ["Constraints", "DEFAULT_BATCH_ROWS", "LIMITS", "batch_ms_per_row", "closest", "measure", "transform_cost", "parse_constraints"]

@@ -59,6 +59,7 @@ class Objective:
     #: The longest fold fit seen per family, for families whose fit cannot be stopped at the deadline.
     slowest_fold_s: dict[str, float] = field(default_factory=dict)
     constraints: Constraints | None = None  # deployment limits: an ok trial's model is measured against them
+    transform_cost: dict[str, float] = field(default_factory=dict)  # the feature transform's latency, added to each
 
     def __call__(self, trial: Trial, deadline: float | None) -> TrialResult:
         self.scheduler.start(trial.trial_id, trial.estimator)
@@ -141,15 +142,21 @@ class Objective:
         metrics = {k: float(np.mean([d[k] for d in logged if k in d])) for k in names}
         status, broken = OK, None
         if self.constraints is not None:
-            with threadpool_limits(limits=self.n_jobs):
-                measured = measure(lambda X: self.task.predict_output(model, X, self.n_classes), model,
-                                   self.folds[-1].X_val, self.constraints.batch_rows, take_rows)
+            measured = self.measure_model(model)
             metrics.update(measured)
             if self.constraints.broken(measured):
                 status, broken = INFEASIBLE, "breaks the constraints: " + ", ".join(self.constraints.broken(measured))
         return TrialResult(status, score, self.metric.loss(score), metrics, float(np.mean(fit_times)),
                            error=broken, model=model, intermediate=reports,
                            device=self._device_used(trial, adapter, model), oof=OutOfFold.of(rows, outputs))
+
+    def measure_model(self, model: Any) -> dict[str, float]:
+        """A fold model's latencies (the feature transform's added) and size, as ``constraints`` judge them."""
+        assert self.constraints is not None
+        with threadpool_limits(limits=self.n_jobs):
+            measured = measure(lambda X: self.task.predict_output(model, X, self.n_classes), model,
+                               self.folds[-1].X_val, self.constraints.batch_rows, take_rows)
+        return {k: v + self.transform_cost.get(k, 0.0) for k, v in measured.items()}
 
     def _would_overrun(self, adapter: EstimatorAdapter, family: str, deadline: float | None) -> bool:
         """A fit that cannot be stopped, expected (from the family's slowest fold so far) to end past the deadline."""

@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from automl.backends import BACKENDS, BackendOptions
 from automl.budget import Budget
-from automl.constraints import Constraints, closest, measure
+from automl.constraints import Constraints, closest, measure, transform_cost
 from automl.cost import CostModel, FitShape
 from automl.errors import AutoMLError, InputError
 from automl.ensemble import EnsemblePlan
@@ -77,6 +77,10 @@ class JobRunner:
                              "for a weighted ensemble.")
         self.objective = problem.objective(settings.n_jobs, make_scheduler(settings.early_stop),
                                            constraints=settings.constraints)
+        if settings.constraints is not None:  # the shipped model transforms raw rows first: part of every latency
+            with threadpool_limits(limits=settings.n_jobs):
+                self.objective.transform_cost = transform_cost(problem.preprocessor.transform, problem.data.X,
+                                                               settings.constraints.batch_rows, take_rows)
         shape = FitShape(self.objective.train_rows, problem.summary.n_features, problem.target.n_classes)
         cost_model = CostModel(self.objective.adapters, shape, n_fits=len(problem.splits))
         self.strategy: Strategy = STRATEGIES.get(settings.strategy)(problem.space, problem.seed, problem.families,
@@ -99,6 +103,7 @@ class JobRunner:
         self.backend.run(self.study, strategy, self.objective, self.budget, self.on_trial_end)
         search_s = time.monotonic() - search_started
         if self.study.best is None and self.study.fallback is not None:
+            self._raise_if_none_feasible()  # trials that finished broke the limits: a cut one is no way round them
             return self._ship_fallback(search_s)
         if self.study.best is None:
             if not self.study.trials and self.study.unstarted_reason:
@@ -130,10 +135,13 @@ class JobRunner:
         if near is None:
             return
         measured = ", ".join(f"{name} {near.metrics[name]:.4g}" for name in constraints.limits())  # type: ignore[union-attr]
+        floor = self.objective.transform_cost.get("predict_ms_per_row", 0.0)
+        below_floor = (constraints.predict_ms_per_row is not None and floor >= constraints.predict_ms_per_row)  # type: ignore[union-attr]
         raise AutoMLError(
             f"No trial met the constraints ({constraints.describe()}) in {len(self.study.trials)} trial(s); the "  # type: ignore[union-attr]
-            f"closest was trial {near.trial_id} ({near.estimator}: {measured}); relax the limits, or pass estimators "
-            "with smaller, faster models (e.g. lr) or a longer time_budget.")
+            f"closest was trial {near.trial_id} ({near.estimator}: {measured})"
+            + (f", and the feature transform of raw rows alone takes {floor:.4g} ms per row" if below_floor else "")
+            + "; relax the limits, or pass estimators with smaller, faster models (e.g. lr) or a longer time_budget.")
 
     def _result(self, trial: Trial, model: Any, refit: str, timings: dict[str, float], oof: Any,
                 plan: EnsemblePlan | None = None) -> JobResult:
@@ -155,7 +163,8 @@ class JobRunner:
         if constraints.broken(measured):
             logger.warning("The shipped model, measured with its feature transform, breaks the constraints (%s); its "
                            "trial's fold model met them.", ", ".join(constraints.broken(measured)))
-        return {f"shipped_{name}": value for name, value in measured.items()}
+        transform = {f"transform_{name.removeprefix('predict_')}": v for name, v in self.objective.transform_cost.items()}
+        return {**{f"shipped_{name}": value for name, value in measured.items()}, **transform}
 
     def _ship_fallback(self, search_s: float) -> JobResult:
         """No trial finished inside the budget: ship the best one the deadline cut, as it was fitted by then."""
@@ -163,6 +172,10 @@ class JobRunner:
         logger.warning("No trial finished inside the time budget; shipping trial %d (%s) as the deadline cut it. "
                        "Raise time_budget for a finished search.", trial.trial_id, trial.estimator)
         problem = self.problem
+        if self.settings.constraints is not None:  # measuring it now would take the time the budget no longer has
+            raise AutoMLError(f"No trial finished inside the time budget, so no model was measured against the "
+                              f"constraints ({self.settings.constraints.describe()}); the deadline cut trial "
+                              f"{trial.trial_id} ({trial.estimator}); raise time_budget.")
         refit = "validation-fold model, cut at the time budget"
         if not problem.task.fold_models_ship:  # a forecaster must end where the data ends: refit, cut if need be
             model, _ = self.objective.fit_all_rows(trial, self.budget.end - self.tracker.finish_reserve_s)

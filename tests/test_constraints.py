@@ -59,7 +59,8 @@ def test_a_size_limit_changes_which_model_wins_and_is_recorded(friedman: tuple[p
 def test_no_trial_within_the_limits_is_one_sentence_naming_the_closest(friedman: tuple[pd.DataFrame, pd.Series]) -> None:
     X, y = friedman
     with pytest.raises(AutoMLError, match=r"No trial met the constraints \(predict_ms_per_row <= 1e-09\) in 6 trial\(s\); "
-                                          r"the closest was trial \d+ \(lr: predict_ms_per_row [0-9.e-]+\); relax the limits"):
+                                          r"the closest was trial \d+ \(lr: predict_ms_per_row [0-9.e-]+\), and the feature "
+                                          r"transform of raw rows alone takes [0-9.e-]+ ms per row; relax the limits"):
         fit(X, y, constraints={"predict_ms_per_row": 1e-9})
 
 
@@ -130,3 +131,19 @@ def test_the_job_file_and_the_flags_set_the_limits(tmp_path: Path, friedman: tup
     assert "predict_ms_per_row <= 0.05, model_mb <= 0.5" in shown.stdout  # the flag joined the file's limits
     bad = cli("tune", "job.yaml", "--max-model-mb", "-1", "--dry-run", cwd=tmp_path)
     assert bad.returncode != 0 and "constraints['model_mb']=-1.0 is invalid" in bad.stderr
+
+
+def test_a_trial_the_deadline_cut_is_not_shipped_unmeasured(breast_cancer: tuple[pd.DataFrame, pd.Series],
+                                                            tracking_uri: str, experiment: str) -> None:
+    """No trial finishes (20,000 boosting rounds per fold in 3 s): without limits the cut trial ships; with them it
+    cannot, since nothing measured it, and measuring it then would overrun the budget."""
+    import time
+
+    X, y = breast_cancer
+    space = {"lgbm": {"n_estimators": {"low": 20000, "high": 20000, "default": 20000}, "learning_rate": {"default": 0.01}}}
+    started = time.monotonic()
+    with pytest.raises(AutoMLError, match=r"No trial finished inside the time budget, so no model was measured against "
+                                          r"the constraints \(model_mb <= 5\); the deadline cut trial 0 \(lgbm\)"):
+        AutoML(time_budget=3, estimators=["lgbm"], search_space=space, tracking_uri=tracking_uri, experiment=experiment,
+               seed=0, n_jobs=1, constraints={"model_mb": 5}).fit(X, y)
+    assert time.monotonic() - started < 3 * 1.1 + 3  # as the same job without limits (tests/test_api.py)
