@@ -18,7 +18,7 @@ from automl.errors import InputError
 from automl.fitted import FittedResults
 from automl.job_plan import plan_job
 from automl.params import (
-    check_backend, check_ensemble, check_max_trials, check_register, check_time_budget, resolve_n_jobs,
+    check_backend, check_device, check_ensemble, check_max_trials, check_register, check_time_budget, resolve_n_jobs,
 )
 from automl.problem import TuningProblem
 from automl.progress import TuneProgress
@@ -127,6 +127,10 @@ class AutoML(FittedResults, BaseEstimator):
         Deployment limits, e.g. ``{"predict_ms_per_row": 0.02, "model_mb": 5}`` (``batch_rows``: the batch
         the latency is timed on, default 1000). Each ok trial's model is measured (``automl.constraints``);
         one that breaks a limit is ``infeasible`` and never the model. An ensemble's members add up.
+    device : {"cpu", "cuda"}
+        Where in-process trials train: "cuda" puts LightGBM, XGBoost and the mlp on the GPU (each trial's
+        ``automl.device`` says where it trained) and is an error up front where no CUDA GPU is visible. On Ray,
+        trials get GPUs through ``resources_per_trial``.
     """
 
     def __init__(
@@ -159,6 +163,7 @@ class AutoML(FittedResults, BaseEstimator):
         tags: Mapping[str, str] | None = None,
         ensemble: str | bool = "auto",
         constraints: Mapping[str, float] | None = None,
+        device: str = "cpu",
         verbose: int = 0,
     ) -> None:
         self.task = task
@@ -189,6 +194,7 @@ class AutoML(FittedResults, BaseEstimator):
         self.tags = tags
         self.ensemble = ensemble
         self.constraints = constraints
+        self.device = device
         self.verbose = verbose
 
     def __sklearn_tags__(self) -> Any:
@@ -308,7 +314,8 @@ class AutoML(FittedResults, BaseEstimator):
         if isinstance(self.verbose, bool) or not isinstance(self.verbose, int) or self.verbose < 0:
             raise InputError(f"verbose={self.verbose!r} is invalid; pass 0 (quiet) or 1 (a progress display).")
         return JobSettings(self.strategy, resolve_early_stop(self.early_stop), self.backend, backend_options,
-                           resolve_n_jobs(self.n_jobs), self.ensemble, parse_constraints(self.constraints))
+                           resolve_n_jobs(self.n_jobs), self.ensemble, parse_constraints(self.constraints),
+                           check_device(self.device, self.backend))
 
     def _task_spec(self) -> TaskSpec:
         if isinstance(self.task, TaskSpec):

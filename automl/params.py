@@ -87,6 +87,26 @@ def sparse_families(families: list[str], requested: str | Sequence[str]) -> list
     return takers
 
 
+DEVICES = ("cpu", "cuda")
+
+
+def check_device(device: Any, backend: str) -> str:
+    """``device="cuda"`` trains in-process trials on the GPU: only where one is visible, never a silent CPU run."""
+    if device not in DEVICES:
+        raise InputError(f"device={device!r} is invalid; pass \"cpu\" or \"cuda\".")
+    if device == "cuda":
+        if backend != "inprocess":
+            raise InputError('device="cuda" is for the in-process backend; on Ray give trials GPUs with '
+                             'resources_per_trial={"gpu": 1}.')
+        from automl.gpus import visible_cuda_gpus
+
+        count, how = visible_cuda_gpus()
+        if count == 0:
+            raise InputError(f'device="cuda", but this process sees no CUDA GPU ({how}); pass device="cpu" or run '
+                             "on a machine with a GPU.")
+    return str(device)
+
+
 def check_backend(
     backend: Any, n_concurrent_trials: Any, resources_per_trial: Any, ray_address: Any, trial_retries: Any,
     trial_timeout: Any = None, memory_limit_mb: Any = None,

@@ -45,6 +45,7 @@ class JobSettings:
     n_jobs: int
     ensemble: str | bool = "auto"  # "auto": ship an ensemble of the trials when it beats the best by more than noise
     constraints: Constraints | None = None  # deployment limits on each trial's model (automl.constraints)
+    device: str = "cpu"  # where in-process trials train ("cuda": checked to exist before any work)
 
 
 @dataclass
@@ -75,7 +76,7 @@ class JobRunner:
         if settings.ensemble == "stack" and not problem.task.stacks:
             raise InputError(f'ensemble="stack" does not apply to a {problem.spec.kind} task; pass ensemble="auto" or True '
                              "for a weighted ensemble.")
-        self.objective = problem.objective(settings.n_jobs, make_scheduler(settings.early_stop),
+        self.objective = problem.objective(settings.n_jobs, make_scheduler(settings.early_stop), settings.device,
                                            constraints=settings.constraints)
         if settings.constraints is not None:  # the shipped model transforms raw rows first: part of every latency
             with threadpool_limits(limits=settings.n_jobs):

@@ -49,6 +49,7 @@ class JobSpec(BaseModel):
     resume_from: str | None = None  # an earlier run of this job: its finished trials are replayed
     ensemble: bool | str = "auto"  # "auto", true, false or "stack": ship an ensemble of the trials (checked by check_job)
     constraints: dict[str, float] | None = None  # predict_ms_per_row, model_mb, batch_rows (checked by check_job)
+    device: str = "cpu"  # cpu or cuda: where in-process trials train (checked by check_job)
     # forecasting (task: forecast)
     time_column: str | None = None
     horizon: int | None = Field(None, ge=1)

@@ -21,7 +21,7 @@ from automl.errors import InputError
 from automl.io import read_table, split_target
 from automl.metrics import lookup
 from automl.constraints import parse_constraints
-from automl.params import check_backend, check_ensemble, check_max_trials, check_time_budget, resolve_families
+from automl.params import check_backend, check_device, check_ensemble, check_max_trials, check_time_budget, resolve_families
 from automl.persistence import save_model
 from automl.records import maximizes
 from automl.schedulers import resolve_early_stop
@@ -46,6 +46,7 @@ def check_job(spec: JobSpec) -> None:
     check_time_budget(spec.time_budget, spec.max_trials)
     check_ensemble(spec.ensemble)
     parse_constraints(spec.constraints)
+    check_device(spec.device, spec.backend)
     if spec.register_as is not None and not spec.tracking:
         raise InputError(f"register={spec.register_as!r} needs tracking; drop --no-tracking or --register.")
     check_max_trials(spec.max_trials)
@@ -93,7 +94,7 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
         register=spec.register_as, backend=spec.backend, n_concurrent_trials=spec.n_concurrent_trials,
         resources_per_trial=spec.resources_per_trial, ray_address=spec.ray_address, trial_retries=spec.trial_retries,
         trial_timeout=spec.trial_timeout, memory_limit_mb=spec.memory_limit_mb,
-        resume_from=spec.resume_from, ensemble=spec.ensemble, constraints=spec.constraints, tags={**({JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else {}),
+        resume_from=spec.resume_from, ensemble=spec.ensemble, constraints=spec.constraints, device=spec.device, tags={**({JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else {}),
                                          DATA_SOURCE_TAG: str(spec.data.resolve())},
     )
     if dry_run:
@@ -131,7 +132,7 @@ def show_plan(plan: dict[str, Any], spec: JobSpec, console: Console, test_rows: 
         "strategy": f"{plan['strategy']} ({plan['strategy_reason']}); early stopping: {plan['early_stop']}",
         "validation": validation,
         "budget": budget,
-        "backend": f"{plan['backend']}, {plan['n_jobs']} thread(s) per trial",
+        "backend": f"{plan['backend']}, {plan['n_jobs']} thread(s) per trial" + (", on the GPU" if plan.get("device") == "cuda" else ""),
         "constraints": ", ".join(f"{k.removeprefix('constraint_')} <= {v:g}" for k, v in plan.items()
                                  if k.startswith("constraint_") and k != "constraint_batch_rows") or "none",
         "output": str(spec.output),
