@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 from automl import __version__
 from automl.budget import Budget
 from automl.constraints import parse_constraints
+from automl.pareto import parse_objectives
 from automl.errors import InputError
 from automl.fitted import FittedResults
 from automl.job_plan import plan_job
@@ -28,7 +29,7 @@ from automl.strategies import check_strategy_name
 from automl.study import FAILED, PRUNED, TIMEOUT, Study, Trial
 from automl.task import TaskSpec, make_task
 from automl.tracking import make_tracker
-from automl.tuning import JobResult, JobSettings, run_job
+from automl.tuning import JobResult, JobRunner, JobSettings
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,10 @@ class AutoML(FittedResults, BaseEstimator):
         Deployment limits, e.g. ``{"predict_ms_per_row": 0.02, "model_mb": 5}`` (``batch_rows``: the batch
         the latency is timed on, default 1000). Each ok trial's model is measured (``automl.constraints``);
         one that breaks a limit is ``infeasible`` and never the model. An ensemble's members add up.
+    objectives : list of str, optional
+        ``["score", "predict_ms_per_row"]`` (and/or ``"model_mb"``): a multi-objective search (TPE, or random
+        / grid). The job still ships its best-scoring trial; ``pareto_front()`` lists the trade-offs and
+        ``select(trial_id)`` ships another of them.
     device : {"cpu", "cuda"}
         Where in-process trials train: "cuda" puts LightGBM, XGBoost and the mlp on the GPU (each trial's
         ``automl.device`` says where it trained) and is an error up front where no CUDA GPU is visible. On Ray,
@@ -164,6 +169,7 @@ class AutoML(FittedResults, BaseEstimator):
         ensemble: str | bool = "auto",
         constraints: Mapping[str, float] | None = None,
         device: str = "cpu",
+        objectives: Sequence[str] | None = None,
         verbose: int = 0,
     ) -> None:
         self.task = task
@@ -195,6 +201,7 @@ class AutoML(FittedResults, BaseEstimator):
         self.ensemble = ensemble
         self.constraints = constraints
         self.device = device
+        self.objectives = objectives
         self.verbose = verbose
 
     def __sklearn_tags__(self) -> Any:
@@ -242,9 +249,11 @@ class AutoML(FittedResults, BaseEstimator):
         tracker.start(params, tags)
         try:
             callbacks, display = list(self.callbacks or []), self._progress()
+            runner = JobRunner(problem, settings, budget, tracker, callbacks + ([display] if display else []))
             with display or contextlib.nullcontext():
-                result = run_job(problem, settings, budget, tracker, callbacks + ([display] if display else []), recorded)
+                result = runner.run(recorded)
             self._set_fitted(result, problem, settings, params)
+            self._job = (runner, problem, settings, params) if settings.objectives else None  # select(): in memory only
             self._export_rows = frame.sample(n=min(len(frame), 1000), random_state=self.seed) if isinstance(
                 frame, pd.DataFrame) else None  # to_onnx's check rows: in memory only, never pickled
             timing = {**result.time_spent, "elapsed_s": budget.elapsed()}
@@ -253,7 +262,10 @@ class AutoML(FittedResults, BaseEstimator):
                        **problem.task.result_metrics(result.model), **result.measured,
                        **({} if result.ensemble is None else {"ensemble_score": self._ensemble_score,
                                                                "ensemble_members": len(result.ensemble.weights)})}
-            tracker.log_result(self.leaderboard(), result.trial, outcome, result.model,
+            board = self.leaderboard()
+            if "pareto" in board.columns:
+                outcome["pareto_front_size"] = int(board["pareto"].sum())
+            tracker.log_result(board, result.trial, outcome, result.model,
                                problem.task.input_example(frame, problem.preprocessor))
             if self.register is not None:
                 tracker.register(self.register, {
@@ -315,7 +327,7 @@ class AutoML(FittedResults, BaseEstimator):
             raise InputError(f"verbose={self.verbose!r} is invalid; pass 0 (quiet) or 1 (a progress display).")
         return JobSettings(self.strategy, resolve_early_stop(self.early_stop), self.backend, backend_options,
                            resolve_n_jobs(self.n_jobs), self.ensemble, parse_constraints(self.constraints),
-                           check_device(self.device, self.backend))
+                           check_device(self.device, self.backend), parse_objectives(self.objectives, self.strategy))
 
     def _task_spec(self) -> TaskSpec:
         if isinstance(self.task, TaskSpec):

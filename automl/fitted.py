@@ -17,6 +17,7 @@ from automl.data import check_xy, to_frame
 from automl.errors import InputError, NotFittedError
 from automl.metrics import get_metric
 from automl.oof import OutOfFoldStore
+from automl.pareto import pareto_front
 
 
 class _classification_only:  # noqa: N801 - used as a decorator
@@ -89,6 +90,10 @@ class FittedResults:
         """
         self._fitted()
         board = self.study_.leaderboard()
+        objectives = self._objectives()
+        if objectives:  # a multi-objective job: which trials are on the Pareto front
+            front = {t.trial_id for t in pareto_front(self.study_.trials, objectives)}
+            board["pareto"] = board["trial_id"].isin(front)
         if getattr(self, "ensemble_", None):
             members = ", ".join(f"{m['trial_id']}:{m['weight']:.2f}" for m in self.ensemble_)
             row = pd.DataFrame([{"trial_id": -1, "estimator": "ensemble", "status": "ok", "score": self._ensemble_score,
@@ -100,6 +105,40 @@ class FittedResults:
         if not hasattr(self, "pipeline_"):
             raise NotFittedError("This AutoML instance is not fitted yet; call fit(X, y) before using it.")
         return self.pipeline_
+
+    def _objectives(self) -> tuple[str, ...]:
+        recorded = str(getattr(self, "job_params_", {}).get("objectives") or "")
+        return tuple(recorded.split(",")[1:]) if recorded else ()
+
+    def pareto_front(self) -> pd.DataFrame:
+        """A multi-objective job's Pareto front: the ok trials no other beats on every objective, best score first
+        (trial_id, estimator, score, each objective's measurement, param.*)."""
+        self._fitted()
+        objectives = self._objectives()
+        if not objectives:
+            raise InputError('pareto_front() is for a multi-objective job; fit with objectives=["score", '
+                             '"predict_ms_per_row"] (or "model_mb").')
+        board = self.leaderboard()
+        front = board[board["pareto"]].drop(columns=["pareto"])
+        keep = ["trial_id", "estimator", "score", *objectives]
+        return front[[*keep, *(c for c in front.columns if c.startswith("param."))]].reset_index(drop=True)
+
+    def select(self, trial_id: int) -> "FittedResults":
+        """Ship the Pareto-front trial ``trial_id`` instead: refitted on all rows (no time budget: the search is
+        over), its attributes (``best_*``, ``refit_``, ``measured_``) then describe it. Needs the fitted job in memory;
+        the MLflow run keeps the model the job shipped."""
+        self._fitted()
+        front = self.pareto_front()
+        if trial_id not in set(front["trial_id"]):
+            raise InputError(f"trial {trial_id!r} is not on the Pareto front; pass one of {sorted(front['trial_id'])}.")
+        job = getattr(self, "_job", None)
+        if job is None:
+            raise InputError("select() needs the fitted job in memory (a model loaded from a file keeps no training "
+                             "data); fit again and select before saving.")
+        runner, problem, settings, params = job
+        result = runner.ship_trial(runner.study.trials[trial_id])
+        self._set_fitted(result, problem, settings, params)  # type: ignore[attr-defined]
+        return self
 
     def to_onnx(self, path: str | Path, X: Any = None, batch_rows: int = 1000) -> Any:
         """Write the shipped model as an ONNX file, checked with onnxruntime on rows of ``X`` (default: up to 1,000
@@ -120,7 +159,9 @@ class FittedResults:
         return export_onnx(model, family, self.task_.kind, path, frame, batch_rows)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the training rows kept for ``to_onnx``'s check (a model file holds no training data)."""
-        state = super().__getstate__()  # type: ignore[misc]
+        """Pickled without the training rows kept for ``to_onnx``'s check or ``select`` (a model file holds no training
+        data)."""
+        state = dict(super().__getstate__())  # type: ignore[misc]  # a copy: the live object keeps its own
         state.pop("_export_rows", None)
+        state.pop("_job", None)  # select()'s job: its data and folds
         return state

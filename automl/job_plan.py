@@ -53,6 +53,8 @@ def plan_job(automl: "AutoML", X: Any, y: Any, groups: Any, fit_options: dict[st
                          "drop constraints.")
     strategy, reason = resolve_strategy_name(automl.strategy, problem.summary.n_rows, problem.summary.n_features,
                                              automl.time_budget)
+    if settings.objectives and automl.strategy == "auto":
+        strategy, reason = "tpe", f"objectives {', '.join(('score', *settings.objectives))}: multi-objective TPE"
     logger.info("strategy=%s (%s)", strategy, reason)
     settings = replace(settings, strategy=strategy)
     params, tags = job_record(automl, problem, settings, reason)
@@ -75,6 +77,7 @@ def job_record(automl: "AutoML", problem: TuningProblem, settings: JobSettings,
         "metric_direction": direction(problem.metric.greater_is_better),
         **settings.backend_options.as_params(), **problem.fingerprints, "problem_id": problem.identity(),
         **({} if settings.constraints is None else settings.constraints.as_params()),
+        **({"objectives": ",".join(("score", *settings.objectives))} if settings.objectives else {}),
         **problem.task.job_params(problem.spec, list(problem.splits)),
         "param_scales": ";".join(f"{name}={scale}" for name, scale in problem.space.scales().items()),  # the report's axes
     }

@@ -46,6 +46,7 @@ class JobSettings:
     ensemble: str | bool = "auto"  # "auto": ship an ensemble of the trials when it beats the best by more than noise
     constraints: Constraints | None = None  # deployment limits on each trial's model (automl.constraints)
     device: str = "cpu"  # where in-process trials train ("cuda": checked to exist before any work)
+    objectives: tuple[str, ...] = ()  # measurements searched beside the score (automl.pareto)
 
 
 @dataclass
@@ -59,14 +60,6 @@ class JobResult:
     measured: dict[str, float] = field(default_factory=dict)  # with constraints: the shipped model's, from raw rows
 
 
-def run_job(
-    problem: TuningProblem, settings: JobSettings, budget: Budget, tracker: Tracker,
-    callbacks: list[Callable[[Study, Trial], None]] | None = None, recorded: list[Trial] | None = None,
-) -> JobResult:
-    """Search ``problem`` within ``budget`` (after replaying ``recorded`` trials), then refit the best on all rows."""
-    return JobRunner(problem, settings, budget, tracker, list(callbacks or [])).run(recorded)
-
-
 class JobRunner:
     """One job's objective, strategy and ledger, and the budget's reserve kept up to date as trials finish."""
 
@@ -76,16 +69,18 @@ class JobRunner:
         if settings.ensemble == "stack" and not problem.task.stacks:
             raise InputError(f'ensemble="stack" does not apply to a {problem.spec.kind} task; pass ensemble="auto" or True '
                              "for a weighted ensemble.")
+        measuring = settings.constraints or (Constraints() if settings.objectives else None)  # objectives are measured
         self.objective = problem.objective(settings.n_jobs, make_scheduler(settings.early_stop), settings.device,
-                                           constraints=settings.constraints)
-        if settings.constraints is not None:  # the shipped model transforms raw rows first: part of every latency
+                                           constraints=measuring)
+        if measuring is not None:  # the shipped model transforms raw rows first: part of every latency
             with threadpool_limits(limits=settings.n_jobs):
                 self.objective.transform_cost = transform_cost(problem.preprocessor.transform, problem.data.X,
-                                                               settings.constraints.batch_rows, take_rows)
+                                                               measuring.batch_rows, take_rows)
         shape = FitShape(self.objective.train_rows, problem.summary.n_features, problem.target.n_classes)
         cost_model = CostModel(self.objective.adapters, shape, n_fits=len(problem.splits))
-        self.strategy: Strategy = STRATEGIES.get(settings.strategy)(problem.space, problem.seed, problem.families,
-                                                                    cost_model=cost_model, constraints=settings.constraints)
+        self.strategy: Strategy = STRATEGIES.get(settings.strategy)(
+            problem.space, problem.seed, problem.families, cost_model=cost_model, constraints=settings.constraints,
+            **({"objectives": settings.objectives} if settings.objectives else {}))
         self.study = Study(problem.seed)
         self.backend = BACKENDS.get(settings.backend)(settings.backend_options)
         self.ensembles = EnsembleBuilder(problem, self.study, self.objective, settings.ensemble,
@@ -153,10 +148,18 @@ class JobRunner:
         problem.task.finish_model(tuned, problem.spec, problem.data, list(problem.splits), oof, trial)
         return JobResult(self.study, tuned, trial, refit, timings, plan, self._measure_shipped(tuned))
 
+    def ship_trial(self, trial: Trial) -> JobResult:
+        """``trial`` refitted on all rows as the job's model (``AutoML.select``: after the search, no deadline)."""
+        started = time.monotonic()
+        model, _ = self.objective.fit_all_rows(trial, None)
+        oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None
+        return self._result(trial, model, "all rows (selected from the Pareto front)",
+                            {"refit_s": time.monotonic() - started}, oof)
+
     def _measure_shipped(self, tuned: TunedModel) -> dict[str, float]:
         """With constraints, the shipped model measured as it serves (raw rows in, feature transform included),
         logged as ``shipped_*``; a refit on all rows may be larger than its trial's fold model was."""
-        constraints = self.settings.constraints
+        constraints = self.objective.constraints  # the job's limits, or none when it measures for its objectives
         if constraints is None:
             return {}
         with threadpool_limits(limits=self.settings.n_jobs):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from automl.pareto import nondominated
 from automl_dashboards.importance import param_importance
 from automl_dashboards.record import JobRecord
 
@@ -248,3 +249,29 @@ def per_query_chart(record: JobRecord) -> go.Figure | None:
     fig.update_layout(title=f"{report['metric']} per validation query ({len(values)} queries, mean {values.mean():.4g})",
                       xaxis_title=report["metric"], yaxis_title="queries", height=320, margin={"t": 40, "b": 40})
     return fig
+
+
+def pareto_charts(record: JobRecord) -> list[go.Figure]:
+    """A multi-objective job: score against each measured objective, the Pareto front drawn as a line."""
+    objectives = [o for o in str(record.job.get("objectives") or "").split(",")[1:] if o in record.trials.columns]
+    ok = record.trials[record.trials.status == "ok"].dropna(subset=["score", *objectives])
+    if not objectives or ok.empty:
+        return []
+    sign = -1.0 if record.maximize else 1.0  # every objective minimised: the loss, then the measurements
+    values = np.column_stack([sign * ok.score.to_numpy(float), *(ok[o].to_numpy(float) for o in objectives)])
+    front = ok[nondominated(values)]
+    figures = []
+    for objective in objectives:
+        fig = go.Figure()
+        fig.add_scatter(x=ok[objective], y=ok.score, mode="markers", name="ok trials", text=ok.estimator,
+                        marker={"color": "#bab0ac"}, hovertemplate="trial %{customdata}: %{text}<extra></extra>",
+                        customdata=ok.trial_id)
+        line = front.sort_values(objective)
+        fig.add_scatter(x=line[objective], y=line.score, mode="lines+markers", name="Pareto front", text=line.estimator,
+                        marker={"color": STATUS_COLOURS["ok"], "size": 9}, customdata=line.trial_id,
+                        hovertemplate="trial %{customdata}: %{text}<extra></extra>")
+        fig.update_layout(title=f"Score against {objective} ({len(front)} trials on the front)", xaxis_title=objective,
+                          yaxis_title=record.metric, xaxis_type="log" if (ok[objective] > 0).all() else "linear",
+                          **LAYOUT)
+        figures.append(fig)
+    return figures

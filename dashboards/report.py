@@ -47,6 +47,9 @@ def render_report(record: JobRecord, importance: str = "ped-anova", version: str
         Section("queries", "Per-query metric", embed(charts.per_query_chart(record)),
                 "The best trial's metric on each validation query it was scored on (queries whose labels are all "
                 "equal are left out, as in the average)."),
+        Section("pareto", "Pareto front", embed(*charts.pareto_charts(record)),
+                "A multi-objective job: every ok trial's score against each measured objective (latency per row "
+                "includes the feature transform); the line joins the trials no other beats on every objective."),
         Section("progress", "Best score over time and over trials", embed(charts.best_over_time(record), charts.best_over_trials(record))),
         Section("hyperparameters", "Hyperparameters against score",
                 embed(*(charts.parallel_coordinates(record, f) for f in charts.parcoords_families(record))),

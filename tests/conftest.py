@@ -8,7 +8,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine, make_friedman1
 
 from tests.loopback import MlflowServer
 
@@ -52,6 +52,13 @@ def mixed_frame() -> tuple[pd.DataFrame, pd.Series]:
     X = pd.DataFrame({"amount": amount, "colour": colour, "size": size, "flag": flag, "when": when})
     X.loc[rng.random(n) < 0.05, "colour"] = None
     return X, pd.Series(y, name="label")
+
+
+@pytest.fixture(scope="session")
+def friedman() -> tuple[pd.DataFrame, pd.Series]:
+    """Non-linear regression: a forest beats a linear model by far (R2 about 0.85 against 0.74)."""
+    X, y = make_friedman1(n_samples=600, random_state=0)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(10)]), pd.Series(y, name="y")
 
 
 @pytest.fixture(scope="session")

@@ -102,7 +102,8 @@ WRONG = {
     "trial_timeout": ("long", "a number greater than 0"), "memory_limit_mb": (1.5, "an integer of at least 64"), "resume_from": (5, "a string"),
     "ensemble": (3, "true, false or 'auto'"), "time_column": (1, "a string"), "horizon": ("day", "an integer of at least 1"),
     "series_id_column": (4, "a column name or a list"), "season": (1.5, "an integer of at least 1"),
-    "known_covariates": (3, "a column name or a list"),
+    "known_covariates": (3, "a column name or a list"), "constraints": (5, "a mapping of limits such as"),
+    "device": (5, "'cpu' or 'cuda'"), "objectives": (3, "a list such as [score, predict_ms_per_row]"),
 }
 
 

@@ -86,6 +86,7 @@ def test_automl_export_writes_a_checked_onnx_file(breast_cancer: tuple[pd.DataFr
     X, y = breast_cancer
     m = fit_one(X, y, "lgbm")
     save_model(m, tmp_path / "model.pkl")  # what `automl tune --output` writes
+    assert m.to_onnx(tmp_path / "live.onnx").rows_checked == 569  # saving kept the live model's check rows
     X.assign(target=y).to_csv(tmp_path / "train.csv", index=False)
     loaded_without_rows = cli("export", "model.pkl", "--data", "train.csv", "--out", "model.onnx", cwd=tmp_path)
     assert loaded_without_rows.returncode == 0, loaded_without_rows.stderr

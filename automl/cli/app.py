@@ -90,6 +90,7 @@ def tune(
     ensemble: Optional[str] = typer.Option(None, "--ensemble", help="auto (when it beats the best trial), true, false or stack (a linear model on the trials' predictions)."),
     max_predict_ms_per_row: Optional[float] = typer.Option(None, "--max-predict-ms-per-row", help="Constraint: milliseconds per row to predict a batch of 1000 rows."),
     max_model_mb: Optional[float] = typer.Option(None, "--max-model-mb", help="Constraint: megabytes of the pickled model."),
+    objectives: Optional[str] = typer.Option(None, "--objectives", help="A multi-objective search, e.g. score,predict_ms_per_row (or model_mb)."),
     device: Optional[str] = typer.Option(None, "--device", help="Where in-process trials train: cpu or cuda (an error where no GPU is visible)."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the job and the data, show what would run; fit nothing."),
@@ -108,7 +109,7 @@ def tune(
         "memory_limit_mb": memory_limit_mb, "resume_from": resume_from,
         "time_column": time_column, "horizon": horizon, "series_id_column": series_id_column, "season": season,
         "known_covariates": known_covariates, "ensemble": ensemble,
-        "device": device,
+        "device": device, "objectives": objectives,
         "constraints": {k: v for k, v in (("predict_ms_per_row", max_predict_ms_per_row), ("model_mb", max_model_mb))
                         if v is not None} or None,
     }

@@ -17,6 +17,9 @@ EXPECTED = {
     "known_covariates": "a column name or a list of column names",
     "resources_per_trial": "a mapping of resource names to numbers such as {cpu: 1, gpu: 0.5}",
     "search_space": "a mapping of family names to a space file path or parameter overrides",
+    "constraints": "a mapping of limits such as {predict_ms_per_row: 0.02, model_mb: 5}",
+    "device": "'cpu' or 'cuda'",
+    "objectives": "a list such as [score, predict_ms_per_row] (or one comma-separated string)",
 }
 TYPE_NAMES: dict[Any, str] = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
                               Path: "a file path (a string)"}

@@ -50,6 +50,7 @@ class JobSpec(BaseModel):
     ensemble: bool | str = "auto"  # "auto", true, false or "stack": ship an ensemble of the trials (checked by check_job)
     constraints: dict[str, float] | None = None  # predict_ms_per_row, model_mb, batch_rows (checked by check_job)
     device: str = "cpu"  # cpu or cuda: where in-process trials train (checked by check_job)
+    objectives: list[str] | None = None  # [score, predict_ms_per_row and/or model_mb]: a multi-objective search
     # forecasting (task: forecast)
     time_column: str | None = None
     horizon: int | None = Field(None, ge=1)
@@ -57,7 +58,7 @@ class JobSpec(BaseModel):
     season: int | None = Field(None, ge=1)
     known_covariates: list[str] | None = None
 
-    @field_validator("series_id_column", "known_covariates", mode="before")
+    @field_validator("series_id_column", "known_covariates", "objectives", mode="before")
     @classmethod
     def _split_columns(cls, value: Any) -> Any:
         """One column name, or several (a list, or comma-separated on the command line)."""

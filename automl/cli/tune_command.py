@@ -21,6 +21,7 @@ from automl.errors import InputError
 from automl.io import read_table, split_target
 from automl.metrics import lookup
 from automl.constraints import parse_constraints
+from automl.pareto import parse_objectives
 from automl.params import check_backend, check_device, check_ensemble, check_max_trials, check_time_budget, resolve_families
 from automl.persistence import save_model
 from automl.records import maximizes
@@ -47,6 +48,7 @@ def check_job(spec: JobSpec) -> None:
     check_ensemble(spec.ensemble)
     parse_constraints(spec.constraints)
     check_device(spec.device, spec.backend)
+    parse_objectives(spec.objectives, spec.strategy)
     if spec.register_as is not None and not spec.tracking:
         raise InputError(f"register={spec.register_as!r} needs tracking; drop --no-tracking or --register.")
     check_max_trials(spec.max_trials)
@@ -94,7 +96,8 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
         register=spec.register_as, backend=spec.backend, n_concurrent_trials=spec.n_concurrent_trials,
         resources_per_trial=spec.resources_per_trial, ray_address=spec.ray_address, trial_retries=spec.trial_retries,
         trial_timeout=spec.trial_timeout, memory_limit_mb=spec.memory_limit_mb,
-        resume_from=spec.resume_from, ensemble=spec.ensemble, constraints=spec.constraints, device=spec.device, tags={**({JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else {}),
+        resume_from=spec.resume_from, ensemble=spec.ensemble, constraints=spec.constraints, device=spec.device,
+        objectives=spec.objectives, tags={**({JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else {}),
                                          DATA_SOURCE_TAG: str(spec.data.resolve())},
     )
     if dry_run:
@@ -187,6 +190,12 @@ def _report(automl: AutoML, spec: JobSpec, console: Console, X_test: pd.DataFram
     console.print(f"Best: [bold]{automl.best_estimator_}[/] {automl.metric_}={automl.best_score_:.5f} "
                   f"({automl.eval_method_}; refit: {automl.refit_})")
     console.print(f"Best configuration: {json.dumps(automl.best_config_)}")
+    if spec.objectives:
+        front = automl.pareto_front()
+        shown = ", ".join(f"trial {r.trial_id} ({r.estimator}: {r.score:.4g}, "
+                          + ", ".join(f"{name} {getattr(r, name):.3g}" for name in spec.objectives[1:]) + ")"
+                          for r in front.itertuples())
+        console.print(f"Pareto front ({len(front)}): {shown}")
     if X_test is not None and y_test is not None:
         score = automl.score(X_test, y_test, groups_test)  # greater is better: a metric to minimise comes back negated
         value = score if maximizes(automl.job_params_) else -score

@@ -21,19 +21,21 @@ class Strategy:
     choose families by cost without measuring it use it. ``constraints`` (deployment limits) are told to the
     strategies whose samplers take them: TPE and BO (Optuna's ``constraints_func``), CFO and BlendSearch (FLAML's
     ``metric_constraints``); random and grid search do not learn from results, so they need not be told.
+    ``objectives`` (measurements beside the loss) are searched by TPE (multi-objective); the others ignore them.
     """
 
     name = "base"
 
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
-        constraints: Constraints | None = None,
+        constraints: Constraints | None = None, objectives: tuple[str, ...] = (),
     ) -> None:
         self.space = space
         self.seed = seed
         self.families = list(families or space.families)
         self.cost_model = cost_model
         self.constraints = constraints
+        self.objectives = objectives  # measurements minimised beside the loss (automl.pareto); TPE searches them
 
     def excess(self, trial: Trial) -> list[float] | None:
         """How far ``trial``'s model is past each limit (<= 0: within it); None when nothing was measured."""

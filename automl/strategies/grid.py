@@ -20,9 +20,9 @@ class GridStrategy(Strategy):
 
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
-        constraints: Constraints | None = None, resolution: int = 3,
+        constraints: Constraints | None = None, objectives: tuple[str, ...] = (), resolution: int = 3,
     ) -> None:
-        super().__init__(space, seed, families, cost_model, constraints)
+        super().__init__(space, seed, families, cost_model, constraints, objectives)
         ordered = JointSpace({f: space.spaces[f] for f in self.families})
         self._points = ordered.grid(resolution)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import optuna
 
 from automl.optuna_logs import quiet_optuna
+from automl.pareto import objective_values
 from automl.space import JointSpace, Param
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
@@ -43,15 +44,17 @@ class OptunaStrategy(Strategy):
 
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
-        constraints: Constraints | None = None,
+        constraints: Constraints | None = None, objectives: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(space, seed, families, cost_model, constraints)
+        super().__init__(space, seed, families, cost_model, constraints, objectives)
         self.asked: dict[int, optuna.Trial] = {}  # Optuna trial number -> the trial, until it is told
-        with quiet_optuna():
-            self.study = optuna.create_study(direction="minimize", sampler=self.make_sampler())
+        with quiet_optuna(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self.study = optuna.create_study(directions=["minimize"] * (1 + len(objectives)), sampler=self.make_sampler())
         self.chooser = FamilyChooser(self.families, seed) if cost_model is not None and len(self.families) > 1 else None
-        #: a finished configuration's loss, estimated cost and excess over the limits (None: not measured)
-        self.finished: dict[str, tuple[float, float, list[float] | None]] = {}
+        #: a finished configuration's values (loss, then the objectives' measurements), estimated cost and excess over
+        #: the limits (None: not measured)
+        self.finished: dict[str, tuple[list[float], float, list[float] | None]] = {}
         if self.chooser is None:
             for family in self.families:
                 self.study.enqueue_trial(self._defaults(family))
@@ -92,14 +95,14 @@ class OptunaStrategy(Strategy):
             known = self.finished.get(_key(suggestion.estimator, suggestion.config))
             if known is None:
                 return suggestion
-            loss, cost, excess = known
+            values, cost, excess = known
             feasible = excess is None or max(excess) <= 0
             self._set_constraints(suggestion.token, excess)
             with quiet_optuna():
-                self.study.tell(suggestion.token, loss if feasible or self.takes_constraints else None,
+                self.study.tell(suggestion.token, self._told(values) if feasible or self.takes_constraints else None,
                                 state=self._state(OK if feasible else INFEASIBLE))
             if self.chooser is not None:
-                self.chooser.update(suggestion.estimator, loss if feasible else None, cost)
+                self.chooser.update(suggestion.estimator, values[0] if feasible else None, cost)
         return self._draw()
 
     def _draw(self) -> Suggestion:
@@ -113,16 +116,21 @@ class OptunaStrategy(Strategy):
         config = {p.name: _suggest(trial, flat_name(family, p.name), p) for p in self.space.params(family)}
         return Suggestion(family, config, token=trial.number)
 
+    def _told(self, values: list[float]) -> float | list[float]:
+        return values if self.objectives else values[0]
+
     def tell(self, suggestion: Suggestion, trial: Trial) -> None:
         state = self._state(trial.status)
-        values = trial.loss if state == optuna.trial.TrialState.COMPLETE else None
+        values = objective_values(trial, self.objectives) if state == optuna.trial.TrialState.COMPLETE else None
+        if state == optuna.trial.TrialState.COMPLETE and values is None:  # a measurement missing: nothing to learn
+            state = optuna.trial.TrialState.FAIL
         excess = self.excess(trial)
         self._set_constraints(suggestion.token, excess)
         with quiet_optuna():  # Optuna logs each told trial at INFO
-            self.study.tell(suggestion.token, values, state=state)
+            self.study.tell(suggestion.token, None if values is None else self._told(values), state=state)
         cost = self.cost_model.of(trial) if self.cost_model is not None else 0.0
-        if trial.status in (OK, INFEASIBLE) and trial.loss is not None:
-            self.finished[_key(trial.estimator, trial.config)] = (float(trial.loss), cost, excess)
+        if trial.status in (OK, INFEASIBLE) and values is not None:
+            self.finished[_key(trial.estimator, trial.config)] = (values, cost, excess)
         if self.chooser is not None and self.cost_model is not None:
             self.chooser.update(trial.estimator, trial.loss if trial.status == OK else None, cost)
 

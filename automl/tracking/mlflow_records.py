@@ -137,6 +137,9 @@ class MlflowRecorder:
         self.client.log_batch(self.run_id, metrics=metrics, params=params, tags=tags)
         self.log_training_data(input_example)
         self.client.log_text(self.run_id, leaderboard.to_csv(index=False), "leaderboard.csv")
+        if "pareto" in leaderboard.columns:  # a multi-objective job: its front on its own
+            front = leaderboard[leaderboard["pareto"].fillna(False).astype(bool)].drop(columns=["pareto"])
+            self.client.log_text(self.run_id, front.to_csv(index=False), "pareto_front.csv")
         if best is not None:
             self.client.log_dict(self.run_id, {"estimator": best.estimator, "config": best.config}, "best_config.json")
         if model is not None and self.model_uri is None:  # not logged by an earlier try
