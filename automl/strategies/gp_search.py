@@ -22,7 +22,7 @@ from automl.optuna_logs import quiet_optuna
 from automl.space import JointSpace
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
-from automl.strategies.optuna_search import _STATES, _suggest
+from automl.strategies.optuna_search import _STATES, _suggest, set_constraints
 from automl.study import INFEASIBLE, OK, Suggestion, Trial
 
 if TYPE_CHECKING:
@@ -73,9 +73,8 @@ class GPStrategy(Strategy):
         state = optuna.trial.TrialState.COMPLETE if trial.status == INFEASIBLE else _STATES.get(trial.status, optuna.trial.TrialState.FAIL)
         values: Any = trial.loss if state == optuna.trial.TrialState.COMPLETE else None
         asked, excess = self.asked.pop((suggestion.estimator, suggestion.token), None), self.excess(trial)
-        if asked is not None and excess is not None:  # the GP models each limit's excess; feasible when all are <= 0
-            for name, value in zip(self.constraints.limits(), excess):  # type: ignore[union-attr]
-                asked.set_constraint(name, value)
+        if asked is not None and excess is not None:  # the GP models each limit's excess
+            set_constraints(asked, self.constraints.limits(), excess)  # type: ignore[union-attr]
         with quiet_optuna():
             self.studies[suggestion.estimator].tell(suggestion.token, values, state=state)
         cost = self.cost_model.of(trial) if self.cost_model is not None else 1.0

@@ -74,8 +74,7 @@ class OptunaStrategy(Strategy):
         """Tell Optuna the trial's excess over each limit (feasible when every value is <= 0)."""
         trial = self.asked.pop(number, None)
         if trial is not None and excess is not None and self.takes_constraints:
-            for name, value in zip(self.constraints.limits(), excess):  # type: ignore[union-attr]
-                trial.set_constraint(name, value)
+            set_constraints(trial, self.constraints.limits(), excess)  # type: ignore[union-attr]
 
     def _state(self, status: str) -> optuna.trial.TrialState:
         if status == INFEASIBLE:
@@ -133,6 +132,12 @@ class OptunaStrategy(Strategy):
             self.finished[_key(trial.estimator, trial.config)] = (values, cost, excess)
         if self.chooser is not None and self.cost_model is not None:
             self.chooser.update(trial.estimator, trial.loss if trial.status == OK else None, cost)
+
+
+def set_constraints(trial: optuna.Trial, limits: Any, excess: list[float]) -> None:
+    """Each limit's excess as an Optuna constraint of ``trial`` (feasible when every value is <= 0)."""
+    for name, value in zip(limits, excess):
+        trial.set_constraint(name, value)
 
 
 def _key(family: str, config: dict[str, Any]) -> str:
