@@ -194,20 +194,20 @@ def test_search_space_override_by_dict_is_used(breast_cancer: tuple[pd.DataFrame
     assert m.study_.trials[0].config["n_estimators"] == 8
 
 
-def test_a_budget_that_no_trial_finishes_in_ships_the_trial_the_deadline_cut(breast_cancer: tuple[pd.DataFrame, pd.Series],
-                                                                           tracking_uri: str, experiment: str) -> None:
-    """Thousands of boosting rounds per fold in a 3 s job: the first trial is cut, and its rounds so far are a model."""
+def test_a_budget_that_no_trial_finishes_in_ships_the_trial_the_deadline_cut(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    """Thousands of boosting rounds per fold in a 3 s job: the first trial is cut, and its rounds so far are a model.
+
+    Without tracking: the MLflow writer's own start (importing MLflow and scikit-learn, opening the store: 4-6 s
+    on 2 cores, README "Tracking") is longer than this budget, and a bound with tracking measured the writer."""
     X, y = breast_cancer
     space = {"lgbm": {"n_estimators": {"low": 20000, "high": 20000, "default": 20000}, "learning_rate": {"default": 0.01}}}
     started = time.monotonic()
-    m = AutoML(time_budget=3, estimators=["lgbm"], search_space=space, tracking_uri=tracking_uri, experiment=experiment,
-               seed=0, n_jobs=1).fit(X, y)
-    assert time.monotonic() - started < 3 * 1.1 + 3
+    m = AutoML(time_budget=3, estimators=["lgbm"], search_space=space, tracking=False, seed=0, n_jobs=1).fit(X, y)
+    assert time.monotonic() - started < 3 * 1.1 + 1
     assert m.refit_ == "validation-fold model, cut at the time budget"
     board = m.leaderboard()
     assert board.iloc[0]["status"] == "timeout" and 0.5 < board.iloc[0]["score"] <= 1.0
     assert roc_auc_score(y, m.predict_proba(X)[:, 1]) > 0.9
-    assert m.mlflow_run_id_ is not None
 
 
 def test_verbose_shows_the_progress_and_the_default_prints_nothing(breast_cancer: tuple[pd.DataFrame, pd.Series],

@@ -89,6 +89,25 @@ def test_log_loss_handles_a_class_missing_from_the_fold() -> None:
     assert get_metric("log_loss", "multiclass").fn(y, proba) == pytest.approx(skm.log_loss(y, proba, labels=[0, 1, 2]))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_fast_auc_and_log_loss_equal_scikit_learn_s_on_ties_extremes_and_weights(dtype: type) -> None:
+    """roc_auc and log_loss have their own numpy code (the ensemble calls them hundreds of times): the same values."""
+    rng = np.random.default_rng(1)
+    auc, log_loss = get_metric("roc_auc", "binary").fn, get_metric("log_loss", "multiclass").fn
+    for k in (2, 3):
+        y = rng.permutation(np.repeat(np.arange(k), 40))
+        proba = np.round(rng.dirichlet(np.ones(k), size=len(y)), 1).astype(dtype)  # many tied scores
+        proba[:3] = np.eye(k, dtype=dtype)[(y[:3] + 1) % k]  # certain and wrong: 0 and 1, clipped
+        proba /= proba.sum(axis=1, keepdims=True)
+        weights = rng.uniform(0.1, 2.0, len(y))
+        assert log_loss(y, proba) == pytest.approx(skm.log_loss(y, proba, labels=np.arange(k)), rel=1e-6)
+        assert log_loss(y, proba, weights) == pytest.approx(skm.log_loss(y, proba, labels=np.arange(k), sample_weight=weights), rel=1e-6)
+        if k == 2:
+            assert auc(y, proba) == pytest.approx(skm.roc_auc_score(y, proba[:, 1]), abs=1e-12)
+    with pytest.raises(ValueError, match="Only one class"):  # as scikit-learn: a resample with one class has no AUC
+        auc(np.zeros(5, dtype=int), np.full((5, 2), 0.5))
+
+
 def test_metric_for_wrong_task_is_rejected() -> None:
     with pytest.raises(InputError, match='metric="rmse" does not apply to a binary task'):
         get_metric("rmse", "binary")
