@@ -57,7 +57,11 @@ def the_job(client: MlflowClient) -> str:
     return wait_for(lambda: len(runs(client)[1]) >= 3 and runs(client)[0])[0].info.run_id
 
 
-def test_a_job_killed_with_its_writer_is_shown_dead_ended_killed_and_resumed(tmp_path: Path) -> None:
+def test_a_job_killed_with_its_writer_is_running_until_its_beat_is_stale_then_resume_ends_it_and_goes_on(
+        tmp_path: Path) -> None:
+    """One real job: while it beats it is listed RUNNING and not resumed twice; killed with its writer (the whole
+    process group), nobody ends its run, until its heartbeat is stale: then `automl resume` marks it KILLED, with
+    the reason, and goes on from its trials."""
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(store)
     job = start_job(tmp_path, store, env={INTERVAL_ENV: str(FAST_BEAT_S)})
@@ -65,48 +69,10 @@ def test_a_job_killed_with_its_writer_is_shown_dead_ended_killed_and_resumed(tmp
         run_id = the_job(client)
         first = last_beat(client, run_id)
         wait_for(lambda: last_beat(client, run_id) > first, seconds=10)  # the writer refreshes the beat
-        os.killpg(job.pid, signal.SIGKILL)  # the search process and its writer at once: nobody is left to end the run
-        job.wait(timeout=30)
-    finally:
-        if job.poll() is None:
-            os.killpg(job.pid, signal.SIGKILL)
-    time.sleep(2)
-    assert client.get_run(run_id).info.status == "RUNNING"
-    beat = wait_until_stale(client, run_id, FAST_BEAT_S)
-    done = len(runs(client)[1])
-
-    listed = automl("jobs", "--tracking-uri", store, "--experiment", "interrupted")
-    assert listed.returncode == 0, listed.stderr[-2000:]
-    columns = job_line(listed.stdout, run_id)
-    assert columns[1:2] == ["interrupted"] and "KILLED" in columns and columns[-1] == "ago"
-    assert str(done) in columns
-    reason = f"no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC{DIED}"
-    assert f"Marked {run_id} KILLED: {reason}. Resume it: automl resume {run_id}" in listed.stdout
-
-    run = client.get_run(run_id)
-    assert run.info.status == "KILLED" and run.data.tags[END_REASON_TAG] == reason
-    assert run.info.end_time == int(beat.timestamp() * 1000) and run.data.metrics["n_trials"] == done
-
-    resumed = automl("resume", run_id, "--tracking-uri", store, "--max-trials", str(done + 2), "--time-budget", "60",
-                     "--quiet")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"The previous attempt (run {run_id}) died: {reason}. Resuming it." in resumed.stdout
-    new = [p for p in runs(client)[0] if p.data.tags.get("automl.resumed_from") == run_id]
-    assert len(new) == 1 and new[0].info.status == "FINISHED"
-    children = [t for t in runs(client)[1] if t.data.tags["mlflow.parentRunId"] == new[0].info.run_id]
-    assert len(children) == done + 2 and sum(t.data.tags.get("automl.replayed") == "true" for t in children) == done
-
-
-def test_a_live_job_is_listed_running_and_not_resumed_twice_then_resume_ends_it_once_dead(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = MlflowClient(store)
-    job = start_job(tmp_path, store, env={INTERVAL_ENV: str(FAST_BEAT_S)})
-    try:
-        run_id = the_job(client)
         listed = automl("jobs", "--tracking-uri", store)
         refused = automl("resume", run_id, "--tracking-uri", store, "--quiet")
         assert job.poll() is None
-        os.killpg(job.pid, signal.SIGKILL)
+        os.killpg(job.pid, signal.SIGKILL)  # the search process and its writer at once: nobody is left to end the run
         job.wait(timeout=30)
     finally:
         if job.poll() is None:
@@ -118,15 +84,46 @@ def test_a_live_job_is_listed_running_and_not_resumed_twice_then_resume_ends_it_
     assert refused.returncode != 0
     assert f"run {run_id!r} is still running: its last heartbeat was" in refused.stderr.replace("\n", " ")
     assert client.get_run(run_id).data.tags[INTERVAL_TAG] == f"{FAST_BEAT_S:g}"
+    time.sleep(2)
+    assert client.get_run(run_id).info.status == "RUNNING"
 
     beat = wait_until_stale(client, run_id, FAST_BEAT_S)
     done = len(runs(client)[1])
-    resumed = automl("resume", run_id, "--tracking-uri", store, "--max-trials", str(done), "--time-budget", "60", "--quiet")
+    resumed = automl("resume", run_id, "--tracking-uri", store, "--max-trials", str(done + 2), "--time-budget", "60",
+                     "--quiet")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     reason = f"no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC{DIED}"
     assert f"The previous attempt (run {run_id}) died: {reason}. Marked it KILLED. Resuming it." in resumed.stdout
     run = client.get_run(run_id)
     assert run.info.status == "KILLED" and run.data.tags[END_REASON_TAG] == reason
+    assert run.info.end_time == int(beat.timestamp() * 1000) and run.data.metrics["n_trials"] == done
+    new = [p for p in runs(client)[0] if p.data.tags.get("automl.resumed_from") == run_id]
+    assert len(new) == 1 and new[0].info.status == "FINISHED"
+    children = [t for t in runs(client)[1] if t.data.tags["mlflow.parentRunId"] == new[0].info.run_id]
+    assert len(children) == done + 2 and sum(t.data.tags.get("automl.replayed") == "true" for t in children) == done
+
+
+def test_automl_jobs_shows_a_dead_job_killed_ends_its_run_and_says_how_to_resume_it(tmp_path: Path) -> None:
+    """The listing reads only the store: a job run whose beats stopped 20 s ago (at 1 s each), with its trial runs."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(store)
+    experiment = client.create_experiment("interrupted")
+    ago = datetime.now(timezone.utc) - timedelta(seconds=20)
+    run_id = client.create_run(experiment, run_name="interrupted", tags={
+        "automl.role": "job", HEARTBEAT_TAG: beat_text(ago), INTERVAL_TAG: "1"}).info.run_id
+    for trial in range(3):
+        client.create_run(experiment, tags={"automl.role": "trial", "mlflow.parentRunId": run_id,
+                                            "automl.trial_id": str(trial)})
+    listed = automl("jobs", "--tracking-uri", store, "--experiment", "interrupted")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    columns = job_line(listed.stdout, run_id)
+    assert columns[1:3] == ["interrupted", "interrupted"] and "KILLED" in columns and columns[-1] == "ago"
+    assert "3" in columns
+    reason = f"no heartbeat since {ago:%Y-%m-%d %H:%M:%S} UTC{DIED}"
+    assert f"Marked {run_id} KILLED: {reason}. Resume it: automl resume {run_id}" in listed.stdout
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED" and run.data.tags[END_REASON_TAG] == reason
+    assert run.info.end_time == int(parse_beat(beat_text(ago)).timestamp() * 1000) and run.data.metrics["n_trials"] == 3
 
 
 def test_a_new_job_ends_the_dead_jobs_of_its_experiment_only(tmp_path: Path) -> None:

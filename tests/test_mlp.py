@@ -114,3 +114,39 @@ def test_a_trial_given_a_gpu_that_trained_on_the_cpu_says_so(family: str, breast
     assert result.status == "ok" and result.device == "cpu"
     assert f"Trial 0 ({family}) was given a GPU but trained on cpu" in caplog.text
     assert problem.objective(n_jobs=1)(Trial(1, family, config, 0), None).device == "cpu"
+
+
+def test_the_network_has_the_configured_architecture_and_keeps_its_best_epoch(diabetes: tuple[pd.DataFrame, pd.Series]) -> None:
+    import torch
+
+    from automl.estimators.torch_mlp import _holdout
+
+    X, y = diabetes
+    adapter = get_adapter("mlp")
+    config = {"epochs": 300, "n_layers": 3, "width_1": 32, "width_2": 16, "width_3": 16, "dropout_1": 0.0,
+              "dropout_2": 0.2, "dropout_3": 0.0, "activation": "gelu", "normalization": "layer", "residual": True,
+              "schedule": "one_cycle", "learning_rate": 0.03, "weight_decay": 1e-6, "batch_size": 16, "patience": 6}
+    model = adapter.build(config, BuildContext("regression", 0, 1, 0))
+    assert adapter.fit(model, X, y.to_numpy())
+    fitted = model.named_steps["mlp"]
+    blocks = list(fitted.network_)[:-1]
+    assert [b.linear.out_features for b in blocks] == [32, 16, 16] and [b.dropout.p for b in blocks] == [0.0, 0.2, 0.0]
+    assert all(isinstance(b.norm, torch.nn.LayerNorm) and isinstance(b.activation, torch.nn.GELU) for b in blocks)
+    assert [type(b.skip).__name__ for b in blocks] == ["Linear", "Linear", "Identity"]  # projections where widths change
+    losses = fitted.validation_losses_
+    assert len(losses) < 300 and fitted.best_epoch_ == int(np.argmin(losses)) + 1  # stopped early, after its best
+    assert len(losses) - fitted.best_epoch_ == 6  # patience epochs past the best
+    _, held = _holdout(len(X), torch.Generator().manual_seed(0))
+    matrix = model.named_steps["features"].transform(X)
+    restored = float(np.mean((fitted.predict(matrix[held.numpy()]) - y.to_numpy()[held.numpy()]) ** 2)) / fitted.target_scale_ ** 2
+    assert restored == pytest.approx(min(losses), rel=1e-4)  # the weights are the best epoch's, not the last's
+
+
+def test_a_search_over_the_architecture_space_fits_networks_of_several_depths(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = breast_cancer
+    m = mlp(max_trials=8, eval_method="holdout", strategy="random").fit(X, y)
+    configs = [t.config for t in m.study_.trials]
+    assert len({c["n_layers"] for c in configs}) >= 3
+    for config in configs:  # the width of each layer the network has, and none of a layer it lacks
+        assert {k for k in config if k.startswith("width_")} == {f"width_{k}" for k in range(1, config["n_layers"] + 1)}
+    assert m.score(X, y) > 0.9

@@ -103,3 +103,40 @@ def test_grid_visits_defaults_first_and_is_finite() -> None:
 def test_overriding_a_categorical_parameters_default_keeps_it_categorical() -> None:
     space = merge_overrides(load_builtin("arima"), {"auto_order": {"default": False}})
     assert space["auto_order"].default is False and space["auto_order"].choices == (True, False)
+
+
+def test_conditions_make_a_parameter_exist_only_where_they_hold() -> None:
+    space = load_builtin("mlp").for_task("classification", NAMES)
+    assert space.conditional and space.default_config()["n_layers"] == 2
+    assert {"width_1", "width_2", "dropout_2"} <= set(space.default_config())
+    assert not {"width_3", "dropout_6"} & set(space.default_config())  # two layers: no third width
+    full = {p.name: p.default for p in space.params}
+    assert set(space.active({**full, "n_layers": 4})) - set(space.default_config()) == {"width_3", "width_4",
+                                                                                        "dropout_3", "dropout_4"}
+    assert "if n_layers >= 3" in space["width_3"].describe()
+    both = parse_space({"params": {"kind": {"type": "categorical", "choices": ["a", "b"], "default": "a"},
+                                   "k": {"type": "int", "low": 1, "high": 3, "default": 1},
+                                   "x": {"type": "float", "low": 0, "high": 1, "default": 0.5,
+                                         "condition": "kind in ('b',) and not k < 2"},
+                                   "y": {"type": "float", "low": 0, "high": 1, "default": 0.5, "condition": "x > 0.2"}}},
+                       "inline")
+    assert both.active({"kind": "b", "k": 2, "x": 0.3, "y": 0.1}) == {"kind": "b", "k": 2, "x": 0.3, "y": 0.1}
+    assert both.active({"kind": "a", "k": 2, "x": 0.3, "y": 0.1}) == {"kind": "a", "k": 2}  # y names an inactive x
+    assert not JointSpace({"f": both}).contains("f", {"kind": "a", "k": 2, "x": 0.3})  # x is inactive there
+
+
+@pytest.mark.parametrize(("condition", "message"), [
+    ("depth >= 2", r"condition 'depth >= 2' is not valid \('depth' is not a parameter declared before this one \(k\)\)"),
+    ("w > 2", r"condition 'w > 2' is not valid \('w' is not a parameter declared before this one"),  # itself
+    ("k + 1", r"condition 'k \+ 1' is not valid \(unsupported condition part 'k \+ 1'\)"),
+    ("k >=", r"condition 'k >=' is not valid"),
+    (3, r"condition 3 must be a string such as \"n_layers >= 3\""),
+])
+def test_a_bad_condition_names_the_parameter_and_says_what_to_write(condition: object, message: str) -> None:
+    spec = {"params": {"k": {"type": "int", "low": 1, "high": 3, "default": 1},
+                       "w": {"type": "int", "low": 1, "high": 3, "default": 1, "condition": condition}}}
+    with pytest.raises(SpaceError, match=r"In search space inline, parameter 'w': " + message):
+        parse_space(spec, "inline")
+    with pytest.raises(SpaceError, match=message):  # an override is checked as a file is
+        merge_overrides(parse_space({"params": spec["params"] | {"w": {**spec["params"]["w"], "condition": None}}},
+                                    "inline"), {"w": {"condition": condition}})

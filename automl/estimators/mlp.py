@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
 from automl.estimators.linear import scaled_features
-from automl.estimators.torch_mlp import TorchMLP
+from automl.estimators.torch_mlp import TorchMLP, layer_widths
 from automl.monitor import RoundMonitor, is_report_round
 
 
@@ -39,9 +39,8 @@ class MLPAdapter(EstimatorAdapter):
 
     def cost_terms(self, config: dict[str, Any], shape: FitShape) -> dict[str, float]:
         """Epochs x (batches, and rows x weights of the network)."""
-        hidden, layers = config["hidden_units"], config["n_layers"]
-        outputs = max(shape.n_classes, 1)
-        weights = shape.features * hidden + (layers - 1) * hidden * hidden + hidden * outputs
+        sizes = [shape.features, *layer_widths(config), max(shape.n_classes, 1)]
+        weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
         epochs = config["epochs"]
         return {
             "fit": 1.0,

@@ -30,9 +30,14 @@ class JointSpace:
                 for p in self.params(family) if p.log or p.type == "categorical"}
 
     def contains(self, family: str, config: dict[str, Any]) -> bool:
-        """Whether ``config`` has exactly the family's parameters, each inside its domain."""
+        """Whether ``config`` has exactly the family's active parameters (those whose conditions hold on it), each
+        inside its domain."""
         params = {p.name: p for p in self.params(family)}
-        if set(config) != set(params):
+        try:
+            active = self.spaces[family].active(config)
+        except KeyError:  # an active parameter is missing
+            return False
+        if set(config) != set(active):
             return False
         for name, value in config.items():
             p = params[name]
@@ -69,9 +74,16 @@ def _tagged(family: str, configs: Iterator[dict[str, Any]]) -> Iterator[tuple[st
 
 
 def _family_grid(space: SearchSpace, resolution: int) -> Iterator[dict[str, Any]]:
+    """The product of every parameter's grid values; with conditions, each point once as the estimator sees it
+    (its inactive parameters dropped)."""
     names = [p.name for p in space.params]
+    seen: set[str] = set()
     for combo in itertools.product(*(grid_values(p, resolution) for p in space.params)):
-        yield dict(zip(names, combo))
+        config = space.active(dict(zip(names, combo)))
+        key = repr(sorted(config.items()))
+        if key not in seen:
+            seen.add(key)
+            yield config
 
 
 def space_fingerprint(space: JointSpace) -> str:

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import yaml
 
 from automl.errors import SpaceError
-from automl.space.expressions import check_expression
+from automl.space.expressions import check_condition, check_expression
 from automl.space.params import PARAM_TYPES, Param, SearchSpace
 
 FILE_KEYS = {"family", "description", "params"}
@@ -60,7 +60,25 @@ def parse_space(document: Any, source: str, family: str | None = None) -> Search
     params = document["params"]
     if not isinstance(params, Mapping) or not params:
         raise SpaceError(f"Search space {source}: 'params' must be a non-empty mapping of parameter definitions.")
-    return SearchSpace(str(name), tuple(parse_param(k, v, source) for k, v in params.items()), source)
+    return _checked(SearchSpace(str(name), tuple(parse_param(k, v, source) for k, v in params.items()), source))
+
+
+def _checked(space: SearchSpace) -> SearchSpace:
+    """Each condition names only parameters declared before its own (so a sampler can draw in order)."""
+    earlier: list[str] = []
+    for param in space.params:
+        if param.condition is not None:
+            if not isinstance(param.condition, str):
+                raise SpaceError(f"In search space {space.source}, parameter {param.name!r}: condition "
+                                 f"{param.condition!r} must be a string such as \"n_layers >= 3\".")
+            try:
+                check_condition(param.condition, earlier)
+            except (ValueError, SyntaxError) as exc:
+                raise SpaceError(f"In search space {space.source}, parameter {param.name!r}: condition "
+                                 f"{param.condition!r} is not valid ({exc}); write a comparison of parameters declared "
+                                 "before it, such as \"n_layers >= 3\".") from exc
+        earlier.append(param.name)
+    return space
 
 
 def parse_param(name: str, spec: Any, source: str) -> Param:
@@ -122,7 +140,7 @@ def merge_overrides(space: SearchSpace, overrides: Mapping[str, Any]) -> SearchS
             params[name] = parse_param(name, {**current, **change}, source)
         else:
             params[name] = parse_param(name, change, source)
-    return replace(space, params=tuple(params.values()), source=source)
+    return _checked(replace(space, params=tuple(params.values()), source=source))
 
 
 def _check_bound(bound: Any, key: str, where: str) -> None:

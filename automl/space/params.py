@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from automl.space.expressions import evaluate
+from automl.space.expressions import condition_holds, evaluate
 
 PARAM_TYPES = ("int", "float", "categorical")
 
@@ -17,7 +17,9 @@ class Param:
 
     ``low`` / ``high`` may be numbers or bound expressions over the data
     (``n_rows``, ``n_features``, ``n_classes``) until :meth:`resolve` is called.
-    ``tasks`` limits the parameter to "classification" or "regression".
+    ``tasks`` limits the parameter to "classification" or "regression". ``condition`` (over parameters declared
+    before it, ``automl.space.expressions.check_condition``) makes it exist only where it holds: the width of a
+    third layer only when ``n_layers >= 3``; an inactive parameter is not sampled and not passed to the estimator.
     """
 
     name: str
@@ -30,6 +32,7 @@ class Param:
     low_cost: Any = None
     tasks: tuple[str, ...] | None = None
     description: str = ""
+    condition: str | None = None
 
     @property
     def is_numeric(self) -> bool:
@@ -65,7 +68,8 @@ class Param:
             domain = f"[{self.low}, {self.high}]" + (" log" if self.log else "")
         extra = f", low_cost={self.low_cost}" if self.low_cost is not None else ""
         only = f", only {'/'.join(self.tasks)}" if self.tasks else ""
-        return f"{self.name}: {self.type} {domain}, default={self.default}{extra}{only}"
+        when = f", if {self.condition}" if self.condition else ""
+        return f"{self.name}: {self.type} {domain}, default={self.default}{extra}{only}{when}"
 
 
 def _number(bound: float | str | None, names: Mapping[str, float]) -> float:
@@ -88,11 +92,29 @@ class SearchSpace:
         return replace(self, params=kept)
 
     def default_config(self) -> dict[str, Any]:
-        return {p.name: p.default for p in self.params}
+        return self.sample(lambda p: p.default)
 
     def low_cost_config(self) -> dict[str, Any]:
         """The cheapest sensible point: low-cost values where declared, defaults elsewhere."""
-        return {p.name: (p.low_cost if p.low_cost is not None else p.default) for p in self.params}
+        return self.sample(lambda p: p.low_cost if p.low_cost is not None else p.default)
+
+    def sample(self, draw: Callable[[Param], Any]) -> dict[str, Any]:
+        """A configuration of the active parameters: ``draw(param)`` for each, in declaration order, where its
+        condition holds on the values drawn before it (a define-by-run sampler draws only those)."""
+        config: dict[str, Any] = {}
+        for param in self.params:
+            if param.condition is None or condition_holds(param.condition, config):
+                config[param.name] = draw(param)
+        return config
+
+    def active(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``config`` without the parameters whose conditions do not hold on it (a searcher that draws every
+        parameter, as FLAML's and a grid do, gets its configuration back as the estimator sees it)."""
+        return self.sample(lambda p: config[p.name])
+
+    @property
+    def conditional(self) -> bool:
+        return any(p.condition for p in self.params)
 
     def __getitem__(self, name: str) -> Param:
         for param in self.params:

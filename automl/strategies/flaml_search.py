@@ -76,7 +76,7 @@ class FlamlStrategy(Strategy):
             "mode": "min",
             "space": flaml_space(space),
             "low_cost_partial_config": low_cost or None,
-            "points_to_evaluate": [space.low_cost_config()],
+            "points_to_evaluate": [{p.name: p.default if p.low_cost is None else p.low_cost for p in space.params}],
             "seed": self.seed + 7919 * self.families.index(family),
             "cost_attr": COST_KEY,
             "metric_constraints": None if self.constraints is None else [
@@ -98,7 +98,9 @@ class FlamlStrategy(Strategy):
                 continue
             self._suggested[token] = config
             params = {p.name: p for p in self.space.params(family)}
-            return Suggestion(family, {k: _cast(params[k], v) for k, v in config.items() if k in params}, token)
+            # FLAML draws every parameter; the estimator gets the active ones (conditions hold), as from any strategy
+            active = self.space.spaces[family].active({k: _cast(params[k], v) for k, v in config.items() if k in params})
+            return Suggestion(family, active, token)
         return None
 
     def _suggest(self, family: str, token: str) -> dict[str, Any] | None:

@@ -66,7 +66,7 @@ class GPStrategy(Strategy):
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             trial = study.ask()
             self.asked[(family, trial.number)] = trial
-            config = {p.name: _suggest(trial, p.name, p) for p in self.space.params(family)}
+            config = self.space.spaces[family].sample(lambda p: _suggest(trial, p.name, p))
         return Suggestion(family, config, token=trial.number)
 
     def tell(self, suggestion: Suggestion, trial: Trial) -> None:

@@ -112,7 +112,7 @@ class OptunaStrategy(Strategy):
         trial = self.study.ask()
         self.asked[trial.number] = trial
         family = trial.suggest_categorical(ESTIMATOR_KEY, self.families)
-        config = {p.name: _suggest(trial, flat_name(family, p.name), p) for p in self.space.params(family)}
+        config = self.space.spaces[family].sample(lambda p: _suggest(trial, flat_name(family, p.name), p))
         return Suggestion(family, config, token=trial.number)
 
     def _told(self, values: list[float]) -> float | list[float]:

@@ -160,6 +160,7 @@ class Delivery:
 
     # -- the delivery thread -----------------------------------------------------------------------------------
     def _apply_all(self) -> None:
+        idle_work = True  # the recorder's work for a moment with nothing to write (once, after the job's run opened)
         while True:
             with self._lock:
                 while not self._queue:
@@ -167,8 +168,14 @@ class Delivery:
                         self._drained = True
                         self._lock.notify_all()
                         return
+                    if idle_work and self.opened:
+                        break
                     self._lock.wait()
-                item = self._in_flight = self._queue.popleft()
+                item = self._in_flight = self._queue.popleft() if self._queue else None
+            if item is None:
+                idle_work = False
+                self.recorder.when_idle()
+                continue
             self._apply(item)
             with self._lock:
                 self._in_flight = None
