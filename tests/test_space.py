@@ -123,6 +123,12 @@ def test_conditions_make_a_parameter_exist_only_where_they_hold() -> None:
     assert both.active({"kind": "b", "k": 2, "x": 0.3, "y": 0.1}) == {"kind": "b", "k": 2, "x": 0.3, "y": 0.1}
     assert both.active({"kind": "a", "k": 2, "x": 0.3, "y": 0.1}) == {"kind": "a", "k": 2}  # y names an inactive x
     assert not JointSpace({"f": both}).contains("f", {"kind": "a", "k": 2, "x": 0.3})  # x is inactive there
+    either = parse_space({"params": {"kind": {"type": "categorical", "choices": ["a", "b"], "default": "a"},
+                                     "x": {"type": "float", "low": 0, "high": 1, "default": 0.5, "condition": "kind == 'b'"},
+                                     "y": {"type": "float", "low": 0, "high": 1, "default": 0.5,
+                                           "condition": "kind == 'a' or x > 0.2"}}}, "inline")
+    assert either.active({"kind": "a", "x": 0.1, "y": 0.1}) == {"kind": "a", "y": 0.1}  # or: x is not needed there
+    assert either.active({"kind": "b", "x": 0.1, "y": 0.1}) == {"kind": "b", "x": 0.1}
 
 
 @pytest.mark.parametrize(("condition", "message"), [

@@ -111,6 +111,7 @@ class TorchMLP(BaseEstimator):
                 order = torch.Generator().manual_seed(self.random_state)
                 train, held = _holdout(len(features), order)
                 inputs, targets = torch.from_numpy(features).to(device), torch.from_numpy(target).to(device)
+                held_out = None if held is None else (inputs[held.to(device)], targets[held.to(device)])
                 batch = max(1, min(int(self.batch_size), len(train)))
                 optimiser = torch.optim.AdamW(self.network_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
                 scheduler = make_schedule(optimiser, self.schedule, self.learning_rate,
@@ -130,8 +131,8 @@ class TorchMLP(BaseEstimator):
                         optimiser.step()
                         if scheduler is not None:
                             scheduler.step()
-                    if held is not None:
-                        best = _keep_best(best, epoch, self.network_, loss_fn, inputs[held.to(device)], targets[held.to(device)])
+                    if held_out is not None:
+                        best = _keep_best(best, epoch, self.network_, loss_fn, *held_out)
                         self.validation_losses_.append(best[3])
                         if epoch - best[1] >= patience:
                             break

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from typing import Any, Callable, Mapping, Sequence
@@ -56,25 +57,33 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
 }
 
 
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str) -> ast.expr:
+    """A condition's syntax tree, parsed once: conditions are evaluated at every ask."""
+    return ast.parse(text, mode="eval").body
+
+
 def check_condition(text: str, earlier: Sequence[str]) -> None:
     """Raise ``ValueError`` unless ``text`` is a condition over the parameters ``earlier`` (declared before it):
     comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in``, ``not in``) of them with numbers, strings and
     booleans, joined by ``and`` / ``or`` / ``not``; e.g. ``"n_layers >= 3"``, ``"normalization != 'none'"``."""
-    _condition(ast.parse(text, mode="eval").body, None, tuple(earlier))
+    _condition(_parsed(text), None, tuple(earlier))
 
 
 def condition_holds(text: str, values: Mapping[str, Any]) -> bool:
     """Whether the checked condition ``text`` holds for the active parameters ``values`` (a condition naming an
     inactive parameter does not hold)."""
     try:
-        return bool(_condition(ast.parse(text, mode="eval").body, values, ()))
+        return bool(_condition(_parsed(text), values, ()))
     except _Inactive:
         return False
 
 
 def _condition(node: ast.AST, values: Mapping[str, Any] | None, earlier: tuple[str, ...]) -> Any:
-    if isinstance(node, ast.BoolOp):
-        parts = [_condition(v, values, earlier) for v in node.values]
+    if isinstance(node, ast.BoolOp):  # short-circuit: "kind == 'a' or width > 4" holds for kind a without width
+        parts = (_condition(v, values, earlier) for v in node.values)
+        if values is None:
+            return [*parts] and None
         return all(parts) if isinstance(node.op, ast.And) else any(parts)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         return not _condition(node.operand, values, earlier)
