@@ -198,14 +198,16 @@ class JobRunner:
 
         Where no validation-fold model can ship (a forecaster must end where the data ends), the room also
         covers a last trial that runs past the search deadline as long as the backend lets it: without the
-        refit such a job could ship only its cheapest trial.
+        refit such a job could ship only its cheapest trial. Until a trial has finished there is nothing to refit,
+        and that room would only shorten the first trial (a 3 s forecast found none finished on a slow machine).
         """
         best = self.study.best
         refit = 0.0 if best is None else self.refit_estimate(best)
         if best is not None and self.ensembles.possible():
             kept = [t for t, _ in self.study.oof.best()[:ENSEMBLE_RESERVE_MEMBERS]]
             refit = max(refit, sum(self.refit_estimate(self.study.trials[t]) for t in kept))
-        straggler = 0.0 if self.problem.task.fold_models_ship else self.backend.overrun_s(self.budget)
+        # only once there is a best trial to refit: before it, the room would cut the first trial short
+        straggler = 0.0 if self.problem.task.fold_models_ship or best is None else self.backend.overrun_s(self.budget)
         self.budget.reserve_s = self.tracker.finish_reserve_s + refit + straggler
 
     def refit_estimate(self, trial: Trial) -> float:
