@@ -77,8 +77,12 @@ def _family_grid(space: SearchSpace, resolution: int) -> Iterator[dict[str, Any]
     """The product of every parameter's grid values; with conditions, each point once as the estimator sees it
     (its inactive parameters dropped)."""
     names = [p.name for p in space.params]
+    combos = itertools.product(*(grid_values(p, resolution) for p in space.params))
+    if not space.conditional:
+        yield from (dict(zip(names, combo)) for combo in combos)
+        return
     seen: set[str] = set()
-    for combo in itertools.product(*(grid_values(p, resolution) for p in space.params)):
+    for combo in combos:
         config = space.active(dict(zip(names, combo)))
         key = repr(sorted(config.items()))
         if key not in seen:

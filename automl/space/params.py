@@ -35,6 +35,11 @@ class Param:
     condition: str | None = None
 
     @property
+    def start(self) -> Any:
+        """Where a cost-frugal search starts: the low-cost value where declared, else the default."""
+        return self.default if self.low_cost is None else self.low_cost
+
+    @property
     def is_numeric(self) -> bool:
         return self.type in ("int", "float")
 
@@ -96,7 +101,7 @@ class SearchSpace:
 
     def low_cost_config(self) -> dict[str, Any]:
         """The cheapest sensible point: low-cost values where declared, defaults elsewhere."""
-        return self.sample(lambda p: p.low_cost if p.low_cost is not None else p.default)
+        return self.sample(lambda p: p.start)
 
     def sample(self, draw: Callable[[Param], Any]) -> dict[str, Any]:
         """A configuration of the active parameters: ``draw(param)`` for each, in declaration order, where its

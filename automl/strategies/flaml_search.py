@@ -76,7 +76,7 @@ class FlamlStrategy(Strategy):
             "mode": "min",
             "space": flaml_space(space),
             "low_cost_partial_config": low_cost or None,
-            "points_to_evaluate": [{p.name: p.default if p.low_cost is None else p.low_cost for p in space.params}],
+            "points_to_evaluate": [{p.name: p.start for p in space.params}],  # every parameter: FLAML draws them all
             "seed": self.seed + 7919 * self.families.index(family),
             "cost_attr": COST_KEY,
             "metric_constraints": None if self.constraints is None else [
