@@ -131,11 +131,13 @@ def test_more_concurrent_trials_than_fit_are_capped(breast_cancer, caplog: pytes
 def test_time_budget_holds_with_concurrent_trials(breast_cancer) -> None:
     X, y = breast_cancer
     started = time.monotonic()
-    m = ray_fit(X, y, time_budget=8, max_trials=None)
+    m = ray_fit(X, y, time_budget=12, max_trials=None)
     elapsed = time.monotonic() - started
-    assert elapsed <= 8 * 1.05 + 0.5  # timed from outside the library
+    assert elapsed <= 12 * 1.05 + 0.5  # timed from outside the library
     assert m.time_spent_["total_s"] == pytest.approx(elapsed, abs=0.5)
-    assert len(m.study_.trials) >= 10
+    # both workers ran trials (starting a worker took 3.6-4.3 s of the budget here, and more than 8 s on a CI
+    # machine running about 2x slower, where an 8 s budget saw 2 trials)
+    assert len(m.study_.trials) >= 4 and len({t.worker for t in m.study_.trials if t.status == "ok"}) == 2
     assert m.study_.count("running") == 0
 
 

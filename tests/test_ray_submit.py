@@ -64,7 +64,8 @@ def submit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_submitted_job_runs_on_the_cluster_and_records_its_trials(ray_head: RayHead, tmp_path: Path) -> None:
     store = tmp_path / "store.db"
-    job = job_folder(tmp_path, tracking_uri=f"sqlite:///{store}")
+    # 25 s: a slow CI machine (about 2x) took more than 12.6 s of a 15 s budget to start the job's two workers
+    job = job_folder(tmp_path, tracking_uri=f"sqlite:///{store}", time_budget=25)
     done = submit(str(job), "--address", ray_head.dashboard, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "SUCCEEDED" in done.stdout and "tuning: 1 trials" in done.stdout  # progress streamed from the cluster
@@ -144,7 +145,7 @@ def test_a_killed_driver_leaves_no_worker_behind_and_its_job_resumes_on_ray(ray_
     (dead,) = client.search_runs([experiment], "tags.`automl.role` = 'job'")
     assert dead.info.status == "KILLED"
     resumed = subprocess.run([sys.executable, "-m", "automl", "resume", dead.info.run_id, "--tracking-uri", uri,
-                              "--time-budget", "12", "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              "--time-budget", "20", "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True,
                              timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     (after,) = [r for r in client.search_runs([experiment], "tags.`automl.role` = 'job'")

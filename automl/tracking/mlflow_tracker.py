@@ -43,9 +43,15 @@ INTERRUPTED = "interrupted (Ctrl-C); its finished trials are recorded"
 FINISH_RESERVE_S = 1.5
 REMOTE_FINISH_RESERVE_S = 4.0
 #: Seconds one trial's run is assumed to take the writer until it has measured its own: 1-3 ms measured on
-#: SQLite, 40-80 ms through a local `mlflow server` (three HTTP requests) on 2 loaded cores.
-DEFAULT_TRIAL_WRITE_S = {"http": 0.06, "https": 0.06}
+#: SQLite, 40-95 ms through a local `mlflow server` (three HTTP requests) on 2 cores. The assumption matters: the
+#: writer's start and the job's "open" (3.7 s over HTTP) can take a short budget's whole search, which then
+#: stops on the assumed pace alone (at 60 ms, 127 trials of a 20 s job queued for 94 ms each overran the budget).
+DEFAULT_TRIAL_WRITE_S = {"http": 0.1, "https": 0.1}
 LOCAL_TRIAL_WRITE_S = 0.01
+#: The final writes' reserve grows with the measured pace of the trial writes against the assumed one (a loaded
+#: machine or a slow store is slow for the final model's files too), up to this factor: on 2 cores running about
+#: 2x slower than usual, a fixed reserve left the last trial run and the job's end to the journal.
+MAX_FINISH_PACE = 2.5
 #: Seconds the writer gets after the search to write what is queued, for a job with no time budget (at least).
 NO_BUDGET_WRITE_S = 30.0
 #: Seconds it gets at least when the budget is already spent (the final summary and model).
@@ -100,12 +106,14 @@ class MlflowTracker(Tracker):
     @property
     def finish_reserve_s(self) -> float:  # type: ignore[override]
         """Seconds the close needs: the final logging, and the trial runs still queued at the writer's measured
-        pace (assumed by the kind of store until it is measured). The writer starts while the search runs, so
+        pace (assumed by the kind of store until it is measured), the final logging scaled by that pace against the
+        assumed one (:data:`MAX_FINISH_PACE` at most). The writer starts while the search runs, so
         its start costs the budget nothing unless the budget is shorter than the start."""
         backlog = 0 if self._store_down else max(0, self._trials_sent - self._trials_written)
         written = self._trials_written
         per_trial = self.write_seconds["write_trial"] / written if written else self._assumed_trial_write_s
-        return self._finish_s + backlog * per_trial
+        pace = min(MAX_FINISH_PACE, max(1.0, per_trial / self._assumed_trial_write_s))
+        return self._finish_s * pace + backlog * per_trial
 
     def start(self, params: dict[str, Any], tags: dict[str, str]) -> None:
         scheme = (self.requested_uri or os.environ.get("MLFLOW_TRACKING_URI") or "").partition("://")[0]
