@@ -105,10 +105,10 @@ class MlflowTracker(Tracker):
 
     @property
     def finish_reserve_s(self) -> float:  # type: ignore[override]
-        """Seconds the close needs: the final logging, and the trial runs still queued at the writer's measured
-        pace (assumed by the kind of store until it is measured), the final logging scaled by that pace against the
-        assumed one (:data:`MAX_FINISH_PACE` at most). The writer starts while the search runs, so
-        its start costs the budget nothing unless the budget is shorter than the start."""
+        """Seconds the close needs: the trial runs still queued at the writer's measured pace (assumed by the kind
+        of store until it is measured), and the final logging, scaled by that pace against the assumed one
+        (:data:`MAX_FINISH_PACE` at most). The writer starts while the search runs, so its start costs the
+        budget nothing unless the budget is shorter than the start."""
         backlog = 0 if self._store_down else max(0, self._trials_sent - self._trials_written)
         written = self._trials_written
         per_trial = self.write_seconds["write_trial"] / written if written else self._assumed_trial_write_s
