@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -10,9 +11,33 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine, make_friedman1
 
+from automl.tracking.journal import JOURNAL_DIR_ENV
 from tests.loopback import MlflowServer
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_journal_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Jobs journal what they send to MLflow as they run (``automl.tracking.journal``): the session's jobs (those of
+    module- and session-scoped fixtures too) keep their journals in a temporary folder, never in the checkout."""
+    folder = tmp_path_factory.mktemp("journals")
+    before = os.environ.get(JOURNAL_DIR_ENV)
+    os.environ[JOURNAL_DIR_ENV] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(JOURNAL_DIR_ENV, None)
+    else:
+        os.environ[JOURNAL_DIR_ENV] = before
+
+
+@pytest.fixture(autouse=True)
+def journal_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own journal folder: a journal a killed job leaves (or ``automl sync`` with no argument) is that
+    test's alone."""
+    folder = tmp_path_factory.mktemp("journal")
+    monkeypatch.setenv(JOURNAL_DIR_ENV, str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ stops, and `automl jobs`, `automl resume` and the next job on the store end its 
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -17,8 +18,10 @@ from sklearn.datasets import load_breast_cancer
 from automl import AutoML
 from automl.tracking.heartbeat import HEARTBEAT_INTERVAL_S, HEARTBEAT_TAG, INTERVAL_ENV, INTERVAL_TAG, STALE_AFTER_BEATS
 from automl.tracking.heartbeat import beat_text, parse_beat
+from automl.tracking.journal import read_journal
 from automl.tracking.liveness import END_REASON_TAG
-from tests.test_interrupted_jobs import runs, start_job, wait_for
+from tests.loopback import MlflowServer
+from tests.test_interrupted_jobs import new_store, runs, start_job, wait_for
 
 DIED = "; the process that ran the job died"
 
@@ -58,12 +61,11 @@ def the_job(client: MlflowClient) -> str:
 
 
 def test_a_job_killed_with_its_writer_is_running_until_its_beat_is_stale_then_resume_ends_it_and_goes_on(
-        tmp_path: Path) -> None:
+        tmp_path: Path, journal_folder: Path) -> None:
     """One real job: while it beats it is listed RUNNING and not resumed twice; killed with its writer (the whole
     process group), nobody ends its run, until its heartbeat is stale: then `automl resume` marks it KILLED, with
     the reason, and goes on from its trials."""
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = MlflowClient(store)
+    store, client = new_store(tmp_path)
     job = start_job(tmp_path, store, env={INTERVAL_ENV: str(FAST_BEAT_S)})
     try:
         run_id = the_job(client)
@@ -88,15 +90,23 @@ def test_a_job_killed_with_its_writer_is_running_until_its_beat_is_stale_then_re
     assert client.get_run(run_id).info.status == "RUNNING"
 
     beat = wait_until_stale(client, run_id, FAST_BEAT_S)
-    done = len(runs(client)[1])
-    resumed = automl("resume", run_id, "--tracking-uri", store, "--max-trials", str(done + 2), "--time-budget", "60",
+    in_store = len(runs(client)[1])
+    (journal,) = journal_folder.glob("*.journal")  # the killed writer's, with what it had not written yet
+    left = read_journal(journal)
+    sent = sum(pickle.loads(frame)[0] == "write_trial" for _, frame in left.messages)
+    resumed = automl("resume", run_id, "--tracking-uri", store, "--max-trials", str(sent + 2), "--time-budget", "60",
                      "--quiet")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    reason = f"no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC{DIED}"
-    assert f"The previous attempt (run {run_id}) died: {reason}. Marked it KILLED. Resuming it." in resumed.stdout
     run = client.get_run(run_id)
-    assert run.info.status == "KILLED" and run.data.tags[END_REASON_TAG] == reason
-    assert run.info.end_time == int(beat.timestamp() * 1000) and run.data.metrics["n_trials"] == done
+    reason = run.data.tags[END_REASON_TAG]
+    assert reason.startswith(f"no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC{DIED}"), reason
+    assert reason.endswith(DIED) == (sent == in_store)  # else "; N trial run(s) it had not written were written ..."
+    assert f"The previous attempt (run {run_id}) died: {reason}. Marked it KILLED. Resuming it." in resumed.stdout
+    done = [t for t in runs(client)[1] if t.data.tags["mlflow.parentRunId"] == run_id]
+    assert sorted(int(t.data.tags["automl.trial_id"]) for t in done) == list(range(sent))  # none lost, none twice
+    assert run.info.status == "KILLED" and run.info.end_time == int(beat.timestamp() * 1000)
+    assert run.data.metrics["n_trials"] == sent and not journal.exists()
+    done = len(done)
     new = [p for p in runs(client)[0] if p.data.tags.get("automl.resumed_from") == run_id]
     assert len(new) == 1 and new[0].info.status == "FINISHED"
     children = [t for t in runs(client)[1] if t.data.tags["mlflow.parentRunId"] == new[0].info.run_id]
@@ -157,8 +167,7 @@ def test_a_new_job_ends_the_dead_jobs_of_its_experiment_only(tmp_path: Path) -> 
 
 def test_a_job_ended_as_dead_while_stopped_is_alive_again_when_it_beats(tmp_path: Path) -> None:
     """A stopped process (a suspended laptop, SIGSTOP) looks dead; when it goes on, its run is RUNNING again."""
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = MlflowClient(store)
+    store, client = new_store(tmp_path)
     job = start_job(tmp_path, store, env={INTERVAL_ENV: str(FAST_BEAT_S)}, time_budget=22)  # outlasts the stop and the listing
     try:
         run_id = the_job(client)
@@ -190,3 +199,59 @@ def test_automl_jobs_lists_every_experiment_and_says_when_there_is_nothing(tmp_p
     assert "No jobs in" in automl("jobs", "--tracking-uri", store).stdout
     unknown = automl("jobs", "--tracking-uri", store, "--experiment", "nope")
     assert unknown.returncode != 0 and "experiment 'nope' is not in" in unknown.stderr
+
+
+#: A job on an HTTP store, slower than its trials (about 0.1 s a trial run against 20 ms a trial): the writer is
+#: always behind. argv: store, the file of the finished trial ids (written by the search process, as they end).
+BEHIND_JOB = """
+import sys
+from sklearn.datasets import load_breast_cancer
+from automl import AutoML
+
+def note(study, trial):
+    with open(sys.argv[2], "a") as f:
+        f.write(f"{trial.trial_id}\\n")
+
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+AutoML(estimators=["lr"], eval_method="holdout", strategy="random", time_budget=300, n_jobs=1, callbacks=[note],
+       tracking_uri=sys.argv[1], experiment="behind").fit(X, y)
+"""
+
+
+def test_a_job_killed_with_its_writer_behind_loses_no_trial_automl_jobs_writes_them_from_its_journal(
+        mlflow_server: MlflowServer, tmp_path: Path, journal_folder: Path) -> None:
+    """kill -9 of the whole process group (the OOM killer, a container stop) while the writer has trial runs queued:
+    its journal keeps them, and `automl jobs`, finding the job dead, writes every one before ending it KILLED."""
+    client, finished = MlflowClient(mlflow_server.uri), tmp_path / "finished"
+    job = subprocess.Popen([sys.executable, "-c", BEHIND_JOB, mlflow_server.uri, str(finished)], start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, INTERVAL_ENV: str(FAST_BEAT_S)})
+
+    def recorded() -> list:
+        experiment = client.get_experiment_by_name("behind")
+        return [] if experiment is None else client.search_runs([experiment.experiment_id], max_results=10_000)
+
+    def finished_ids() -> list[int]:
+        return [int(line) for line in finished.read_text().split()] if finished.exists() else []
+
+    try:
+        wait_for(lambda: len(recorded()) >= 4 and len(finished_ids()) >= len(recorded()) + 10)  # 10 trials behind
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait(timeout=30)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    ids, before = finished_ids(), recorded()
+    (parent,) = [r for r in before if r.data.tags.get("automl.role") == "job"]
+    assert len(before) - 1 < len(ids) - 5, "the writer was not behind when the job was killed"
+    wait_until_stale(client, parent.info.run_id, FAST_BEAT_S)
+    listed = automl("jobs", "--tracking-uri", mlflow_server.uri, "--experiment", "behind")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    trials = [int(r.data.tags["automl.trial_id"]) for r in recorded() if r.data.tags.get("automl.role") == "trial"]
+    assert set(ids) <= set(trials) and len(trials) == len(set(trials))  # none lost, none twice
+    run = client.get_run(parent.info.run_id)
+    written = len(trials) - (len(before) - 1)
+    assert run.info.status == "KILLED" and run.data.metrics["n_trials"] == len(trials)
+    assert run.data.tags[END_REASON_TAG].endswith(f"{DIED}; {written} trial run(s) it had not written were written "
+                                                  "from its journal")
+    assert f"Marked {parent.info.run_id} KILLED: {run.data.tags[END_REASON_TAG]}." in listed.stdout
+    assert not list(journal_folder.iterdir())

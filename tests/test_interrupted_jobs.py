@@ -47,6 +47,16 @@ def start_job(tmp_path: Path, store: str, env: dict[str, str] | None = None, **f
                             env=None if env is None else {**os.environ, **env})
 
 
+def new_store(tmp_path: Path) -> tuple[str, MlflowClient]:
+    """A SQLite store whose tables exist before a job starts: the test's client creating them while the job's writer
+    did raced it (MLflow's schema creation is not safe twice at once; the job then ran untracked and the test timed
+    out waiting for its runs)."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(store)
+    client.search_experiments()
+    return store, client
+
+
 def runs(client: MlflowClient) -> tuple[list, list]:
     experiment = client.get_experiment_by_name("interrupted")
     found = [] if experiment is None else client.search_runs([experiment.experiment_id], max_results=10_000)
@@ -66,8 +76,7 @@ def wait_for(condition, seconds: float = 120):  # noqa: ANN001, ANN201
 
 @pytest.mark.parametrize("how", ["SIGKILL of the search process", "Ctrl-C"])
 def test_finished_trials_survive_and_the_job_run_does_not_stay_running(how: str, tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = MlflowClient(store)
+    store, client = new_store(tmp_path)
     job = start_job(tmp_path, store)
     try:
         wait_for(lambda: len(runs(client)[1]) >= 3)
@@ -93,8 +102,7 @@ def test_finished_trials_survive_and_the_job_run_does_not_stay_running(how: str,
 
 
 def test_automl_resume_continues_a_killed_job(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = MlflowClient(store)
+    store, client = new_store(tmp_path)
     job = start_job(tmp_path, store)
     try:
         wait_for(lambda: len(runs(client)[1]) >= 3)
@@ -130,8 +138,7 @@ def test_resume_needs_a_run_started_from_a_job_file(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_ends_a_job_stuck_in_native_code(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    client = MlflowClient(store)
+    store, client = new_store(tmp_path)
     script = tmp_path / "stuck.py"
     script.write_text(STUCK_JOB)
     stuck = tmp_path / "stuck"

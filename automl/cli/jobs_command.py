@@ -13,6 +13,7 @@ from rich.console import Console
 from automl.errors import InputError
 from automl.records import maximizes
 from automl.tracking.liveness import is_dead, mark_dead_jobs, marked_dead, pulse_of, utc_now
+from automl.tracking.recovery import end_dead_job
 
 #: The runs of jobs (their trials' runs are nested under them).
 JOBS = "tags.`automl.role` = 'job'"
@@ -41,7 +42,7 @@ def run_jobs(tracking_uri: str | None, experiment: str | None, limit: int, conso
     client = mlflow.MlflowClient(_existing(uri))
     experiments = _experiments(client, experiment, uri)
     try:
-        ended = mark_dead_jobs(client, experiments)
+        ended = mark_dead_jobs(client, experiments, end=end_dead_job)
     except Exception as exc:  # noqa: BLE001 - listing still works; the dead jobs are shown dead
         ended = []
         console.print(f"The dead jobs could not be ended as KILLED ({type(exc).__name__}: {exc}).", soft_wrap=True, markup=False)

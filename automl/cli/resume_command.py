@@ -7,8 +7,9 @@ from typing import Any
 
 from automl.cli.tune_command import JOB_FILE_TAG
 from automl.errors import InputError
-from automl.tracking.liveness import END_REASON_TAG, is_dead, mark_dead, pulse_of, utc_now
+from automl.tracking.liveness import END_REASON_TAG, is_dead, pulse_of, utc_now
 from automl.tracking.mlflow_reader import job_run
+from automl.tracking.recovery import end_dead_job
 
 
 def prepare_resume(run_id: str, tracking_uri: str | None) -> tuple[Path, str | None]:
@@ -27,7 +28,7 @@ def _previous_attempt(client: Any, run: Any) -> str | None:
     if status == "RUNNING":
         pulse = pulse_of(run)
         if is_dead(run):
-            return f"The previous attempt (run {run_id}) died: {mark_dead(client, run)}. Marked it KILLED."
+            return f"The previous attempt (run {run_id}) died: {end_dead_job(client, run)}. Marked it KILLED."
         age = pulse.age_s(utc_now())
         if age is not None:
             wait = max(1, round(pulse.stale_after_s - age))

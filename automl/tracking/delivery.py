@@ -3,10 +3,12 @@
 The writer's main thread reads messages and hands them to :class:`Delivery`; one thread of the delivery applies
 them to the ``MlflowRecorder``, one at a time and in order. A write that fails because the store cannot be reached
 (:func:`store_unreachable`: a server down or restarting, a SQLite file locked) is retried with bounded back-off
-(:data:`FIRST_BACKOFF_S` doubling to :data:`MAX_BACKOFF_S`, so a store that is back is seen within 2 s); from the first such failure every message not yet
-written is also kept in a journal on disk (``automl.tracking.journal``), which goes once the store has everything.
-A write the store refuses (bad data) is an error and the next message goes. The main thread decides when to stop
-waiting (:meth:`Delivery.wait_written`); what is left then stays in the journal for ``automl sync``.
+(:data:`FIRST_BACKOFF_S` doubling to :data:`MAX_BACKOFF_S`, so a store that is back is seen within 2 s). Every
+message is also kept in a journal on disk (``automl.tracking.journal``) as it arrives, with a mark once it is
+written, so a writer killed with its job (the whole process group, the OOM killer) leaves what the store has not got
+behind; the journal goes when the job ends with everything written. A write the store refuses (bad data) is an
+error and the next message goes. The main thread decides when to stop waiting (:meth:`Delivery.wait_written`);
+what is left then stays in the journal for ``automl sync``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable
 
-from automl.tracking.journal import Journal, journal_name
+from automl.tracking.journal import JOURNAL_DIR_ENV, Journal, journal_name
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class Delivery:
         self._seq = 0
         self._ended = self._drained = False
         self._no_journal = False
+        self._missed = False  # the store missed a write that is not yet written again
         self._thread = threading.Thread(target=self._apply_all, name="automl-mlflow-delivery", daemon=True)
 
     def start(self) -> Delivery:
@@ -118,6 +121,8 @@ class Delivery:
             item = (self._seq, method, args, frame if frame is not None else pickle.dumps((method, args)))
             self._seq += 1
             self._queue.append(item)
+            if self.journal is None and not self._no_journal:
+                self._try_journal([], "")
             if self.journal is not None:
                 self.journal.add(item[0], item[3])
             self._lock.notify_all()
@@ -166,6 +171,9 @@ class Delivery:
                 while not self._queue:
                     if self._ended:
                         self._drained = True
+                        if self.journal is not None:  # the job ended with everything written
+                            self.journal.discard()
+                            self.journal = None
                         self._lock.notify_all()
                         return
                     if idle_work and self.opened:
@@ -181,10 +189,9 @@ class Delivery:
                 self._in_flight = None
                 if self.journal is not None:
                     self.journal.applied(item[0], self.recorder.facts())
-                    if not self._queue:
-                        logger.warning("The store is back; every message kept in %s is written.", self.journal.path)
-                        self.journal.discard()
-                        self.journal = None
+                if self._missed and not self._queue:
+                    self._missed = False
+                    logger.warning("The store is back; every message it missed is written.")
                 self._lock.notify_all()
 
     def _apply(self, item: Item) -> None:
@@ -215,17 +222,26 @@ class Delivery:
             self.store(False)
         self.recorder.careful = True  # the write may have landed without its answer: look before writing it again
         with self._lock:
-            if self.journal is not None or self._no_journal:
+            if self._missed:
                 return
-            assert self._in_flight is not None  # a miss happens inside _apply
-            try:
-                self._begin_journal([self._in_flight, *self._queue])
-            except OSError as err:  # the writes are still retried, from memory
-                self._no_journal = True
-                logger.warning("The store cannot be reached (%s), and no journal can be written (%s); retrying.", exc, err)
-                return
-            logger.warning("The store cannot be reached (%s: %s); retrying, and keeping what is not written in %s.",
-                           type(exc).__name__, str(exc)[:300], self.journal.path if self.journal else "?")
+            self._missed = True
+            if self.journal is None and not self._no_journal:
+                assert self._in_flight is not None  # a miss happens inside _apply
+                self._try_journal([self._in_flight, *self._queue], f" ({type(exc).__name__}: {exc})")
+            if self.journal is not None:
+                logger.warning("The store cannot be reached (%s: %s); retrying, and keeping what is not written in %s.",
+                               type(exc).__name__, str(exc)[:300], self.journal.path)
+
+    def _try_journal(self, items: list[Item], why: str) -> None:
+        """Under the lock: begin the journal with ``items``; where it cannot be written, say so once (``why`` the
+        store's miss, if that is the occasion) and go on from memory."""
+        try:
+            self._begin_journal(items)
+        except OSError as err:
+            self._no_journal = True
+            logger.warning("No journal can be written in %s (%s): what the store has not got when the job ends or "
+                           "is killed cannot be kept%s; set %s to a writable folder.", self.folder, err, why,
+                           JOURNAL_DIR_ENV)
 
     def _begin_journal(self, items: list[Item]) -> None:
         """Under the lock: a journal holding the recorder's state and ``items``."""

@@ -7,13 +7,18 @@ The journal is :data:`MAGIC`, then frames (``automl.tracking.frames``), each a p
 - ``("applied", seq, facts)``: every message up to ``seq`` is in the store; ``facts`` are what the recorder learnt
   from them (the job's run id, the model's URI).
 
-It lives in :func:`journal_folder` (``./automl-journal``, or the folder in ``AUTOML_JOURNAL_DIR``), is created on the
-store's first failure and removed once everything in it is written. One left behind when a job ended is written by
-``automl sync JOURNAL``.
+It lives in :func:`journal_folder` (``./automl-journal``, or the folder in ``AUTOML_JOURNAL_DIR``), is begun with the
+job's first message and removed when the job ends with everything in it written (a folder it created goes too, when
+empty). The process that writes it holds a lock on it (``flock``), which the operating system lets go when that
+process dies: a journal nobody holds is *left*, and whatever was not written when its writer stopped (the store was
+away, or the job's whole process group was killed) is written by ``automl sync JOURNAL``, and by ``automl resume`` /
+``automl jobs`` for the job they find dead (``automl.tracking.recovery``).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import pickle
 import re
@@ -47,19 +52,39 @@ def journal_name(job_name: str | None) -> str:
 
 
 class Journal:
-    """An open journal; every frame is flushed to the operating system as it is added (a dead writer loses none)."""
+    """An open journal, locked by this process; every frame is flushed to the operating system as it is added (a
+    dead writer loses none)."""
 
     def __init__(self, path: str | Path, state: dict[str, Any] | None) -> None:
         """A new journal beginning with the recorder's ``state``; ``state=None`` continues the one at ``path``
-        (``automl sync`` marks what it writes, so a second sync goes on from there)."""
+        (``automl sync`` marks what it writes, so a second sync goes on from there), which must be left (no live
+        process holds it)."""
         self.path = Path(path)
+        self._made_folder = False
         if state is None:
             self._file: BinaryIO = open(self.path, "ab")
+            if not _lock(self._file):
+                self._file.close()
+                raise InputError(f"journal {str(self.path)!r} is still being written by a running job (its writer "
+                                 "holds it); let that job end, then sync what it left.")
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "xb")
+        self._file = self._create()
+        _lock(self._file)
         self._file.write(MAGIC)
         self._add(("state", state))
+
+    def _create(self) -> BinaryIO:
+        for _ in range(3):  # another job may remove the empty folder between its creation and the file's
+            try:
+                self.path.parent.mkdir(parents=True)
+                self._made_folder = True
+            except FileExistsError:
+                pass
+            try:
+                return open(self.path, "xb")
+            except FileNotFoundError:
+                continue
+        return open(self.path, "xb")
 
     def add(self, seq: int, frame: bytes) -> None:
         self._add(("message", seq, frame))
@@ -74,13 +99,39 @@ class Journal:
         self._file.close()
 
     def discard(self) -> None:
-        """Everything in it is in the store: the file goes."""
-        self._file.close()
+        """Everything in it is in the store: the file goes, and the folder with it when this journal made it and
+        nothing else is in it."""
         self.path.unlink(missing_ok=True)
+        self._file.close()
+        if self._made_folder:
+            try:
+                self.path.parent.rmdir()
+            except OSError:  # another job's journal is there, or the folder went already
+                pass
 
     def _add(self, record: tuple[Any, ...]) -> None:
         write_frame(self._file, record)
         self._file.flush()
+
+
+def _lock(stream: BinaryIO) -> bool:
+    """Take this process's exclusive lock on an open journal; False when another process holds it."""
+    try:
+        fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+
+
+def is_left(path: str | Path) -> bool:
+    """Whether the journal at ``path`` is left: no live process holds its lock (its writer ended or died)."""
+    try:
+        with open(path, "rb") as stream:
+            return _lock(stream)  # closing the file lets the lock go again
+    except FileNotFoundError:
+        return False
 
 
 @dataclass
@@ -117,3 +168,20 @@ def read_journal(path: str | Path) -> JournalContents:
             elif record[0] == "applied" and record[1] > contents.applied_seq:
                 contents.applied_seq, contents.facts = record[1], {**contents.facts, **record[2]}
     return contents
+
+
+def journal_run_id(path: str | Path) -> str | None:
+    """The job run a journal writes to (None until the store created it, or for a file that is not a journal),
+    read only as far as the first frame that says."""
+    try:
+        with open(path, "rb") as stream:
+            if stream.read(len(MAGIC)) != MAGIC:
+                return None
+            while (frame := read_frame(stream)) is not None:
+                record = pickle.loads(frame)
+                known = record[1].get("run_id") if record[0] == "state" else record[2].get("run_id") if record[0] == "applied" else None
+                if known is not None:
+                    return known
+    except (OSError, pickle.UnpicklingError, EOFError, IndexError, AttributeError):
+        return None
+    return None

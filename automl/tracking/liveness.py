@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from automl.tracking.heartbeat import HEARTBEAT_INTERVAL_S, HEARTBEAT_TAG, INTERVAL_TAG, STALE_AFTER_BEATS, parse_beat
 
@@ -70,12 +70,15 @@ def marked_dead(tags: dict[str, str]) -> bool:
     return tags.get(END_REASON_TAG, "").startswith(NO_HEARTBEAT)
 
 
-def mark_dead(client: Any, run: Any) -> str:
-    """End dead job run ``run`` as KILLED at its last beat, with the reason and its trial count; return the reason."""
+def mark_dead(client: Any, run: Any, from_journal: int = 0) -> str:
+    """End dead job run ``run`` as KILLED at its last beat, with the reason and its trial count; return the reason.
+    ``from_journal``: the trial runs its left journal gave the store just before (``automl.tracking.recovery``)."""
     from mlflow.entities import Metric, RunTag
 
     pulse = pulse_of(run)
     reason = death_reason(pulse)
+    if from_journal:
+        reason += f"; {from_journal} trial run(s) it had not written were written from its journal"
     ended = int((pulse.last_beat or utc_now()).timestamp() * 1000)
     query = f"tags.mlflow.parentRunId = '{run.info.run_id}'"
     trials = len(client.search_runs([run.info.experiment_id], query, max_results=50_000))
@@ -85,11 +88,13 @@ def mark_dead(client: Any, run: Any) -> str:
     return reason
 
 
-def mark_dead_jobs(client: Any, experiment_ids: Iterable[str], exclude: str | None = None) -> list[tuple[Any, str]]:
-    """End every dead job run of the experiments (one search for their RUNNING jobs); return them with the reasons."""
+def mark_dead_jobs(client: Any, experiment_ids: Iterable[str], exclude: str | None = None,
+                   end: Callable[[Any, Any], str] = mark_dead) -> list[tuple[Any, str]]:
+    """End every dead job run of the experiments (one search for their RUNNING jobs) with ``end(client, run)``;
+    return them with the reasons."""
     ids = list(experiment_ids)
     if not ids:
         return []
     now = utc_now()
     running = client.search_runs(ids, RUNNING_JOBS, max_results=50_000)
-    return [(run, mark_dead(client, run)) for run in running if run.info.run_id != exclude and is_dead(run, now)]
+    return [(run, end(client, run)) for run in running if run.info.run_id != exclude and is_dead(run, now)]

@@ -36,12 +36,16 @@ class Synced:
     errors: list[str]
 
 
-def sync_journal(path: str | Path, tracking_uri: str | None = None, patience_s: float = PATIENCE_S) -> Synced:
+def sync_journal(path: str | Path, tracking_uri: str | None = None, patience_s: float = PATIENCE_S,
+                 cut_short: str | None = CUT_SHORT) -> Synced:
     """Write the journal at ``path`` to its store (``tracking_uri`` when the store moved); remove it when done.
 
+    A job the journal does not end is ended KILLED with reason ``cut_short`` (None: left for the caller to end).
     Raises :class:`InputError` when the store cannot be reached within ``patience_s`` (the journal is kept, with
-    what was written marked) or when ``path`` is not a journal.
+    what was written marked), when ``path`` is not a journal, or when a running job still writes it.
     """
+    read_journal(path)  # a clear error for a missing file or one that is not a journal, before it is opened
+    journal = Journal(path, None)  # the lock: no live writer adds to it from here
     contents = read_journal(path)
     recorder = MlflowRecorder.restore(contents.state, contents.facts, tracking_uri)
     messages = [(seq, *pickle.loads(frame)) for seq, frame in contents.messages]
@@ -49,7 +53,6 @@ def sync_journal(path: str | Path, tracking_uri: str | None = None, patience_s: 
     recorder.trials += [args[0] for method, args in written if method == "write_trial"]  # in the job's report
     ended = any(method in ENDINGS for method, _ in written)
     synced = Synced(recorder.run_id, str(recorder.requested_uri or "the default store"), 0, False, [])
-    journal = Journal(path, None)
     first = min((seq for seq, _, _ in messages if seq > contents.applied_seq), default=-1)
     try:
         for seq, method, args in messages:
@@ -72,8 +75,8 @@ def sync_journal(path: str | Path, tracking_uri: str | None = None, patience_s: 
             synced.trials += method == "write_trial"
             synced.result = synced.result or method == "write_result"
             ended = ended or method in ENDINGS
-        if not ended and recorder.run_id is not None:
-            recorder.abandon(CUT_SHORT)
+        if not ended and recorder.run_id is not None and cut_short is not None:
+            recorder.abandon(cut_short)
     except BaseException:
         journal.close()
         raise
