@@ -246,6 +246,15 @@ def two_jobs_one_store(bench: Bench) -> FaultResult:
                   per_job_trials=[r["n_trials"] for r in results])
 
 
+def many_ray_trials(bench: Bench) -> FaultResult:
+    """Eight trials at once on the local Ray the job starts (a quarter of a CPU each on 2 cores; logistic regression
+    on holdout, tens of milliseconds a trial): results arrive in bursts, and each must be recorded once."""
+    result = outcome(bench.start_job(automl={"backend": "ray", "n_concurrent_trials": 8, "estimators": ["lr"],
+                                             "resources_per_trial": {"cpu": 0.25}, "eval_method": "holdout"}))
+    return judged(bench.name, bench.budget, bench.finished(), trial_ids(bench.store, bench.name), result["wall_s"],
+                  trials=result["n_trials"])
+
+
 def killed_then_resumed(bench: Bench, sig: int) -> FaultResult:
     """The job's whole process group gets ``sig`` once the store has 20 of its trials, mid-job (SIGKILL: then a job
     with ``resume_from`` continues it; SIGINT: Ctrl-C, which must end it within seconds). A SIGKILL of everything
@@ -304,6 +313,7 @@ FAULTS: dict[str, Callable[[Bench], FaultResult]] = {
     "sigkill_of_the_process_group_then_resume": lambda b: killed_then_resumed(b, signal.SIGKILL),
     "ctrl_c": lambda b: killed_then_resumed(b, signal.SIGINT),
     "sigkill_of_a_job_on_its_local_ray": ray_driver_killed,
+    "eight_concurrent_ray_trials": many_ray_trials,
 }
 
 
