@@ -23,7 +23,7 @@ from automl.space import JointSpace, Param
 from automl.strategies import Strategy
 from automl.study import Study, Suggestion, Trial, TrialResult
 from automl.tracking.mlflow_reader import job_run, read_trials
-from automl.tracking.recovery import write_left_journals
+from automl.tracking.recovery import end_dead_job, left_journals
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,10 @@ def load_recorded_job(run_id: str, tracking_uri: str | None, space: JointSpace) 
 def trials_to_resume(run_id: str, tracking_uri: str | None, space: JointSpace, params: dict[str, Any]) -> list[Trial]:
     """The finished trials of job ``run_id``, after checking that this job (``params``) is the same one; what a
     left journal of that job holds is written first (``automl.tracking.recovery``)."""
-    write_left_journals(run_id)
+    client, run = job_run(run_id, tracking_uri, name="resume_from=")
+    journals = left_journals([run]).get(run_id)
+    if journals:  # its writer died with it: its lock is free, so the job is dead whatever its heartbeat says
+        end_dead_job(client, run, journals)
     recorded = load_recorded_job(run_id, tracking_uri, space)
     check_same_job(recorded, params)
     return recorded.trials

@@ -75,6 +75,12 @@ print(json.dumps({"wall_s": time.monotonic() - started, "run_id": m.mlflow_run_i
 '''
 
 
+def as_in_a_terminal() -> None:
+    """SIGINT as a terminal's foreground job has it: this script run in the background of a shell script ignores
+    SIGINT, and a job it starts would inherit that (then Ctrl-C is, rightly, not an interrupt for it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class FaultResult:
     fault: str
@@ -106,7 +112,8 @@ class Bench:
                   "tracking_uri": tracking_uri or self.store, "experiment": self.name, **settings.pop("automl", {})}
         config = {"data": str(DATA), "finished": str(self.folder / f"{tag}.finished"), "automl": automl, **settings}
         return subprocess.Popen([sys.executable, "-c", JOB, json.dumps(config)], cwd=self.folder, env=self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                preexec_fn=as_in_a_terminal)
 
     def finished(self, tag: str = "job") -> list[int]:
         path = self.folder / f"{tag}.finished"
@@ -249,16 +256,19 @@ def two_jobs_one_store(bench: Bench) -> FaultResult:
 def many_ray_trials(bench: Bench) -> FaultResult:
     """Eight trials at once on the local Ray the job starts (a quarter of a CPU each on 2 cores; logistic regression
     on holdout, tens of milliseconds a trial): results arrive in bursts, and each must be recorded once."""
+    budget = 3 * bench.budget  # eight workers' start (each imports automl) takes about 15 s of 2 cores
     result = outcome(bench.start_job(automl={"backend": "ray", "n_concurrent_trials": 8, "estimators": ["lr"],
-                                             "resources_per_trial": {"cpu": 0.25}, "eval_method": "holdout"}))
-    return judged(bench.name, bench.budget, bench.finished(), trial_ids(bench.store, bench.name), result["wall_s"],
+                                             "resources_per_trial": {"cpu": 0.25}, "eval_method": "holdout",
+                                             "time_budget": budget}))
+    return judged(bench.name, budget, bench.finished(), trial_ids(bench.store, bench.name), result["wall_s"],
                   trials=result["n_trials"])
 
 
 def killed_then_resumed(bench: Bench, sig: int) -> FaultResult:
     """The job's whole process group gets ``sig`` once the store has 20 of its trials, mid-job (SIGKILL: then a job
-    with ``resume_from`` continues it; SIGINT: Ctrl-C, which must end it within seconds). A SIGKILL of everything
-    loses the trials the writer had not written yet (``lost``): no process is left to write them."""
+    with ``resume_from`` continues it; SIGINT: Ctrl-C, which must end it within seconds). After a SIGKILL of
+    everything, what the writer had not written yet is in the job's journal, which `automl jobs` writes when it
+    finds the job dead."""
     job = bench.start_job(automl={"time_budget": 300})
     wait_until(lambda: store_has_runs(bench.folder / "mlflow.db", 21), what="the job's run and 20 recorded trials")
     signalled = time.monotonic()
@@ -326,11 +336,12 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="automl-faults-") as root:
         for name in args.only or FAULTS:
-            started = time.monotonic()
+            started, load = time.monotonic(), round(os.getloadavg()[0], 2)
             try:
                 result = FAULTS[name](Bench(Path(root), name, args.budget))
             except Exception as exc:  # noqa: BLE001 - a fault the product did not survive is a result too
                 result = FaultResult(name, args.budget, 0, 0, 0, 0, notes={"error": f"{type(exc).__name__}: {exc}"})
+            result.notes["load_1m_at_start"] = load
             print(json.dumps(asdict(result)), f"({time.monotonic() - started:.0f} s)", flush=True)
             results.append(asdict(result))
     record = {

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from mlflow import MlflowClient
@@ -38,13 +39,25 @@ AutoML(metric=stuck_in_native_code, estimators=["lr"], eval_method="holdout", ti
 """
 
 
-def start_job(tmp_path: Path, store: str, env: dict[str, str] | None = None, **fields: object) -> subprocess.Popen[bytes]:
+def as_in_a_terminal() -> None:
+    """SIGINT as a terminal's foreground job has it (the default action), whatever the test runner inherited: run
+    in the background of a script (`cmd &`), the runner ignores SIGINT, and so would every job it starts."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def ignoring_ctrl_c() -> None:
+    """SIGINT ignored from the start, as a background job of a script or `nohup`-like tools run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_job(tmp_path: Path, store: str, env: dict[str, str] | None = None, ctrl_c: Callable[[], None] = as_in_a_terminal,
+              **fields: object) -> subprocess.Popen[bytes]:
     """`automl tune` in a process group of its own (its MLflow writer included); ``fields`` override the job's."""
     job = job_folder(tmp_path, **{"n_concurrent_trials": 1, "experiment": "interrupted", "time_budget": 300,
                                   "max_trials": 10_000, "strategy": "random", "early_stop": None, **fields})
     return subprocess.Popen([sys.executable, "-m", "automl", "tune", str(job), "--tracking-uri", store],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env=None if env is None else {**os.environ, **env})
+                            env=None if env is None else {**os.environ, **env}, preexec_fn=ctrl_c)
 
 
 def new_store(tmp_path: Path) -> tuple[str, MlflowClient]:
@@ -92,13 +105,30 @@ def test_finished_trials_survive_and_the_job_run_does_not_stay_running(how: str,
     trials = runs(client)[1]
     assert len(trials) >= 3 and {t.info.status for t in trials} <= {"FINISHED", "FAILED", "KILLED"}
     assert sorted(int(t.data.tags["automl.trial_id"]) for t in trials) == list(range(len(trials)))
-    if how == "Ctrl-C":
+    if how == "Ctrl-C":  # the job ended itself: its writer did not have to stop it
         assert parent.info.status == "FAILED"
         assert parent.data.tags["automl.end_reason"].startswith("interrupted (Ctrl-C)")
+        assert "did not stop within" not in parent.data.tags["automl.end_reason"]
     else:
         assert parent.info.status == "KILLED"
         assert "ended without finishing the job" in parent.data.tags["automl.end_reason"]
         assert parent.data.metrics["n_trials"] == len(trials)
+
+
+def test_a_job_that_ignores_ctrl_c_goes_on_to_its_end(tmp_path: Path) -> None:
+    """A job started with SIGINT ignored (in the background of a script: how the CI flake of issue 15 point 7 came
+    about) is not interrupted by it, and its writer does not stop it either: it finishes its budget."""
+    store, client = new_store(tmp_path)
+    job = start_job(tmp_path, store, ctrl_c=ignoring_ctrl_c, time_budget=INTERRUPT_GRACE_S + 4)
+    try:
+        wait_for(lambda: len(runs(client)[1]) >= 3)
+        os.killpg(job.pid, signal.SIGINT)
+        assert job.wait(timeout=120) == 0
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    (parent,) = runs(client)[0]
+    assert parent.info.status == "FINISHED" and "automl.end_reason" not in parent.data.tags
 
 
 def test_automl_resume_continues_a_killed_job(tmp_path: Path) -> None:
@@ -143,7 +173,7 @@ def test_ctrl_c_ends_a_job_stuck_in_native_code(tmp_path: Path) -> None:
     script.write_text(STUCK_JOB)
     stuck = tmp_path / "stuck"
     job = subprocess.Popen([sys.executable, str(script), store, str(stuck)], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, start_new_session=True)
+                           stderr=subprocess.PIPE, start_new_session=True, preexec_fn=as_in_a_terminal)
     try:
         wait_for(lambda: stuck.exists() and len(runs(client)[1]) >= 3)
         interrupted = time.monotonic()

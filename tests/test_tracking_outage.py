@@ -5,6 +5,7 @@ takes 5 to 35 s on 2 loaded cores: too long to come back inside a short job ever
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -19,10 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from rich.console import Console
 
 from automl import AutoML, InputError
 from automl import load_model
-from automl.tracking.journal import JOURNAL_DIR_ENV
+from automl.cli.sync_command import run_sync
+from automl.tracking.journal import JOURNAL_DIR_ENV, Journal, is_left, read_journal
 from automl.tracking.sync import sync_journal
 from tests.job_files import job_folder
 from tests.loopback import MlflowServer, TcpProxy
@@ -139,3 +142,20 @@ def test_sync_names_a_file_that_is_not_a_journal(tmp_path: Path) -> None:
         sync_journal(tmp_path / "x.journal")
     with pytest.raises(InputError, match=r"journal '.*missing.journal' does not exist"):
         sync_journal(tmp_path / "missing.journal")
+
+
+def test_sync_leaves_the_journal_of_a_running_job_alone(journal_folder: Path) -> None:
+    """A live writer holds its journal locked (as every running job's writer does): `automl sync` without an
+    argument skips it and says so, named it is refused; once let go, it counts as left."""
+    held = Journal(journal_folder / "running.journal", {"run_id": None})
+    try:
+        assert not is_left(held.path) and not list(journal_folder.glob(".*"))  # no half-made file beside it
+        with pytest.raises(InputError, match=r"'.*running.journal' is still being written by a running job"):
+            sync_journal(held.path)
+        said = io.StringIO()
+        with pytest.raises(InputError, match="holds no \\*.journal file that a job left"):
+            run_sync([], None, Console(file=said, width=300))
+        assert f"{held.path}: skipped, a running job is writing it" in said.getvalue()
+    finally:
+        held.close()
+    assert is_left(held.path) and read_journal(held.path).state == {"run_id": None}

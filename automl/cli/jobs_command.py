@@ -1,4 +1,5 @@
-"""``automl jobs``: a store's jobs, newest first; RUNNING jobs whose heartbeat stopped are ended as KILLED."""
+"""``automl jobs``: a store's jobs, newest first; RUNNING jobs whose heartbeat stopped are ended as KILLED, after
+what their left journals hold (``automl.tracking.recovery``) is written."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rich.console import Console
 from automl.errors import InputError
 from automl.records import maximizes
 from automl.tracking.liveness import is_dead, mark_dead_jobs, marked_dead, pulse_of, utc_now
-from automl.tracking.recovery import end_dead_job
+from automl.tracking.recovery import end_dead_job, left_journals
 
 #: The runs of jobs (their trials' runs are nested under them).
 JOBS = "tags.`automl.role` = 'job'"
@@ -46,7 +47,11 @@ def run_jobs(tracking_uri: str | None, experiment: str | None, limit: int, conso
     except Exception as exc:  # noqa: BLE001 - listing still works; the dead jobs are shown dead
         ended = []
         console.print(f"The dead jobs could not be ended as KILLED ({type(exc).__name__}: {exc}).", soft_wrap=True, markup=False)
-    runs = client.search_runs(list(experiments), JOBS, order_by=["attributes.start_time DESC"], max_results=limit) if experiments else []
+    runs = _latest(client, experiments, limit)
+    left = left_journals([run for run in runs if marked_dead(run.data.tags)])  # ended dead by another job earlier
+    if left:
+        ended += [(run, end_dead_job(client, run, left[run.info.run_id])) for run in runs if run.info.run_id in left]
+        runs = _latest(client, experiments, limit)
     now = utc_now()
     rows = [_row(client, run, experiments[run.info.experiment_id], now) for run in runs]
     if not rows:
@@ -58,6 +63,13 @@ def run_jobs(tracking_uri: str | None, experiment: str | None, limit: int, conso
         console.print(f"Marked {run.info.run_id} KILLED: {reason}. Resume it: automl resume {run.info.run_id} "
                       f"--tracking-uri {uri}", soft_wrap=True, markup=False)
     return rows
+
+
+def _latest(client: Any, experiments: dict[str, str], limit: int) -> list[Any]:
+    """The latest ``limit`` job runs of the experiments, newest first."""
+    if not experiments:
+        return []
+    return client.search_runs(list(experiments), JOBS, order_by=["attributes.start_time DESC"], max_results=limit)
 
 
 def _existing(uri: str) -> str:

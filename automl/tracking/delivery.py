@@ -97,6 +97,7 @@ class Delivery:
         self._ended = self._drained = False
         self._no_journal = False
         self._missed = False  # the store missed a write that is not yet written again
+        self._stopped = False  # keep_the_rest was called: the journal is closed, nothing more is written
         self._thread = threading.Thread(target=self._apply_all, name="automl-mlflow-delivery", daemon=True)
 
     def start(self) -> Delivery:
@@ -121,10 +122,9 @@ class Delivery:
             item = (self._seq, method, args, frame if frame is not None else pickle.dumps((method, args)))
             self._seq += 1
             self._queue.append(item)
-            if self.journal is None and not self._no_journal:
+            if self.journal is None and not self._no_journal and not self._stopped:
                 self._try_journal([], "")
-            if self.journal is not None:
-                self.journal.add(item[0], item[3])
+            self._journal_write(lambda journal: journal.add(item[0], item[3]))
             self._lock.notify_all()
 
     def end_of_input(self) -> None:
@@ -148,6 +148,7 @@ class Delivery:
         """Stop here: what is not written stays in the journal (closed, kept); return its path (None where no
         journal could be written) and the methods of the messages in it, or None when nothing is left."""
         with self._lock:
+            self._stopped = True  # the delivery thread takes nothing more: what it writes now would not be marked
             left = ([self._in_flight] if self._in_flight is not None else []) + list(self._queue)
             if not left:
                 return None
@@ -168,12 +169,13 @@ class Delivery:
         idle_work = True  # the recorder's work for a moment with nothing to write (once, after the job's run opened)
         while True:
             with self._lock:
+                if self._stopped:
+                    return
                 while not self._queue:
                     if self._ended:
                         self._drained = True
-                        if self.journal is not None:  # the job ended with everything written
-                            self.journal.discard()
-                            self.journal = None
+                        self._journal_write(Journal.discard)  # the job ended with everything written
+                        self.journal = None
                         self._lock.notify_all()
                         return
                     if idle_work and self.opened:
@@ -187,8 +189,7 @@ class Delivery:
             self._apply(item)
             with self._lock:
                 self._in_flight = None
-                if self.journal is not None:
-                    self.journal.applied(item[0], self.recorder.facts())
+                self._journal_write(lambda journal: journal.applied(item[0], self.recorder.facts()))
                 if self._missed and not self._queue:
                     self._missed = False
                     logger.warning("The store is back; every message it missed is written.")
@@ -225,12 +226,31 @@ class Delivery:
             if self._missed:
                 return
             self._missed = True
-            if self.journal is None and not self._no_journal:
+            if self.journal is None and not self._no_journal and not self._stopped:
                 assert self._in_flight is not None  # a miss happens inside _apply
                 self._try_journal([self._in_flight, *self._queue], f" ({type(exc).__name__}: {exc})")
             if self.journal is not None:
                 logger.warning("The store cannot be reached (%s: %s); retrying, and keeping what is not written in %s.",
                                type(exc).__name__, str(exc)[:300], self.journal.path)
+            elif not self._stopped:
+                logger.warning("The store cannot be reached (%s: %s); retrying, from memory (no journal).",
+                               type(exc).__name__, str(exc)[:300])
+
+    def _journal_write(self, write: Callable[[Journal], None]) -> None:
+        """Under the lock: one write to the journal; one that fails (a full disk) ends the journal, said once, and
+        the store is still written from memory."""
+        if self.journal is None:
+            return
+        try:
+            write(self.journal)
+        except OSError as exc:
+            journal, self.journal, self._no_journal = self.journal, None, True
+            try:
+                journal.discard()
+            except OSError:
+                pass
+            logger.warning("The journal %s could not be written (%s); it is given up: what the store has not got "
+                           "when the job ends or is killed cannot be kept.", journal.path, exc)
 
     def _try_journal(self, items: list[Item], why: str) -> None:
         """Under the lock: begin the journal with ``items``; where it cannot be written, say so once (``why`` the

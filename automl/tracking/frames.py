@@ -9,6 +9,9 @@ from __future__ import annotations
 import pickle
 from typing import Any, BinaryIO
 
+#: The writer's third argument when the search process ignores SIGINT (``automl.tracking.writer``'s InterruptWatch).
+IGNORES_CTRL_C = "ignores-ctrl-c"
+
 
 class UnpicklableMessage(Exception):
     """A message that cannot be pickled (a model holding a lambda, say): nothing of it was written."""

@@ -62,29 +62,49 @@ class Journal:
         self.path = Path(path)
         self._made_folder = False
         if state is None:
-            self._file: BinaryIO = open(self.path, "ab")
-            if not _lock(self._file):
-                self._file.close()
-                raise InputError(f"journal {str(self.path)!r} is still being written by a running job (its writer "
-                                 "holds it); let that job end, then sync what it left.")
+            self._file: BinaryIO = self._continue()
             return
-        self._file = self._create()
-        _lock(self._file)
-        self._file.write(MAGIC)
-        self._add(("state", state))
+        self._file = self._create(state)
 
-    def _create(self) -> BinaryIO:
-        for _ in range(3):  # another job may remove the empty folder between its creation and the file's
+    def _continue(self) -> BinaryIO:
+        try:  # never created here: a journal removed meanwhile (synced by another process) is not made again
+            stream = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_APPEND), "ab")
+        except FileNotFoundError:
+            raise InputError(f"journal {str(self.path)!r} does not exist (any more): another sync may have written "
+                             "it.") from None
+        if not _lock(stream, fcntl.LOCK_EX):
+            stream.close()
+            raise InputError(f"journal {str(self.path)!r} is still being written by a running job (its writer "
+                             "holds it); let that job end, then sync what it left.")
+        return stream
+
+    def _create(self, state: dict[str, Any]) -> BinaryIO:
+        """Written under a hidden name, locked, then renamed: no one sees a journal without its start or its lock."""
+        hidden = self.path.with_name(f".{self.path.name}.new")
+        for attempt in range(3):  # another job may remove the empty folder between its creation and the file's
             try:
                 self.path.parent.mkdir(parents=True)
                 self._made_folder = True
             except FileExistsError:
                 pass
             try:
-                return open(self.path, "xb")
+                stream = open(hidden, "xb")
+                break
             except FileNotFoundError:
-                continue
-        return open(self.path, "xb")
+                if attempt == 2:
+                    raise
+        try:
+            if not _lock(stream, fcntl.LOCK_EX):
+                raise OSError(errno.EWOULDBLOCK, "the new journal is locked by another process")
+            stream.write(MAGIC)
+            write_frame(stream, ("state", state))
+            stream.flush()
+            os.rename(hidden, self.path)
+        except BaseException:
+            stream.close()
+            hidden.unlink(missing_ok=True)
+            raise
+        return stream
 
     def add(self, seq: int, frame: bytes) -> None:
         self._add(("message", seq, frame))
@@ -94,15 +114,19 @@ class Journal:
 
     def close(self) -> None:
         """Keep the file: what it holds is still to be written (``automl sync``)."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
 
     def discard(self) -> None:
         """Everything in it is in the store: the file goes, and the folder with it when this journal made it and
         nothing else is in it."""
-        self.path.unlink(missing_ok=True)
-        self._file.close()
+        try:
+            self.path.unlink(missing_ok=True)
+        finally:
+            self._file.close()
         if self._made_folder:
             try:
                 self.path.parent.rmdir()
@@ -114,10 +138,11 @@ class Journal:
         self._file.flush()
 
 
-def _lock(stream: BinaryIO) -> bool:
-    """Take this process's exclusive lock on an open journal; False when another process holds it."""
+def _lock(stream: BinaryIO, kind: int) -> bool:
+    """Take a lock (``fcntl.LOCK_EX`` or ``LOCK_SH``) on an open journal; False when another process holds an
+    exclusive one (a live writer)."""
     try:
-        fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(stream.fileno(), kind | fcntl.LOCK_NB)
         return True
     except OSError as exc:
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
@@ -126,11 +151,13 @@ def _lock(stream: BinaryIO) -> bool:
 
 
 def is_left(path: str | Path) -> bool:
-    """Whether the journal at ``path`` is left: no live process holds its lock (its writer ended or died)."""
+    """Whether the journal at ``path`` is left: no live process holds its lock (its writer ended or died). A shared
+    lock is enough to tell, and works on a read-only descriptor (NFS emulates flock with POSIX locks); where locks
+    cannot be taken at all, the journal does not count as left."""
     try:
         with open(path, "rb") as stream:
-            return _lock(stream)  # closing the file lets the lock go again
-    except FileNotFoundError:
+            return _lock(stream, fcntl.LOCK_SH)  # closing the file lets the lock go again
+    except OSError:
         return False
 
 
@@ -170,18 +197,25 @@ def read_journal(path: str | Path) -> JournalContents:
     return contents
 
 
-def journal_run_id(path: str | Path) -> str | None:
-    """The job run a journal writes to (None until the store created it, or for a file that is not a journal),
-    read only as far as the first frame that says."""
+def journal_job(path: str | Path) -> tuple[str | None, str | None]:
+    """The job a journal writes: its run's id (None until the store created it) and the id the search process drew
+    for it (tag ``automl.job_uuid``, in the journal's first message, so a run created without an answer is found
+    too); (None, None) for a file that is not a journal. Read only as far as needed."""
+    run_id = job_uuid = None
     try:
         with open(path, "rb") as stream:
             if stream.read(len(MAGIC)) != MAGIC:
-                return None
-            while (frame := read_frame(stream)) is not None:
-                record = pickle.loads(frame)
-                known = record[1].get("run_id") if record[0] == "state" else record[2].get("run_id") if record[0] == "applied" else None
-                if known is not None:
-                    return known
-    except (OSError, pickle.UnpicklingError, EOFError, IndexError, AttributeError):
-        return None
-    return None
+                return None, None
+            while run_id is None and (frame := read_frame(stream)) is not None:
+                kind, *body = pickle.loads(frame)
+                if kind == "state":
+                    run_id = body[0].get("run_id")
+                elif kind == "applied":
+                    run_id = body[1].get("run_id")
+                elif kind == "message" and job_uuid is None:
+                    method, args = pickle.loads(body[1])
+                    if method == "open":
+                        job_uuid = args[1].get(JOB_UUID_TAG)
+    except Exception:  # noqa: BLE001 - a file that cannot be read as a journal names no job
+        return None, None
+    return run_id, job_uuid

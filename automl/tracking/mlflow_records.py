@@ -47,6 +47,7 @@ class MlflowRecorder:
         #: Look before writing: the write now retried may have landed before its answer was lost (the store went
         #: away). Set for a retried message by the delivery and for the first message ``automl sync`` writes.
         self.careful = False
+        self.found_landed = 0  # trial runs a careful write found in the store already (written before, unanswered)
 
     # -- what a journal keeps (``automl.tracking.journal``) ---------------------------------------------------
     def facts(self) -> dict[str, Any]:
@@ -194,6 +195,7 @@ class MlflowRecorder:
         if landed is not None:  # an earlier try created it without hearing back, perhaps without its data
             fill_with_client(self.client, landed, run)
             self.trials.append(trial)
+            self.found_landed += 1
             return
         if self.sql_writer is not None:
             self.sql_writer.validate(run)  # bad data is the trial's error on either path

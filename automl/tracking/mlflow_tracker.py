@@ -28,7 +28,7 @@ import pandas as pd
 from automl.errors import InputError
 from automl.study import Trial
 from automl.tracking.base import Tracker
-from automl.tracking.frames import UnpicklableMessage, write_frame
+from automl.tracking.frames import IGNORES_CTRL_C, UnpicklableMessage, write_frame
 from automl.tracking.journal import JOB_UUID_TAG
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,8 @@ class MlflowTracker(Tracker):
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "automl.tracking.writer", self.requested_uri or "", self.experiment],
+            [sys.executable, "-m", "automl.tracking.writer", self.requested_uri or "", self.experiment,
+             *([IGNORES_CTRL_C] if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, preexec_fn=_ignore_ctrl_c,
         )
         self._feeder = threading.Thread(target=self._feed, name="automl-mlflow-feeder", daemon=True)

@@ -46,15 +46,16 @@ def sync_journal(path: str | Path, tracking_uri: str | None = None, patience_s: 
     """
     read_journal(path)  # a clear error for a missing file or one that is not a journal, before it is opened
     journal = Journal(path, None)  # the lock: no live writer adds to it from here
-    contents = read_journal(path)
-    recorder = MlflowRecorder.restore(contents.state, contents.facts, tracking_uri)
-    messages = [(seq, *pickle.loads(frame)) for seq, frame in contents.messages]
-    written = [(method, args) for seq, method, args in messages if seq <= contents.applied_seq]
-    recorder.trials += [args[0] for method, args in written if method == "write_trial"]  # in the job's report
-    ended = any(method in ENDINGS for method, _ in written)
-    synced = Synced(recorder.run_id, str(recorder.requested_uri or "the default store"), 0, False, [])
-    first = min((seq for seq, _, _ in messages if seq > contents.applied_seq), default=-1)
+    recorder: MlflowRecorder | None = None
     try:
+        contents = read_journal(path)
+        recorder = MlflowRecorder.restore(contents.state, contents.facts, tracking_uri)
+        messages = [(seq, *pickle.loads(frame)) for seq, frame in contents.messages]
+        written = [(method, args) for seq, method, args in messages if seq <= contents.applied_seq]
+        recorder.trials += [args[0] for method, args in written if method == "write_trial"]  # in the job's report
+        ended = any(method in ENDINGS for method, _ in written)
+        synced = Synced(recorder.run_id, str(recorder.requested_uri or "the default store"), 0, False, [])
+        first = min((seq for seq, _, _ in messages if seq > contents.applied_seq), default=-1)
         for seq, method, args in messages:
             if seq <= contents.applied_seq:
                 continue
@@ -62,7 +63,7 @@ def sync_journal(path: str | Path, tracking_uri: str | None = None, patience_s: 
                 synced.errors.append(f"{method}: the job's run was never opened")
                 continue
             recorder.careful = seq == first  # only the first may have been under way when the journal stopped
-            give_up = time.monotonic() + patience_s
+            give_up, found = time.monotonic() + patience_s, recorder.found_landed
             error = write_with_retries(lambda: getattr(recorder, method)(*args), lambda: time.monotonic() < give_up,
                                        lambda exc: setattr(recorder, "careful", True))
             if error is not None and store_unreachable(error):
@@ -72,7 +73,7 @@ def sync_journal(path: str | Path, tracking_uri: str | None = None, patience_s: 
             if error is not None:
                 synced.errors.append(f"{method}: {type(error).__name__}: {error}")
             journal.applied(seq, recorder.facts())
-            synced.trials += method == "write_trial"
+            synced.trials += method == "write_trial" and recorder.found_landed == found  # not one it found there
             synced.result = synced.result or method == "write_result"
             ended = ended or method in ENDINGS
         if not ended and recorder.run_id is not None and cut_short is not None:
@@ -81,7 +82,7 @@ def sync_journal(path: str | Path, tracking_uri: str | None = None, patience_s: 
         journal.close()
         raise
     finally:
-        if recorder.heartbeat is not None:
+        if recorder is not None and recorder.heartbeat is not None:
             recorder.heartbeat.stop()
     journal.discard()
     synced.run_id = recorder.run_id

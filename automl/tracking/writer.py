@@ -1,4 +1,4 @@
-"""The tracking writer process: ``python -m automl.tracking.writer TRACKING_URI EXPERIMENT``.
+"""The tracking writer process: ``python -m automl.tracking.writer TRACKING_URI EXPERIMENT [ignores-ctrl-c]``.
 
 Reads ``(method, args)`` messages (length-prefixed pickles, ``automl.tracking.frames``) from stdin and delivers them
 to an ``MlflowRecorder`` (``automl.tracking.delivery``: in order, retried while the store is away, journaled),
@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, Callable
 
 from automl.tracking.chatter import ENV, route_to
 from automl.tracking.delivery import Delivery
-from automl.tracking.frames import read_frame
+from automl.tracking.frames import IGNORES_CTRL_C, read_frame
 from automl.tracking.journal import journal_folder
 from automl.tracking.mlflow_records import MlflowRecorder
 
@@ -98,6 +98,8 @@ class InterruptWatch:
     ``grace_s`` after the interrupt, it is terminated (SIGTERM, then SIGKILL).
     Input that ends after an interrupt is an interrupted job: FAILED, with
     :attr:`ending`'s reason. This process never stops on Ctrl-C, so its writes finish.
+    A search process that ignores SIGINT (started in the background of a script, or by ``nohup``-like tools:
+    the signal is ignored from its start) gets no watch: the job goes on, as the user asked of it.
     """
 
     def __init__(self, search_pid: int, grace_s: float = INTERRUPT_GRACE_S) -> None:
@@ -148,7 +150,8 @@ class InterruptWatch:
 
 def main() -> None:
     watch = InterruptWatch(os.getppid())
-    watch.install()
+    if sys.argv[3:4] != [IGNORES_CTRL_C]:
+        watch.install()
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies
     uri, experiment = sys.argv[1] or None, sys.argv[2]
