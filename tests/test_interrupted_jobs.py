@@ -115,22 +115,6 @@ def test_finished_trials_survive_and_the_job_run_does_not_stay_running(how: str,
         assert parent.data.metrics["n_trials"] == len(trials)
 
 
-def test_a_job_that_ignores_ctrl_c_goes_on_to_its_end(tmp_path: Path) -> None:
-    """A job started with SIGINT ignored (in the background of a script: how the CI flake of issue 15 point 7 came
-    about) is not interrupted by it, and its writer does not stop it either: it finishes its budget."""
-    store, client = new_store(tmp_path)
-    job = start_job(tmp_path, store, ctrl_c=ignoring_ctrl_c, time_budget=INTERRUPT_GRACE_S + 4)
-    try:
-        wait_for(lambda: len(runs(client)[1]) >= 3)
-        os.killpg(job.pid, signal.SIGINT)
-        assert job.wait(timeout=120) == 0
-    finally:
-        if job.poll() is None:
-            os.killpg(job.pid, signal.SIGKILL)
-    (parent,) = runs(client)[0]
-    assert parent.info.status == "FINISHED" and "automl.end_reason" not in parent.data.tags
-
-
 def test_automl_resume_continues_a_killed_job(tmp_path: Path) -> None:
     store, client = new_store(tmp_path)
     job = start_job(tmp_path, store)
