@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import pytest
 from mlflow import MlflowClient
 
 from automl.tracking.writer import INTERRUPT_GRACE_S
@@ -87,35 +86,31 @@ def wait_for(condition, seconds: float = 120):  # noqa: ANN001, ANN201
     raise AssertionError("timed out")
 
 
-@pytest.mark.parametrize("how", ["SIGKILL of the search process", "Ctrl-C"])
-def test_finished_trials_survive_and_the_job_run_does_not_stay_running(how: str, tmp_path: Path) -> None:
+def test_ctrl_c_ends_the_job_itself_and_its_finished_trials_survive(tmp_path: Path) -> None:
     store, client = new_store(tmp_path)
     job = start_job(tmp_path, store)
     try:
         wait_for(lambda: len(runs(client)[1]) >= 3)
-        if how == "Ctrl-C":
-            os.killpg(job.pid, signal.SIGINT)  # the whole process group, as a terminal does
-        else:
-            job.kill()  # only the search process: its MLflow writer sees its input end
-        job.wait(timeout=INTERRUPT_GRACE_S + 15)  # Ctrl-C: the job ends itself in about a second
+        os.killpg(job.pid, signal.SIGINT)  # the whole process group, as a terminal does
+        job.wait(timeout=INTERRUPT_GRACE_S + 15)  # the job ends itself in about a second
         parent = wait_for(lambda: [p for p in runs(client)[0] if p.info.status != "RUNNING"])[0]
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
-    trials = runs(client)[1]
+    assert_trials_survived(runs(client)[1])
+    assert parent.info.status == "FAILED"
+    assert parent.data.tags["automl.end_reason"].startswith("interrupted (Ctrl-C)")
+    assert "did not stop within" not in parent.data.tags["automl.end_reason"]  # the job, not its writer, ended it
+
+
+def assert_trials_survived(trials: list) -> None:
     assert len(trials) >= 3 and {t.info.status for t in trials} <= {"FINISHED", "FAILED", "KILLED"}
     assert sorted(int(t.data.tags["automl.trial_id"]) for t in trials) == list(range(len(trials)))
-    if how == "Ctrl-C":  # the job ended itself: its writer did not have to stop it
-        assert parent.info.status == "FAILED"
-        assert parent.data.tags["automl.end_reason"].startswith("interrupted (Ctrl-C)")
-        assert "did not stop within" not in parent.data.tags["automl.end_reason"]
-    else:
-        assert parent.info.status == "KILLED"
-        assert "ended without finishing the job" in parent.data.tags["automl.end_reason"]
-        assert parent.data.metrics["n_trials"] == len(trials)
 
 
-def test_automl_resume_continues_a_killed_job(tmp_path: Path) -> None:
+def test_a_killed_search_process_s_writer_ends_the_run_and_automl_resume_continues_the_job(tmp_path: Path) -> None:
+    """SIGKILL of the search process only: its MLflow writer sees its input end, records the trials it received and
+    ends the job's run KILLED, with the reason; `automl resume` then replays them and goes on."""
     store, client = new_store(tmp_path)
     job = start_job(tmp_path, store)
     try:
@@ -126,7 +121,11 @@ def test_automl_resume_continues_a_killed_job(tmp_path: Path) -> None:
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
-    done = len(runs(client)[1])
+    trials = runs(client)[1]
+    assert_trials_survived(trials)
+    assert "ended without finishing the job" in killed.data.tags["automl.end_reason"]
+    assert killed.data.metrics["n_trials"] == len(trials)
+    done = len(trials)
     command = [sys.executable, "-m", "automl", "resume", killed.info.run_id, "--tracking-uri", store,
                "--max-trials", str(done + 2), "--time-budget", "60", "--quiet"]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)

@@ -144,9 +144,10 @@ def test_a_killed_driver_leaves_no_worker_behind_and_its_job_resumes_on_ray(ray_
     experiment = client.get_experiment_by_name("driver-death").experiment_id
     (dead,) = client.search_runs([experiment], "tags.`automl.role` = 'job'")
     assert dead.info.status == "KILLED"
+    done = len(trials())  # with what `automl jobs` wrote from the killed writer's journal
     resumed = subprocess.run([sys.executable, "-m", "automl", "resume", dead.info.run_id, "--tracking-uri", uri,
-                              "--time-budget", "20", "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=300)
+                              "--max-trials", str(done + 2), "--time-budget", "60", "--quiet"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)  # ends at two new trials, a slow machine too
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     (after,) = [r for r in client.search_runs([experiment], "tags.`automl.role` = 'job'")
                 if r.info.run_id != dead.info.run_id]
