@@ -94,6 +94,20 @@ def test_object_columns_of_numbers_are_numeric_and_unusable_values_missing(caplo
         check_xy(np.array([[{"k": 1}], [{"k": 2}]], dtype=object), [0, 1])
 
 
+def test_a_table_of_numbers_is_transformed_as_one_block_with_the_same_values() -> None:
+    """Numeric and boolean columns (nullable ones with missing values included) go through one float64 block; the
+    values equal the column-by-column conversion, which a column of numbers as text still takes."""
+    X = pd.DataFrame({"i": [1, 2, 3], "f": [0.5, np.nan, 2.0], "b": [True, False, True],
+                      "n": pd.array([4, None, 6], dtype="Int64"), "nb": pd.array([True, None, False], dtype="boolean"),
+                      "a/b": [7.0, 8.0, 9.0]}, index=[10, 11, 12])
+    pre = TabularPreprocessor().fit(X)
+    expected = pd.DataFrame({pre.output_names_[c]: pd.to_numeric(X[c].reset_index(drop=True)).astype("float64")
+                             for c in X.columns})
+    pd.testing.assert_frame_equal(pre.transform(X), expected)
+    as_text = X.assign(i=["1", "2", "3"])  # object dtype: judged column by column, to the same numbers
+    pd.testing.assert_frame_equal(pre.transform(as_text), expected)
+
+
 def test_infinite_features_are_named_at_fit_and_predict() -> None:
     pre = TabularPreprocessor().fit(pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, 1.0]}))
     with pytest.raises(InputError, match=r'Column "b" holds 1 infinite value\(s\) \(the first in row 1\)'):
