@@ -21,6 +21,8 @@ _PUBLIC = {
     "METRICS": "automl.metrics",
     "Metric": "automl.metrics",
     "TunedModel": "automl.model",
+    "Portfolio": "automl.portfolio",
+    "DataShape": "automl.portfolio",
     "Param": "automl.space",
     "SearchSpace": "automl.space",
     "TaskSpec": "automl.task",
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from automl.metrics import METRICS, Metric
     from automl.model import TunedModel
     from automl.persistence import load_model, save_model
+    from automl.portfolio import DataShape, Portfolio
     from automl.space import Param, SearchSpace
     from automl.task import TaskSpec
     from automl.tasks import TASKS, Task

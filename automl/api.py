@@ -15,6 +15,7 @@ from automl import __version__
 from automl.budget import Budget
 from automl.constraints import parse_constraints
 from automl.pareto import parse_objectives
+from automl.portfolio import resolve_warm_start
 from automl.errors import InputError
 from automl.fitted import FittedResults
 from automl.job_plan import plan_job
@@ -136,6 +137,12 @@ class AutoML(FittedResults, BaseEstimator):
         Where in-process trials train: "cuda" puts LightGBM, XGBoost and the mlp on the GPU (each trial's
         ``automl.device`` says where it trained) and is an error up front where no CUDA GPU is visible. On Ray,
         trials get GPUs through ``resources_per_trial``.
+    warm_start : bool or str
+        True (default): each family's search starts, after its default, from the configurations that did best
+        on the benchmark collection's data sets nearest to this data in shape (rows, features, classes, share of
+        categorical columns), from the portfolio shipped with automl (``automl.portfolio``); tabular tasks only.
+        False starts from the defaults only; a path names a portfolio file of your own
+        (``python -m benchmarks.portfolio_mine`` writes one). ``job_params_["warm_start_configs"]`` counts them.
     """
 
     def __init__(
@@ -170,6 +177,7 @@ class AutoML(FittedResults, BaseEstimator):
         constraints: Mapping[str, float] | None = None,
         device: str = "cpu",
         objectives: Sequence[str] | None = None,
+        warm_start: bool | str = True,
         verbose: int = 0,
     ) -> None:
         self.task = task
@@ -202,6 +210,7 @@ class AutoML(FittedResults, BaseEstimator):
         self.constraints = constraints
         self.device = device
         self.objectives = objectives
+        self.warm_start = warm_start
         self.verbose = verbose
 
     def __sklearn_tags__(self) -> Any:
@@ -327,7 +336,8 @@ class AutoML(FittedResults, BaseEstimator):
             raise InputError(f"verbose={self.verbose!r} is invalid; pass 0 (quiet) or 1 (a progress display).")
         return JobSettings(self.strategy, resolve_early_stop(self.early_stop), self.backend, backend_options,
                            resolve_n_jobs(self.n_jobs), self.ensemble, parse_constraints(self.constraints),
-                           check_device(self.device, self.backend), parse_objectives(self.objectives, self.strategy))
+                           check_device(self.device, self.backend), parse_objectives(self.objectives, self.strategy),
+                           resolve_warm_start(self.warm_start))
 
     def _task_spec(self) -> TaskSpec:
         if isinstance(self.task, TaskSpec):

@@ -128,6 +128,6 @@ class EnsembleBuilder:
 
 
 def _as_float64(values: np.ndarray) -> np.ndarray:
-    """Kept predictions (float32) as float64; class probabilities renormalised so their rows sum to 1 again."""
+    """Kept predictions as float64; class probabilities renormalised so their rows sum to 1."""
     out = values.astype(float)
     return out / out.sum(axis=1, keepdims=True) if out.ndim == 2 else out

@@ -17,6 +17,7 @@ import pandas as pd
 from automl import __version__
 from automl.data import DataSummary, check_features, check_xy
 from automl.errors import InputError
+from automl.portfolio import NEAREST, DataShape
 from automl.problem import TuningProblem, build_problem
 from automl.records import direction
 from automl.strategies import resolve_strategy_name
@@ -56,7 +57,8 @@ def plan_job(automl: "AutoML", X: Any, y: Any, groups: Any, fit_options: dict[st
     if settings.objectives and automl.strategy == "auto":
         strategy, reason = "tpe", f"objectives {', '.join(('score', *settings.objectives))}: multi-objective TPE"
     logger.info("strategy=%s (%s)", strategy, reason)
-    settings = replace(settings, strategy=strategy)
+    starts = {} if settings.portfolio is None else settings.portfolio.starts(data_shape(problem), problem.space)
+    settings = replace(settings, strategy=strategy, starts=starts)
     params, tags = job_record(automl, problem, settings, reason)
     return JobPlan(problem, settings, frame, params, tags, reason)
 
@@ -79,11 +81,27 @@ def job_record(automl: "AutoML", problem: TuningProblem, settings: JobSettings,
         **({} if settings.constraints is None else settings.constraints.as_params()),
         **({"objectives": ",".join(("score", *settings.objectives))} if settings.objectives else {}),
         **problem.task.job_params(problem.spec, list(problem.splits)),
+        **warm_start_params(problem, settings),
         "param_scales": ";".join(f"{name}={scale}" for name, scale in problem.space.scales().items()),  # the report's axes
     }
     tags = {"automl.version": __version__, "automl.task": kind, "automl.strategy": settings.strategy,
             "automl.strategy_reason": reason, "automl.job_name": job_name(kind, settings.strategy, summary, params)}
     return params, tags
+
+
+def warm_start_params(problem: TuningProblem, settings: JobSettings) -> dict[str, Any]:
+    """Where the search's starting configurations come from: the portfolio, how many, the nearest data sets."""
+    if settings.portfolio is None:
+        return {"warm_start": "off", "warm_start_configs": 0}
+    nearest = [e.dataset for e in settings.portfolio.ranked(data_shape(problem))[:NEAREST]]
+    return {"warm_start": settings.portfolio.source, "warm_start_configs": sum(map(len, settings.starts.values())),
+            "warm_start_nearest": ",".join(nearest)}
+
+
+def data_shape(problem: TuningProblem) -> DataShape:
+    """The data's shape as the portfolio compares it (task kind, rows, features, categorical share, classes)."""
+    summary = problem.summary
+    return DataShape.of(problem.spec.kind, summary.n_rows, summary.n_features, summary.n_categorical, summary.n_classes)
 
 
 def job_name(kind: str, strategy: str, summary: DataSummary, params: dict[str, Any]) -> str:

@@ -2,8 +2,10 @@
 
 Every finished trial predicts its validation rows (each row once under
 cross-validation; the held-out rows on a holdout split). The store keeps those
-predictions for the best :data:`KEEP_BEST` trials by loss, as float32, and
-fewer when they would take more than :data:`MAX_BYTES` together; a better
+predictions for the best :data:`KEEP_BEST` trials by loss, as float64 (float32
+lost the order of saturated probabilities: an unregularised logistic regression's
+1 - 1e-9 became 1.0, and its kept predictions scored roc_auc 0.9735 where the
+trial had scored 0.9843), and fewer when they would take more than :data:`MAX_BYTES` together; a better
 trial evicts the worst kept one. Ray workers send predictions back only for a
 trial that would be kept (its loss beats :meth:`OutOfFoldStore.threshold`).
 """
@@ -31,7 +33,7 @@ class OutOfFold:
     @classmethod
     def of(cls, rows: list[np.ndarray], values: list[np.ndarray]) -> "OutOfFold":
         order = np.concatenate(rows)
-        stacked = np.concatenate(values).astype(np.float32)
+        stacked = np.concatenate(values).astype(np.float64)
         sort = np.argsort(order, kind="stable")
         return cls(order[sort], stacked[sort])
 

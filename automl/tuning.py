@@ -17,6 +17,7 @@ from automl.errors import AutoMLError, InputError
 from automl.ensemble import EnsemblePlan
 from automl.ensembling import EnsembleBuilder
 from automl.model import TunedModel
+from automl.portfolio import Portfolio
 from automl.problem import TuningProblem
 from automl.records import OK
 from automl.resume import AskedFirst, replay
@@ -47,6 +48,9 @@ class JobSettings:
     constraints: Constraints | None = None  # deployment limits on each trial's model (automl.constraints)
     device: str = "cpu"  # where in-process trials train ("cuda": checked to exist before any work)
     objectives: tuple[str, ...] = ()  # measurements searched beside the score (automl.pareto)
+    portfolio: Portfolio | None = None  # warm_start's portfolio (automl.portfolio); None: start from the defaults
+    #: per family, the portfolio's configurations for this data, tried after its default (set by the job's plan)
+    starts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,7 +84,8 @@ class JobRunner:
         cost_model = CostModel(self.objective.adapters, shape, n_fits=len(problem.splits))
         self.strategy: Strategy = STRATEGIES.get(settings.strategy)(
             problem.space, problem.seed, problem.families, cost_model=cost_model, constraints=settings.constraints,
-            **({"objectives": settings.objectives} if settings.objectives else {}))
+            **({"objectives": settings.objectives} if settings.objectives else {}),
+            **({"starts": settings.starts} if settings.starts else {}))
         self.study = Study(problem.seed)
         self.backend = BACKENDS.get(settings.backend)(settings.backend_options)
         self.ensembles = EnsembleBuilder(problem, self.study, self.objective, settings.ensemble,

@@ -40,6 +40,13 @@ class Dataset:
         keep = y.notna().to_numpy()
         return X[keep].reset_index(drop=True), y[keep].reset_index(drop=True)
 
+    def split(self, X: pd.DataFrame, y: pd.Series, seed: int) -> list:
+        """The benchmark's 75/25 split for ``seed`` (stratified for classification): X_train, X_test, y_train, y_test."""
+        from sklearn.model_selection import train_test_split
+
+        stratify = None if self.task == "regression" else y
+        return train_test_split(X, y, test_size=0.25, random_state=seed, stratify=stratify)
+
     def meta(self) -> dict:
         X, y = self.load()
         categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]

@@ -6,7 +6,8 @@ Same protocol as benchmarks/autogluon_runner.py: reads ``SPLIT_DIR/meta.json`` a
 ``OUT_DIR/pred.npy`` (test class probabilities in the driver's class order, or regression predictions) and
 ``OUT_DIR/info.json`` (fit wall time measured around the fit call, trials, best family, versions).
 
-automl runs with its defaults (``AutoML(task, metric, time_budget, seed)``), tracking into the run's
+automl runs with its defaults (``AutoML(task, metric, time_budget, seed)``; ``meta["warm_start"]``, where
+benchmarks/portfolio_heldout.py sets it, is passed on), tracking into the run's
 temporary SQLite store as a user gets it; FLAML with its defaults at the same budget, metric and seed.
 """
 
@@ -28,12 +29,13 @@ def fit_automl(meta: dict, X: pd.DataFrame, y: pd.Series) -> tuple[Any, dict]:
     from automl import AutoML, __version__
 
     m = AutoML(task=meta["task"], metric=meta["metric"], time_budget=meta["budget"], seed=meta["seed"],
-               tracking_uri=meta["store"], experiment="tabular_suite")
+               tracking_uri=meta["store"], experiment="tabular_suite", warm_start=meta.get("warm_start", True))
     started = time.monotonic()
     m.fit(X, y)
     wall = time.monotonic() - started
     best = m.best_estimator_ if m.ensemble_ is None else "ensemble(" + "+".join(e["estimator"] for e in m.ensemble_) + ")"
-    return m, {"fit_wall_s": wall, "trials": len(m.study_.trials), "best": best, "versions": {"automl": __version__}}
+    return m, {"fit_wall_s": wall, "trials": len(m.study_.trials), "best": best, "versions": {"automl": __version__},
+               "warm_start_configs": m.job_params_["warm_start_configs"]}
 
 
 def fit_flaml(meta: dict, X: pd.DataFrame, y: pd.Series) -> tuple[Any, dict]:

@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from automl.metrics import get_metric
 from benchmarks.tabular_data import DATASETS, Dataset
@@ -50,8 +49,7 @@ LABEL = "__target__"
 def write_split(ds: Dataset, X: pd.DataFrame, y: pd.Series, seed: int, budget: float, store: str,
                 where: Path) -> tuple[pd.Series, pd.Series, list | None]:
     """Writes train/test parquet and meta.json for one seed; returns y_train, y_test and the class order."""
-    stratify = None if ds.task == "regression" else y
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=stratify)
+    X_train, X_test, y_train, y_test = ds.split(X, y, seed)
     classes = None if ds.task == "regression" else sorted(pd.unique(y_train).tolist())
     where.mkdir(parents=True, exist_ok=True)
     X_train.assign(**{LABEL: y_train}).reset_index(drop=True).to_parquet(where / "train.parquet")

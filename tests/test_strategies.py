@@ -58,10 +58,12 @@ def cost_model_for(space: JointSpace) -> CostModel:
 
 
 def run(name: str, trials: int, space: JointSpace = SPACE, seed: int = 0, fail_every: int = 0,
-        loss: object = None, jitter: int | None = None) -> Study:
-    """Ask/tell ``trials`` times; ``jitter`` seeds random factors on the durations (a noisy machine's measurements)."""
+        loss: object = None, jitter: int | None = None, starts: dict | None = None) -> Study:
+    """Ask/tell ``trials`` times; ``jitter`` seeds random factors on the durations (a noisy machine's measurements);
+    ``starts`` are portfolio starting configurations per family."""
     noise = None if jitter is None else np.random.default_rng(jitter)
-    strategy = STRATEGIES.get(name)(space, seed, space.families, cost_model=cost_model_for(space))
+    strategy = STRATEGIES.get(name)(space, seed, space.families, cost_model=cost_model_for(space),
+                                    **({"starts": starts} if starts else {}))
     loss_fn = loss or loss_of
     study = Study(seed)
     for i in range(trials):
@@ -138,6 +140,30 @@ def test_conditional_parameters_exist_only_where_their_conditions_hold(name: str
 def test_starts_from_each_familys_defaults(name: str) -> None:
     first = run(name, 2).trials
     assert [(t.estimator, t.config) for t in first] == [(f, SPACE.spaces[f].default_config()) for f in SPACE.families]
+
+
+#: Portfolio starts (automl.portfolio): the optimum of quad, a point near it, and tiny's best.
+STARTS = {"quad": [{"x": 1.0, "y": -2.0, "n": 100, "kind": "b"}, {"x": 0.5, "y": -1.0, "n": 50, "kind": "b"}],
+          "tiny": [{"k": 1}]}
+
+
+@pytest.mark.parametrize("name", [n for n in STRATEGIES.names() if n != "grid"])
+def test_portfolio_starts_come_after_each_familys_first_point_and_before_its_own_draws(name: str) -> None:
+    """Each family's trials begin with its default (CFO and BlendSearch: its low-cost point), then its starts in
+    order; the search goes on from there (a seed still fixes the trials)."""
+    study = run(name, trials_for(name, 16), starts=STARTS)
+    for family, starts in STARTS.items():
+        configs = [t.config for t in study.trials if t.estimator == family]
+        first = (SPACE.spaces[family].low_cost_config() if name in ("cfo", "blendsearch")
+                 else SPACE.spaces[family].default_config())
+        assert configs[:1 + len(starts)] == [first, *starts], (family, configs[:4])
+    assert min(t.loss for t in study.trials) == pytest.approx(0.0)  # the optimum, given as a start
+    again = run(name, trials_for(name, 16), starts=STARTS)
+    assert [(t.estimator, t.config) for t in again.trials] == [(t.estimator, t.config) for t in study.trials]
+
+
+def test_grid_ignores_portfolio_starts() -> None:
+    assert [t.config for t in run("grid", 12, starts=STARTS).trials] == [t.config for t in run("grid", 12).trials]
 
 
 @pytest.mark.parametrize("name", STRATEGIES.names())
@@ -258,6 +284,17 @@ def test_family_choice_is_cost_aware() -> None:
         else:
             chooser.update("slow", 0.50, 5.0)  # slow and never improving
     assert drawn.count("slow") < 0.15 * len(drawn)
+
+
+def test_a_familys_portfolio_start_runs_before_the_cost_aware_draws() -> None:
+    """First points: every family's default (cheapest first), then one portfolio start each, then ECI's draws."""
+    chooser = FamilyChooser(["fast", "slow", "plain"], seed=0, first_points={"fast": 3, "slow": 2})
+    order = []
+    for _ in range(5):
+        order.append(chooser.choose())
+        chooser.update(order[-1], 0.3 if order[-1] == "fast" else 0.9, 0.1)
+    assert order[:5] == ["fast", "slow", "plain", "fast", "slow"]  # at most one start each goes first
+    assert chooser.first_points == {"fast": 2, "slow": 2, "plain": 1}
 
 
 @pytest.mark.parametrize("name", ["tpe", "random"])

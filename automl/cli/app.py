@@ -92,6 +92,7 @@ def tune(
     max_model_mb: Optional[float] = typer.Option(None, "--max-model-mb", help="Constraint: megabytes of the pickled model."),
     objectives: Optional[str] = typer.Option(None, "--objectives", help="A multi-objective search, e.g. score,predict_ms_per_row (or model_mb)."),
     device: Optional[str] = typer.Option(None, "--device", help="Where in-process trials train: cpu or cuda (an error where no GPU is visible)."),
+    warm_start: Optional[str] = typer.Option(None, "--warm-start", help="Start each family from the shipped portfolio's configurations for data of this shape: true (default), false, or a portfolio file."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the job and the data, show what would run; fit nothing."),
     verbose: bool = typer.Option(False, "--verbose", help="Show MLflow's own messages on stderr (else: ./automl.log)."),
@@ -109,7 +110,7 @@ def tune(
         "memory_limit_mb": memory_limit_mb, "resume_from": resume_from,
         "time_column": time_column, "horizon": horizon, "series_id_column": series_id_column, "season": season,
         "known_covariates": known_covariates, "ensemble": ensemble,
-        "device": device, "objectives": objectives,
+        "device": device, "objectives": objectives, "warm_start": warm_start,
         "constraints": {k: v for k, v in (("predict_ms_per_row", max_predict_ms_per_row), ("model_mb", max_model_mb))
                         if v is not None} or None,
     }

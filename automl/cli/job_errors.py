@@ -13,6 +13,7 @@ from pydantic.fields import FieldInfo
 EXPECTED = {
     "estimators": "a list of family names such as [lgbm, rf] (or one comma-separated string), or 'auto'",
     "ensemble": "true, false or 'auto'",
+    "warm_start": "true, false or the path of a portfolio file",
     "series_id_column": "a column name or a list of column names",
     "known_covariates": "a column name or a list of column names",
     "resources_per_trial": "a mapping of resource names to numbers such as {cpu: 1, gpu: 0.5}",

@@ -51,6 +51,7 @@ class JobSpec(BaseModel):
     constraints: dict[str, float] | None = None  # predict_ms_per_row, model_mb, batch_rows (checked by check_job)
     device: str = "cpu"  # cpu or cuda: where in-process trials train (checked by check_job)
     objectives: list[str] | None = None  # [score, predict_ms_per_row and/or model_mb]: a multi-objective search
+    warm_start: bool | Path = True  # the shipped portfolio's starting configurations; false: none; or a portfolio file
     # forecasting (task: forecast)
     time_column: str | None = None
     horizon: int | None = Field(None, ge=1)
@@ -71,10 +72,10 @@ class JobSpec(BaseModel):
         return {"time_column": self.time_column, "horizon": self.horizon, "series_id_column": self.series_id_column,
                 "season": self.season, "known_covariates": self.known_covariates}
 
-    @field_validator("ensemble", mode="before")
+    @field_validator("ensemble", "warm_start", mode="before")
     @classmethod
-    def _parse_ensemble(cls, value: Any) -> Any:
-        """The flag form: auto, true, false or stack."""
+    def _parse_flag_bool(cls, value: Any) -> Any:
+        """The flag form of true and false (ensemble: or auto, stack; warm_start: or a portfolio file's path)."""
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         return value
@@ -103,11 +104,15 @@ class JobSpec(BaseModel):
     def resolve_paths(self, base: Path) -> "JobSpec":
         """Paths in a job file are relative to the file's folder."""
         updates = {}
-        for name in ("data", "test_data", "output"):
+        for name in PATH_FIELDS:
             value = getattr(self, name)
-            if value is not None and not value.is_absolute():
+            if isinstance(value, Path) and not value.is_absolute():
                 updates[name] = (base / value).resolve()
         return self.model_copy(update=updates)
+
+
+#: Fields that are paths (relative to the job file's folder when given in it).
+PATH_FIELDS = ("data", "test_data", "output", "warm_start")
 
 
 def load_job(path: Path | None, overrides: dict[str, Any]) -> JobSpec:
@@ -137,7 +142,7 @@ def load_job(path: Path | None, overrides: dict[str, Any]) -> JobSpec:
     flagged_paths = flagged
     resolved = spec_from_file.resolve_paths(base)
     # Paths given as flags are relative to the working directory, not the job file.
-    return resolved.model_copy(update={k: getattr(spec_from_file, k) for k in ("data", "test_data", "output") if k in flagged_paths})
+    return resolved.model_copy(update={k: getattr(spec_from_file, k) for k in PATH_FIELDS if k in flagged_paths})
 
 
 def _validate(fields: dict[str, Any], source: str, flagged: set[str]) -> JobSpec:

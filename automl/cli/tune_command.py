@@ -97,7 +97,8 @@ def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Pat
         resources_per_trial=spec.resources_per_trial, ray_address=spec.ray_address, trial_retries=spec.trial_retries,
         trial_timeout=spec.trial_timeout, memory_limit_mb=spec.memory_limit_mb,
         resume_from=spec.resume_from, ensemble=spec.ensemble, constraints=spec.constraints, device=spec.device,
-        objectives=spec.objectives, tags={**({JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else {}),
+        objectives=spec.objectives, warm_start=spec.warm_start if isinstance(spec.warm_start, bool) else str(spec.warm_start),
+        tags={**({JOB_FILE_TAG: str(job_file.resolve())} if job_file is not None else {}),
                                          DATA_SOURCE_TAG: str(spec.data.resolve())},
     )
     if dry_run:
@@ -138,6 +139,9 @@ def show_plan(plan: dict[str, Any], spec: JobSpec, console: Console, test_rows: 
         "backend": f"{plan['backend']}, {plan['n_jobs']} thread(s) per trial" + (", on the GPU" if plan.get("device") == "cuda" else ""),
         "constraints": ", ".join(f"{k.removeprefix('constraint_')} <= {v:g}" for k, v in plan.items()
                                  if k.startswith("constraint_") and k != "constraint_batch_rows") or "none",
+        "warm start": (f"{plan['warm_start_configs']} configuration(s) from {plan['warm_start']} (data sets nearest in "
+                       f"shape: {plan.get('warm_start_nearest', '').replace(',', ', ') or 'none'})"
+                       if plan["warm_start"] != "off" else "off: each family starts from its defaults"),
         "output": str(spec.output),
         "tracking": (spec.tracking_uri or "sqlite:///mlflow.db") if spec.tracking else "off",
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from automl.space import JointSpace
 from automl.study import Suggestion, Trial
@@ -22,6 +22,9 @@ class Strategy:
     strategies whose samplers take them: TPE and BO (Optuna's ``constraints_func``), CFO and BlendSearch (FLAML's
     ``metric_constraints``); random and grid search do not learn from results, so they need not be told.
     ``objectives`` (measurements beside the loss) are searched by TPE (multi-objective); the others ignore them.
+    ``starts`` (``automl.portfolio``: per family, configurations known to work on data of this shape) are tried
+    after the family's default and before the strategy's own draws, and told to it like any trial; grid search,
+    which visits a fixed grid, ignores them.
     """
 
     name = "base"
@@ -29,6 +32,7 @@ class Strategy:
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
         constraints: Constraints | None = None, objectives: tuple[str, ...] = (),
+        starts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
     ) -> None:
         self.space = space
         self.seed = seed
@@ -36,6 +40,11 @@ class Strategy:
         self.cost_model = cost_model
         self.constraints = constraints
         self.objectives = objectives  # measurements minimised beside the loss (automl.pareto); TPE searches them
+        self.starts = {f: [dict(c) for c in configs] for f, configs in (starts or {}).items() if f in self.families}
+
+    def first_configs(self, family: str) -> list[dict[str, Any]]:
+        """The configurations ``family``'s search begins with: its default, then its portfolio starts."""
+        return [self.space.spaces[family].default_config(), *self.starts.get(family, [])]
 
     def excess(self, trial: Trial) -> list[float] | None:
         """How far ``trial``'s model is past each limit (<= 0: within it); None when nothing was measured."""

@@ -1,6 +1,8 @@
 """Cost-aware choice among estimator families, after FLAML's estimated cost for improvement (ECI).
 
-Every family is tried once, cheapest first. After that a family is drawn with
+Every family is tried once, cheapest first; then, once more each, the families
+that have a portfolio start (``first_points``: the default and the nearest data
+set's best configuration, ``automl.portfolio``). After that a family is drawn with
 probability proportional to 1 / ECI, where ECI estimates the seconds the family
 needs to beat the best loss found so far: the time it has spent without
 improving (at least one more trial of its measured cost), plus, for a family
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -33,16 +35,21 @@ class FamilyRecord:
 class FamilyChooser:
     """Draws the family of the next trial; ``update`` after each finished trial."""
 
-    def __init__(self, families: Sequence[str], seed: int) -> None:
+    def __init__(self, families: Sequence[str], seed: int, first_points: Mapping[str, int] | None = None) -> None:
         self.families = list(families)
         self.records = {f: FamilyRecord() for f in self.families}
         self.rng = np.random.default_rng(seed)
+        #: trials each family gets before the cost-aware draws: 1 (its first point), 2 with a portfolio start
+        self.first_points = {f: min(max(int((first_points or {}).get(f, 1)), 1), 2) for f in self.families}
 
     def choose(self, allowed: Sequence[str] | None = None) -> str:
         candidates = [f for f in self.families if allowed is None or f in allowed]
         untried = [f for f in candidates if self.records[f].chosen == 0]
+        started = [f for f in candidates if self.records[f].chosen < self.first_points[f]]
         if untried:
             family = untried[0]
+        elif started:  # a portfolio start is known to work on similar data: it runs before the draws
+            family = started[0]
         elif any(self.records[f].trials == 0 for f in candidates):  # concurrent trials: wait for first results
             family = min(candidates, key=lambda f: (self.records[f].chosen, self.families.index(f)))
         else:

@@ -2,13 +2,15 @@
 
 Each family's searcher starts at the family's low-cost point (``low_cost`` in
 searchspaces/) and is told every trial's loss and measured cost, so it moves
-toward costly configurations only when they pay.
+toward costly configurations only when they pay. With portfolio starts
+(``automl.portfolio``), FLAML evaluates them after the low-cost point and CFO
+starts its local search from the best of them.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from automl.optuna_logs import quiet_optuna
 from automl.space import JointSpace, Param, SearchSpace
@@ -56,10 +58,10 @@ class FlamlStrategy(Strategy):
 
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
-        constraints: Constraints | None = None,
+        constraints: Constraints | None = None, starts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
     ) -> None:
-        super().__init__(space, seed, families, cost_model, constraints)  # the family choice here learns measured costs, as FLAML's
-        self.chooser = FamilyChooser(self.families, seed)
+        super().__init__(space, seed, families, cost_model, constraints, starts=starts)  # the family choice here learns measured costs, as FLAML's
+        self.chooser = FamilyChooser(self.families, seed, {f: 1 + len(self.starts.get(f, [])) for f in self.families})
         self.searchers: dict[str, Any] = {}
         self.exhausted: set[str] = set()
         self._asked = 0
@@ -76,7 +78,9 @@ class FlamlStrategy(Strategy):
             "mode": "min",
             "space": flaml_space(space),
             "low_cost_partial_config": low_cost or None,
-            "points_to_evaluate": [{p.name: p.start for p in space.params}],  # every parameter: FLAML draws them all
+            # every parameter: FLAML draws them all (a start's inactive ones at their start values)
+            "points_to_evaluate": [{p.name: p.start for p in space.params},
+                                   *({p.name: c.get(p.name, p.start) for p in space.params} for c in self.starts.get(family, []))],
             "seed": self.seed + 7919 * self.families.index(family),
             "cost_attr": COST_KEY,
             "metric_constraints": None if self.constraints is None else [
@@ -118,7 +122,9 @@ class FlamlStrategy(Strategy):
             if trial.status in (OK, INFEASIBLE) and trial.loss is not None:  # FLAML judges the limits itself
                 measured = {name: trial.metrics[name] for name in (self.constraints.limits() if self.constraints else ())
                             if name in trial.metrics}
-                result = {"loss": trial.loss, COST_KEY: trial.duration_s, "config": config, **measured}
+                # "config/<name>" as Ray Tune flattens it: CFO reads its start among several given points from those
+                result = {"loss": trial.loss, COST_KEY: trial.duration_s, "config": config, **measured,
+                          **{f"config/{k}": v for k, v in config.items()}}
                 searcher.on_trial_complete(suggestion.token, result)
             else:
                 searcher.on_trial_complete(suggestion.token, None, error=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import optuna
 
@@ -40,14 +40,14 @@ class GPStrategy(Strategy):
 
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
-        constraints: Constraints | None = None,
+        constraints: Constraints | None = None, starts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
     ) -> None:
-        super().__init__(space, seed, families, cost_model, constraints)
+        super().__init__(space, seed, families, cost_model, constraints, starts=starts)
         self.asked: dict[tuple[str, int], optuna.Trial] = {}  # (family, Optuna trial number) -> the trial, until told
         if importlib.util.find_spec("torch") is None:
             raise InputError('strategy="bo" needs PyTorch for its Gaussian process; pip install "automl[torch]" '
                              'or pick strategy="tpe".')
-        self.chooser = FamilyChooser(self.families, seed)
+        self.chooser = FamilyChooser(self.families, seed, {f: len(self.first_configs(f)) for f in self.families})
         self.studies: dict[str, optuna.Study] = {}
         for index, family in enumerate(self.families):
             with quiet_optuna(), warnings.catch_warnings():
@@ -56,7 +56,8 @@ class GPStrategy(Strategy):
                     seed=seed + index, n_startup_trials=STARTUP_TRIALS,
                     independent_sampler=optuna.samplers.RandomSampler(seed=seed + index), warn_independent_sampling=False)
                 study = optuna.create_study(direction="minimize", sampler=sampler)
-            study.enqueue_trial(self.space.spaces[family].default_config())
+            for config in self.first_configs(family):  # its default, then its portfolio starts
+                study.enqueue_trial(config)
             self.studies[family] = study
 
     def ask(self) -> Suggestion | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from automl.space import JointSpace
 from automl.strategies.base import Strategy
@@ -21,8 +21,9 @@ class GridStrategy(Strategy):
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
         constraints: Constraints | None = None, objectives: tuple[str, ...] = (), resolution: int = 3,
+        starts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
     ) -> None:
-        super().__init__(space, seed, families, cost_model, constraints, objectives)
+        super().__init__(space, seed, families, cost_model, constraints, objectives)  # a fixed grid: no starts
         ordered = JointSpace({f: space.spaces[f] for f in self.families})
         self._points = ordered.grid(resolution)
 

@@ -10,7 +10,7 @@ parameter of the sampler.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import optuna
 
@@ -38,30 +38,32 @@ def flat_name(family: str, param: str) -> str:
 
 
 class OptunaStrategy(Strategy):
-    """Samples with an Optuna sampler; each family's defaults are enqueued first."""
+    """Samples with an Optuna sampler; each family's defaults (then its portfolio starts) are enqueued first."""
 
     name = "optuna"
 
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
         constraints: Constraints | None = None, objectives: tuple[str, ...] = (),
+        starts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
     ) -> None:
-        super().__init__(space, seed, families, cost_model, constraints, objectives)
+        super().__init__(space, seed, families, cost_model, constraints, objectives, starts)
         self.asked: dict[int, optuna.Trial] = {}  # Optuna trial number -> the trial, until it is told
         with quiet_optuna(), warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             self.study = optuna.create_study(directions=["minimize"] * (1 + len(objectives)), sampler=self.make_sampler())
-        self.chooser = FamilyChooser(self.families, seed) if cost_model is not None and len(self.families) > 1 else None
+        self.chooser = FamilyChooser(self.families, seed, {f: len(self.first_configs(f)) for f in self.families}) if cost_model is not None and len(self.families) > 1 else None
         #: a finished configuration's values (loss, then the objectives' measurements), estimated cost and excess over
         #: the limits (None: not measured)
         self.finished: dict[str, tuple[list[float], float, list[float] | None]] = {}
         if self.chooser is None:
             for family in self.families:
-                self.study.enqueue_trial(self._defaults(family))
+                for config in self.first_configs(family):
+                    self.study.enqueue_trial(self._flat(family, config))
 
-    def _defaults(self, family: str) -> dict[str, Any]:
-        defaults = self.space.spaces[family].default_config()
-        return {ESTIMATOR_KEY: family, **{flat_name(family, k): v for k, v in defaults.items()}}
+    @staticmethod
+    def _flat(family: str, config: dict[str, Any]) -> dict[str, Any]:
+        return {ESTIMATOR_KEY: family, **{flat_name(family, k): v for k, v in config.items()}}
 
     def make_sampler(self) -> optuna.samplers.BaseSampler:
         raise NotImplementedError
@@ -107,8 +109,9 @@ class OptunaStrategy(Strategy):
     def _draw(self) -> Suggestion:
         if self.chooser is not None:
             family = self.chooser.choose()  # untried families first, cheapest first: their defaults
-            first = self.chooser.records[family].chosen == 1
-            self.study.enqueue_trial(self._defaults(family) if first else {ESTIMATOR_KEY: family})  # the sampler draws the rest
+            first = self.first_configs(family)
+            chosen = self.chooser.records[family].chosen  # the default, then the portfolio's starts, then the sampler
+            self.study.enqueue_trial(self._flat(family, first[chosen - 1]) if chosen <= len(first) else {ESTIMATOR_KEY: family})
         trial = self.study.ask()
         self.asked[trial.number] = trial
         family = trial.suggest_categorical(ESTIMATOR_KEY, self.families)
