@@ -17,7 +17,7 @@ import pandas as pd
 from automl import __version__
 from automl.data import DataSummary, check_features, check_xy
 from automl.errors import InputError
-from automl.portfolio import NEAREST, DataShape
+from automl.portfolio import NEAREST, START_BUDGET_SHARE, DataShape, Portfolio
 from automl.problem import TuningProblem, build_problem
 from automl.records import direction
 from automl.strategies import resolve_strategy_name
@@ -57,7 +57,7 @@ def plan_job(automl: "AutoML", X: Any, y: Any, groups: Any, fit_options: dict[st
     if settings.objectives and automl.strategy == "auto":
         strategy, reason = "tpe", f"objectives {', '.join(('score', *settings.objectives))}: multi-objective TPE"
     logger.info("strategy=%s (%s)", strategy, reason)
-    starts = {} if settings.portfolio is None else settings.portfolio.starts(data_shape(problem), problem.space)
+    starts = {} if settings.portfolio is None else portfolio_starts(settings.portfolio, problem, automl.time_budget)
     settings = replace(settings, strategy=strategy, starts=starts)
     params, tags = job_record(automl, problem, settings, reason)
     return JobPlan(problem, settings, frame, params, tags, reason)
@@ -87,6 +87,15 @@ def job_record(automl: "AutoML", problem: TuningProblem, settings: JobSettings,
     tags = {"automl.version": __version__, "automl.task": kind, "automl.strategy": settings.strategy,
             "automl.strategy_reason": reason, "automl.job_name": job_name(kind, settings.strategy, summary, params)}
     return params, tags
+
+
+def portfolio_starts(portfolio: Portfolio, problem: TuningProblem, time_budget: float | None) -> dict[str, list[dict[str, Any]]]:
+    """The portfolio's starting configurations for this data, each expected to cost at most
+    ``START_BUDGET_SHARE`` of the time budget (``TuningProblem.cost_model``: estimated, so a seed still fixes them)."""
+    if time_budget is None:
+        return portfolio.starts(data_shape(problem), problem.space)
+    cost, limit = problem.cost_model(), START_BUDGET_SHARE * time_budget
+    return portfolio.starts(data_shape(problem), problem.space, affordable=lambda f, c: cost.estimate(f, c) <= limit)
 
 
 def warm_start_params(problem: TuningProblem, settings: JobSettings) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from automl.errors import InputError
 from automl.space import JointSpace, SearchSpace
@@ -25,6 +25,9 @@ from automl.space import JointSpace, SearchSpace
 KINDS = ("binary", "multiclass", "regression")
 #: Nearest data sets whose best configuration each family starts from.
 NEAREST = 2
+#: The most a start's estimated cost (its fits on every fold, on one thread) may take of the time budget: the
+#: portfolio's configurations come from 45 s searches, and on a short budget a costly start is a gamble.
+START_BUDGET_SHARE = 0.05
 #: Distance added between data of another task kind (a regression portfolio is a poor start for a classifier).
 OTHER_KIND = 2.0
 
@@ -116,11 +119,13 @@ class Portfolio:
             return []
         return sorted(self.entries, key=lambda e: (e.shape.distance(shape), e.dataset))
 
-    def starts(self, shape: DataShape, space: JointSpace, nearest: int = NEAREST) -> dict[str, list[dict[str, Any]]]:
+    def starts(self, shape: DataShape, space: JointSpace, nearest: int = NEAREST,
+               affordable: Callable[[str, dict[str, Any]], bool] | None = None) -> dict[str, list[dict[str, Any]]]:
         """Per family of ``space``, the best configuration of each of the ``nearest`` entries closest to ``shape``
-        that have one, fitted into the space; the family's default and repeats are left out. Empty for a task
-        kind the portfolio does not serve."""
-        ranked = self.ranked(shape)
+        that have one, fitted into the space; the family's default, repeats and configurations that are not
+        ``affordable`` (too costly for the job's budget) are left out, and only the ``2 * nearest`` closest
+        entries are looked at. Empty for a task kind the portfolio does not serve."""
+        ranked = self.ranked(shape)[:2 * nearest]
         starts: dict[str, list[dict[str, Any]]] = {}
         for family, family_space in space.spaces.items():
             default = family_space.default_config()
@@ -131,7 +136,7 @@ class Portfolio:
                 if not entry.configs.get(family):
                     continue
                 config = fit_into(family_space, entry.configs[family][0])
-                if config != default and config not in chosen:
+                if config != default and config not in chosen and (affordable is None or affordable(family, config)):
                     chosen.append(config)
             if chosen:
                 starts[family] = chosen

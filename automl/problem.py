@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from automl.constraints import Constraints
+from automl.cost import CostModel, FitShape
 from automl.data import DataSummary, fingerprint, summarize
 from automl.errors import InputError
 from automl.estimators import EstimatorAdapter, get_adapter
@@ -69,11 +71,21 @@ class TuningProblem:
         """The validation folds, each with the task's feature transform fitted on its training rows."""
         return [prepare_fold(self.task, self.spec, self.data, i, split, self.target.n_classes) for i, split in enumerate(self.splits)]
 
+    @cached_property
+    def adapters(self) -> dict[str, EstimatorAdapter]:
+        """Each family's adapter as this task fits it."""
+        return {family: self.task.adapter_for(get_adapter(family), self.spec) for family in self.families}
+
+    def cost_model(self) -> CostModel:
+        """Estimated (never measured) seconds of a trial of a configuration: its fits on every fold's training rows."""
+        train_rows = float(np.mean([len(train) for train, _ in self.splits]))
+        shape = FitShape(train_rows, self.summary.n_features, self.target.n_classes)
+        return CostModel(self.adapters, shape, n_fits=len(self.splits))
+
     def objective(self, n_jobs: int, scheduler: Scheduler | None = None, device: str = "cpu",
                   constraints: Constraints | None = None) -> Objective:
         """What scores the problem's configurations (the folds are prepared here, once)."""
-        adapters = {family: self.task.adapter_for(get_adapter(family), self.spec) for family in self.families}
-        return Objective(self.task, self.folds(), self.all_rows, self.metric, adapters, self.target.n_classes, n_jobs,
+        return Objective(self.task, self.folds(), self.all_rows, self.metric, self.adapters, self.target.n_classes, n_jobs,
                          scheduler or Scheduler(), device, self.task.build_options(self.spec), constraints=constraints)
 
 

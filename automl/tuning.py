@@ -12,7 +12,6 @@ from threadpoolctl import threadpool_limits
 from automl.backends import BACKENDS, BackendOptions
 from automl.budget import Budget
 from automl.constraints import Constraints, closest, measure, transform_cost
-from automl.cost import CostModel, FitShape
 from automl.errors import AutoMLError, InputError
 from automl.ensemble import EnsemblePlan
 from automl.ensembling import EnsembleBuilder
@@ -33,6 +32,11 @@ logger = logging.getLogger(__name__)
 REFIT_MARGIN = 1.3
 #: Kept trials whose refits the reserve covers when an ensemble may be shipped (its likely members).
 ENSEMBLE_RESERVE_MEMBERS = 5
+#: The most of the time budget the likely members' refits may hold back from the search (the best trial's own
+#: refit is always covered): the ensemble phase leaves out the members whose refits do not fit the time left, so
+#: a larger reserve only ended searches early (a 20 s job stopped at 11 s for refits of costly kept trials, then
+#: shipped an ensemble of two cheap ones).
+ENSEMBLE_RESERVE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,7 @@ class JobRunner:
             with threadpool_limits(limits=settings.n_jobs):
                 self.objective.transform_cost = transform_cost(problem.preprocessor.transform, problem.data.X,
                                                                measuring.batch_rows, take_rows)
-        shape = FitShape(self.objective.train_rows, problem.summary.n_features, problem.target.n_classes)
-        cost_model = CostModel(self.objective.adapters, shape, n_fits=len(problem.splits))
+        cost_model = problem.cost_model()
         self.strategy: Strategy = STRATEGIES.get(settings.strategy)(
             problem.space, problem.seed, problem.families, cost_model=cost_model, constraints=settings.constraints,
             **({"objectives": settings.objectives} if settings.objectives else {}),
@@ -199,7 +202,7 @@ class JobRunner:
 
     def update_reserve(self) -> None:
         """Keep room at the end of the budget for the tracker's close and the best trial's refit (with ensembles:
-        the refits of the best kept trials, its likely members).
+        the refits of the best kept trials, its likely members, up to :data:`ENSEMBLE_RESERVE_SHARE` of the budget).
 
         Where no validation-fold model can ship (a forecaster must end where the data ends), the room also
         covers a last trial that runs past the search deadline as long as the backend lets it: without the
@@ -210,7 +213,10 @@ class JobRunner:
         refit = 0.0 if best is None else self.refit_estimate(best)
         if best is not None and self.ensembles.possible():
             kept = [t for t, _ in self.study.oof.best()[:ENSEMBLE_RESERVE_MEMBERS]]
-            refit = max(refit, sum(self.refit_estimate(self.study.trials[t]) for t in kept))
+            members = sum(self.refit_estimate(self.study.trials[t]) for t in kept)
+            if self.budget.time_budget is not None:  # the ensemble phase leaves out members that do not fit
+                members = min(members, ENSEMBLE_RESERVE_SHARE * self.budget.time_budget)
+            refit = max(refit, members)
         # only once there is a best trial to refit: before it, the room would cut the first trial short
         straggler = 0.0 if self.problem.task.fold_models_ship or best is None else self.backend.overrun_s(self.budget)
         self.budget.reserve_s = self.tracker.finish_reserve_s + refit + straggler

@@ -5,7 +5,7 @@
 Per data set of benchmarks/tabular_data.py: the training rows of the suite's seed-0 split (its test rows are
 never seen), one automl job at ``--budget`` seconds without warm start and without ensembles (seed 0, every
 default family), and from its trials each family's best configurations (ok trials, best first, at most
-``--per-family``). The entry also records the data's shape as automl sees it (``automl.portfolio.DataShape``),
+``--per-family``) other than the family's default (its first trial), which every job tries anyway. The entry also records the data's shape as automl sees it (``automl.portfolio.DataShape``),
 which is what a job's choice of starting points compares. The file says how it was made (command, budget,
 commit, machine, each job's trials and wall time).
 
@@ -52,11 +52,15 @@ def mine(name: str, budget: float, per_family: int) -> tuple[PortfolioEntry, dic
     p = m.job_params_
     shape = DataShape.of(p["task"], p["n_rows"], p["n_features"], p["n_categorical"], p["n_classes"])
     ranked = sorted((t for t in m.study_.trials if t.status == OK), key=lambda t: t.loss)
+    first = {}  # each family's first trial: its default (every strategy starts a family there)
+    for trial in m.study_.trials:
+        first.setdefault(trial.estimator, trial.config)
     configs: dict[str, list[dict[str, Any]]] = {}
-    for trial in ranked:
+    for trial in ranked:  # what the search found beyond the default: a family whose default won has no entry
         kept = configs.setdefault(trial.estimator, [])
-        if len(kept) < per_family and trial.config not in kept:
+        if len(kept) < per_family and trial.config not in kept and trial.config != first[trial.estimator]:
             kept.append(dict(trial.config))
+    configs = {family: kept for family, kept in configs.items() if kept}
     trials_per_family = dict(Counter(t.estimator for t in m.study_.trials))
     record = {"dataset": name, "wall_s": round(wall, 2), "trials": len(m.study_.trials), "ok": len(ranked),
               "trials_per_family": trials_per_family, "best": m.best_estimator_,

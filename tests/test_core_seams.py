@@ -231,3 +231,31 @@ def test_a_replayed_best_trial_is_refitted_only_if_it_fits_the_time_left(
     assert time.monotonic() - started < 5.0
     assert trial.trial_id == 1 and "the best trial's refit did not fit the time left" in refit
     assert model.predict(problem.all_rows.X).shape == (len(X),)
+
+
+def test_the_ensembles_refits_hold_back_at_most_a_fifth_of_the_budget(
+        breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    """The best trial's refit is always reserved; its likely ensemble members' refits up to a fifth of the budget
+    (the ensemble phase leaves out members whose refits do not fit, so more only ended searches early)."""
+    from automl.backends import BackendOptions
+    from automl.budget import Budget
+    from automl.study import OK, Suggestion, TrialResult
+    from automl.tracking import Tracker
+    from automl.tuning import REFIT_MARGIN, JobRunner, JobSettings
+
+    X, y = breast_cancer
+    problem = _holdout_problem(X, y, ["lr"])
+    runner = JobRunner(problem, JobSettings("random", "none", "inprocess", BackendOptions(), 1), Budget(20.0), Tracker(), [])
+    rows = np.arange(10)
+    for loss, fit_s in ((-0.99, 0.5), (-0.98, 30.0), (-0.97, 30.0)):  # two costly runners-up
+        trial = runner.study.start(Suggestion("lr", problem.space.spaces["lr"].default_config()))
+        runner.study.finish(trial, TrialResult(OK, -loss, loss, fit_time_s=fit_s,
+                                               oof=OutOfFold(rows, np.full((10, 2), 0.5))))
+    runner.update_reserve()
+    best_refit = runner.refit_estimate(runner.study.best)
+    assert best_refit == pytest.approx(0.5 * len(X) / runner.objective.train_rows * REFIT_MARGIN)
+    assert runner.budget.reserve_s == pytest.approx(runner.tracker.finish_reserve_s + 0.2 * 20.0)
+    runner.budget.time_budget = 1000.0  # a long budget covers every likely member's refit
+    runner.update_reserve()
+    members = sum(runner.refit_estimate(t) for t in runner.study.trials)
+    assert runner.budget.reserve_s == pytest.approx(runner.tracker.finish_reserve_s + members)

@@ -57,6 +57,20 @@ def test_a_start_is_fitted_into_the_space_and_a_default_or_repeat_is_left_out() 
     assert portfolio.starts(shape(), space("lgbm"), nearest=3) == {"lgbm": [LGBM_START]}
 
 
+def test_a_start_too_costly_for_the_budget_gives_way_to_the_next_nearest(breast_cancer: tuple) -> None:
+    cheap, costly = {**LGBM_START, "n_estimators": 20}, {**LGBM_START, "n_estimators": 400}
+    portfolio = Portfolio((entry("nearest", shape(rows=500), lgbm=costly), entry("next", shape(rows=600), lgbm=cheap)))
+    assert portfolio.starts(shape(), space("lgbm"), nearest=1) == {"lgbm": [costly]}
+    assert portfolio.starts(shape(), space("lgbm"), nearest=1,
+                            affordable=lambda family, config: config["n_estimators"] < 100) == {"lgbm": [cheap]}
+    X, y = breast_cancer  # in a job: a start is kept when its estimated cost is at most 5% of the time budget
+    forest = {"n_estimators": 2048, "max_features": 1.0, "max_leaves": 500, "criterion": "entropy"}
+    big = Portfolio((entry("b", shape(rows=569), rf=forest),))
+    plans = {budget: AutoML(time_budget=budget, max_trials=5, estimators=["rf"], warm_start=big, tracking=False).plan(X, y)
+             for budget in (10, None)}
+    assert plans[10]["warm_start_configs"] == 0 and plans[None]["warm_start_configs"] == 1
+
+
 def test_the_shipped_portfolio_names_only_parameters_of_the_shipped_spaces() -> None:
     """A space that drops or renames a parameter must come with a re-mined portfolio (benchmarks/portfolio_mine.py)."""
     portfolio = Portfolio.shipped()
