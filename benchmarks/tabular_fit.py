@@ -29,7 +29,8 @@ def fit_automl(meta: dict, X: pd.DataFrame, y: pd.Series) -> tuple[Any, dict]:
     from automl import AutoML, __version__
 
     m = AutoML(task=meta["task"], metric=meta["metric"], time_budget=meta["budget"], seed=meta["seed"],
-               tracking_uri=meta["store"], experiment="tabular_suite", warm_start=meta.get("warm_start", True))
+               tracking_uri=meta["store"], experiment="tabular_suite",
+               **({"warm_start": meta["warm_start"]} if "warm_start" in meta else {}))
     started = time.monotonic()
     m.fit(X, y)
     wall = time.monotonic() - started

@@ -101,7 +101,7 @@ def test_a_job_tries_each_familys_starts_after_its_default(tmp_path: Path, breas
     assert m.job_params_["warm_start"] == str(path) and m.job_params_["warm_start_configs"] == 2
     assert m.job_params_["warm_start_nearest"] == "like_breast_cancer"
     off = AutoML(time_budget=None, max_trials=6, estimators=["lgbm", "lr"], tracking=False, eval_method="holdout",
-                 warm_start=False, seed=0).fit(X, y)
+                 seed=0).fit(X, y)  # off by default
     assert off.job_params_["warm_start"] == "off" and off.job_params_["warm_start_configs"] == 0
     assert LGBM_START not in [t.config for t in off.study_.trials]
 

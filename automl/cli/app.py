@@ -92,7 +92,7 @@ def tune(
     max_model_mb: Optional[float] = typer.Option(None, "--max-model-mb", help="Constraint: megabytes of the pickled model."),
     objectives: Optional[str] = typer.Option(None, "--objectives", help="A multi-objective search, e.g. score,predict_ms_per_row (or model_mb)."),
     device: Optional[str] = typer.Option(None, "--device", help="Where in-process trials train: cpu or cuda (an error where no GPU is visible)."),
-    warm_start: Optional[str] = typer.Option(None, "--warm-start", help="Start each family from the shipped portfolio's configurations for data of this shape: true (default), false, or a portfolio file."),
+    warm_start: Optional[str] = typer.Option(None, "--warm-start", help="Start each family from the shipped portfolio's configurations for data of this shape: true, false (default), or a portfolio file."),
     quiet: bool = typer.Option(False, "--quiet", help="No live progress display."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the job and the data, show what would run; fit nothing."),
     verbose: bool = typer.Option(False, "--verbose", help="Show MLflow's own messages on stderr (else: ./automl.log)."),

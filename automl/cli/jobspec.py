@@ -51,7 +51,7 @@ class JobSpec(BaseModel):
     constraints: dict[str, float] | None = None  # predict_ms_per_row, model_mb, batch_rows (checked by check_job)
     device: str = "cpu"  # cpu or cuda: where in-process trials train (checked by check_job)
     objectives: list[str] | None = None  # [score, predict_ms_per_row and/or model_mb]: a multi-objective search
-    warm_start: bool | Path = True  # the shipped portfolio's starting configurations; false: none; or a portfolio file
+    warm_start: bool | Path = False  # true: the shipped portfolio's starting configurations; or a portfolio file
     # forecasting (task: forecast)
     time_column: str | None = None
     horizon: int | None = Field(None, ge=1)
