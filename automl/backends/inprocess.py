@@ -18,6 +18,7 @@ from typing import Any
 
 from automl.backends.base import BackendOptions, Evaluate, TrialCallback
 from automl.budget import Budget
+from automl.openmp import release_thread_pools
 from automl.strategies import Strategy
 from automl.study import FAILED, Study, Trial, TrialResult
 
@@ -49,6 +50,7 @@ class InProcessBackend:
         return grace_s(budget)
 
     def run(self, study: Study, strategy: Strategy, objective: Evaluate, budget: Budget, on_trial_end: TrialCallback) -> None:
+        release_thread_pools()  # a pool this thread kept would make OpenMP throttle every trial thread (automl.openmp)
         child = None
         if self.options.memory_limit_mb is not None:
             from automl.backends.trial_process import TrialProcess
