@@ -104,6 +104,7 @@ WRONG = {
     "series_id_column": (4, "a column name or a list"), "season": (1.5, "an integer of at least 1"),
     "known_covariates": (3, "a column name or a list"), "constraints": (5, "a mapping of limits such as"),
     "device": (5, "'cpu' or 'cuda'"), "objectives": (3, "a list such as [score, predict_ms_per_row]"),
+    "warm_start": (3, "true, false or the path of a portfolio file"),
 }
 
 
