@@ -46,6 +46,10 @@ class Strategy:
         """The configurations ``family``'s search begins with: its default, then its portfolio starts."""
         return [self.space.spaces[family].default_config(), *self.starts.get(family, [])]
 
+    def first_points(self) -> dict[str, int]:
+        """Per family, how many configurations its search begins with (the family choice's ``first_points``)."""
+        return {family: 1 + len(self.starts.get(family, [])) for family in self.families}
+
     def excess(self, trial: Trial) -> list[float] | None:
         """How far ``trial``'s model is past each limit (<= 0: within it); None when nothing was measured."""
         if self.constraints is None or not all(name in trial.metrics for name in self.constraints.limits()):

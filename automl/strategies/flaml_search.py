@@ -61,7 +61,7 @@ class FlamlStrategy(Strategy):
         constraints: Constraints | None = None, starts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
     ) -> None:
         super().__init__(space, seed, families, cost_model, constraints, starts=starts)  # the family choice here learns measured costs, as FLAML's
-        self.chooser = FamilyChooser(self.families, seed, {f: 1 + len(self.starts.get(f, [])) for f in self.families})
+        self.chooser = FamilyChooser(self.families, seed, self.first_points())
         self.searchers: dict[str, Any] = {}
         self.exhausted: set[str] = set()
         self._asked = 0

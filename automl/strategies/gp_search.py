@@ -47,7 +47,7 @@ class GPStrategy(Strategy):
         if importlib.util.find_spec("torch") is None:
             raise InputError('strategy="bo" needs PyTorch for its Gaussian process; pip install "automl[torch]" '
                              'or pick strategy="tpe".')
-        self.chooser = FamilyChooser(self.families, seed, {f: len(self.first_configs(f)) for f in self.families})
+        self.chooser = FamilyChooser(self.families, seed, self.first_points())
         self.studies: dict[str, optuna.Study] = {}
         for index, family in enumerate(self.families):
             with quiet_optuna(), warnings.catch_warnings():

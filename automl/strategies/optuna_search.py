@@ -52,7 +52,8 @@ class OptunaStrategy(Strategy):
         with quiet_optuna(), warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             self.study = optuna.create_study(directions=["minimize"] * (1 + len(objectives)), sampler=self.make_sampler())
-        self.chooser = FamilyChooser(self.families, seed, {f: len(self.first_configs(f)) for f in self.families}) if cost_model is not None and len(self.families) > 1 else None
+        several = cost_model is not None and len(self.families) > 1
+        self.chooser = FamilyChooser(self.families, seed, self.first_points()) if several else None
         #: a finished configuration's values (loss, then the objectives' measurements), estimated cost and excess over
         #: the limits (None: not measured)
         self.finished: dict[str, tuple[list[float], float, list[float] | None]] = {}
