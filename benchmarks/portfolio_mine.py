@@ -5,8 +5,9 @@
 Per data set of benchmarks/tabular_data.py: the training rows of the suite's seed-0 split (its test rows are
 never seen), one automl job at ``--budget`` seconds without warm start and without ensembles (seed 0, every
 default family), and from its trials each family's best configurations (ok trials, best first, at most
-``--per-family``) other than the family's default (its first trial), which every job tries anyway. The entry also records the data's shape as automl sees it (``automl.portfolio.DataShape``),
-which is what a job's choice of starting points compares. The file says how it was made (command, budget,
+``--per-family``) other than the family's default (its first trial), which every job tries anyway. The entry
+also records the data's shape as automl sees it (``automl.portfolio.DataShape``), which is what a job's choice
+of starting points compares. The file says how it was made (command, budget,
 commit, machine, each job's trials and wall time).
 
 Each data set's job runs in a fresh process (multiprocessing's spawn): in one process that had run a job
