@@ -50,7 +50,7 @@ class Backend(Protocol):
     def __init__(self, options: BackendOptions) -> None: ...
 
     def overrun_s(self, budget: Budget) -> float:
-        """The most seconds a trial may run past the search deadline before the search gives it up."""
+        """The most seconds a trial may run past the search deadline before the search has given it up and moved on."""
         ...
 
     def run(
