@@ -1,15 +1,18 @@
 """ONNX export of a shipped tabular model, checked against the model itself with onnxruntime.
 
-The converters are the well-kept ones: skl2onnx for scikit-learn (forests, linear models, the imputer and
-scaler in front of them) and onnxmltools' LightGBM and XGBoost converters registered into it. The ONNX graph
-takes one float32 input ``X`` (rows x the model's input columns, in ``input_columns`` order, booleans as 0/1),
-so the feature transform of a numeric table is inside the file; a categorical or date column is a clear error.
-A classifier's outputs are ``label`` (the index into the model's classes) and ``probabilities`` (columns in
-class order); a regressor's is ``variable``. The file's metadata holds ``input_columns`` and ``classes`` (JSON).
+The converters are the well-kept ones: skl2onnx for scikit-learn (forests, linear models) and onnxmltools'
+LightGBM and XGBoost converters registered into it (both turn native categorical splits into equality
+branches). The feature transform is inside the file (``automl.onnx_features``): the graph takes the numeric
+and boolean columns as one float32 input ``X`` (rows x ``input_columns``, in that order, booleans as 0/1) and
+each categorical column as a string input of its own (rows x 1, named by the column, in
+``categorical_columns``; a category is matched by its text, a value not seen at fit or ``""`` is a missing
+one). Date columns are a clear error. A classifier's outputs are ``label`` (the index into the model's
+classes) and ``probabilities`` (columns in class order); a regressor's is ``variable``. The file's metadata
+holds ``input_columns``, ``categorical_columns`` and ``classes`` (JSON).
 
 The check: onnxruntime's predictions on the check rows must equal the model's within :data:`TOLERANCE`
 (absolute, on class probabilities or on values scaled by ``max(1, |value|)``), the model given the same
-float32-rounded inputs the ONNX graph sees. The latency per row of both, on a batch of ``batch_rows`` rows
+float32-rounded numbers the ONNX graph sees. The latency per row of both, on a batch of ``batch_rows`` rows
 (cycled), is measured as ``automl.constraints`` measures trials.
 """
 
@@ -27,6 +30,7 @@ from automl import __version__
 from automl.atomic import replacing
 from automl.constraints import DEFAULT_BATCH_ROWS, batch_ms_per_row
 from automl.errors import AutoMLError, InputError
+from automl.onnx_features import FeatureGraph, feature_graph
 from automl.sparse import take_rows
 
 INSTALL_HINT = 'pip install "automl[onnx]" (skl2onnx, onnxmltools, onnxruntime)'
@@ -69,26 +73,34 @@ def export_onnx(model: Any, family: str, task: str, path: str | Path, rows: pd.D
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError(f"out={str(path)!r} is in folder {str(path.parent)!r}, which does not exist; create it first.")
-    columns = _numeric_columns(model.preprocessor)
+    if getattr(model.preprocessor, "sparse_", False):
+        raise InputError("The model was fitted on a sparse matrix; ONNX export takes models of tables.")
+    features = feature_graph(model.preprocessor, model.estimator, family)
     estimator = _plain_estimator(model.estimator, family)
     classifies = model.classes_ is not None
-    onnx_model = _convert(onnx_tools, estimator, family, len(columns), classifies)
-    onnx_model.metadata_props.add(key="input_columns", value=json.dumps(columns))
-    onnx_model.metadata_props.add(key="classes", value=json.dumps(
-        None if model.classes_ is None else [c.item() if hasattr(c, "item") else c for c in model.classes_]))
+    converted = _convert(onnx_tools, estimator, family, features, classifies)
+    if family in ("rf", "extra_trees"):
+        _forest_missing_values(converted, estimator)
+    onnx_model = features.prepend(converted)
+    for key, value in (("input_columns", features.numeric_columns),
+                       ("categorical_columns", list(features.categorical_columns)),
+                       ("classes", None if model.classes_ is None else
+                        [c.item() if hasattr(c, "item") else c for c in model.classes_])):
+        onnx_model.metadata_props.add(key=key, value=json.dumps(value))
     onnx_model.metadata_props.add(key="automl_version", value=__version__)
     data = onnx_model.SerializeToString()
     session = onnx_tools["onnxruntime"].InferenceSession(data, providers=["CPUExecutionProvider"])
-    check = rows.iloc[:CHECK_ROWS]
-    inputs = _as_input(model.preprocessor, check)
-    difference = _difference(model, classifies, session, check, inputs)
+    model.preprocessor.transform(rows.iloc[:CHECK_ROWS])  # the fit's columns, each of its kind: an error names one
+    check = _as_seen_by_onnx(rows.iloc[:CHECK_ROWS], features)
+    feeds = features.feeds(check)
+    difference = _difference(model, classifies, session, check, feeds)
     if difference > TOLERANCE:
         raise AutoMLError(f"onnxruntime's predictions differ from the model's by up to {difference:.3g} on the check "
                           f"rows (tolerance {TOLERANCE:g}); no ONNX file was written. Please report this with the "
                           "model's family and data types.")
     with replacing(path) as target:  # only a checked model replaces what is there
         target.write_bytes(data)
-    onnx_ms = batch_ms_per_row(lambda X: session.run(None, {"X": X}), inputs, batch_rows, take_rows)
+    onnx_ms = batch_ms_per_row(lambda X: session.run(None, features.feeds(X)), check, batch_rows, take_rows)
     native_ms = batch_ms_per_row(model.predict, check, batch_rows, take_rows)
     return OnnxExport(path, family, len(check), difference, onnx_ms, native_ms, len(data) / 1e6)
 
@@ -102,37 +114,22 @@ def _import_onnx() -> dict[str, Any]:
     return {"onnxruntime": onnxruntime, "skl2onnx": skl2onnx}
 
 
-def _numeric_columns(preprocessor: Any) -> list[str]:
-    """The model's input columns, each numeric or boolean (what one float tensor can carry)."""
-    if getattr(preprocessor, "sparse_", False):
-        raise InputError("The model was fitted on a sparse matrix; ONNX export takes models of tables of numeric columns.")
-    for column, kind in preprocessor.kinds_.items():
-        if kind != "numeric":
-            raise InputError(f"Column {column!r} is {kind}; ONNX export takes models whose input columns are all "
-                             "numeric or boolean (encode it as numbers before fit, e.g. with pandas' codes).")
-    return list(preprocessor.input_columns_)
-
-
 def _plain_estimator(estimator: Any, family: str) -> Any:
     """The fitted model as converters know it: scikit-learn, LightGBM or XGBoost objects only."""
-    from sklearn.pipeline import Pipeline
-
     if family in ("rf", "extra_trees"):
-        return estimator.named_steps["forest"]  # CategoryCodes is the identity on numeric columns
-    if family == "lr":
-        features = estimator.named_steps["features"].features_  # LinearFeatures: the fitted ColumnTransformer
-        numeric = features.named_transformers_["numeric"]  # imputer + scaler over every (numeric) column
-        return Pipeline([*numeric.steps, ("model", estimator.named_steps["model"])])
+        return estimator.named_steps["forest"]  # its CategoryCodes step is in the feature graph
+    if family == "lr":  # its feature transform (imputer, scaler, one-hot encoder) is in the feature graph
+        return estimator.named_steps["model"]
     if family in ("xgboost", "xgb_limitdepth"):  # onnxmltools reads features by position: names must be f0, f1, ...
         import copy
 
         estimator = copy.deepcopy(estimator)
         booster = estimator.get_booster()
-        booster.feature_names, booster.feature_types = None, None
+        booster.feature_names = [f"f{i}" for i in range(booster.num_features())]  # the types say which are categories
     return estimator
 
 
-def _convert(tools: dict[str, Any], estimator: Any, family: str, n_columns: int, classifies: bool) -> Any:
+def _convert(tools: dict[str, Any], estimator: Any, family: str, features: FeatureGraph, classifies: bool) -> Any:
     skl2onnx = tools["skl2onnx"]
     from skl2onnx.common.data_types import FloatTensorType
 
@@ -140,10 +137,22 @@ def _convert(tools: dict[str, Any], estimator: Any, family: str, n_columns: int,
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
     options = {id(final): {"zipmap": False}} if classifies else None
     try:
-        return skl2onnx.convert_sklearn(estimator, initial_types=[("X", FloatTensorType([None, n_columns]))],
+        return skl2onnx.convert_sklearn(estimator, initial_types=[(features.model_input, FloatTensorType([None, features.width]))],
                                         target_opset=OPSET, options=options)
     except Exception as exc:  # noqa: BLE001 - the converter's own words, in one sentence
         raise AutoMLError(f"The {family} model did not convert to ONNX ({type(exc).__name__}: {exc}).") from exc
+
+
+def _forest_missing_values(converted: Any, forest: Any) -> None:
+    """Send a missing value down the side each split of ``forest`` learned for it (``missing_go_to_left``): skl2onnx
+    leaves every split's at "false" (the right side), which is what scikit-learn does only for some splits."""
+    (ensemble,) = [n for n in converted.graph.node if n.op_type.startswith("TreeEnsemble")]
+    attributes = {a.name: a for a in ensemble.attribute}
+    trees, nodes = attributes["nodes_treeids"].ints, attributes["nodes_nodeids"].ints
+    left = [forest.estimators_[t].tree_.missing_go_to_left for t in range(len(forest.estimators_))]
+    tracks = attributes["nodes_missing_value_tracks_true"]  # BRANCH_LEQ's true side is scikit-learn's left
+    del tracks.ints[:]
+    tracks.ints.extend(int(left[t][n]) for t, n in zip(trees, nodes))
 
 
 def _register_boosting_converters() -> None:
@@ -167,19 +176,21 @@ def _register_boosting_converters() -> None:
         update_registered_converter(cls, alias, calculate_linear_regressor_output_shapes, convert)
 
 
-def _as_input(preprocessor: Any, rows: pd.DataFrame) -> np.ndarray:
-    """The ONNX input for ``rows``: the feature transform's numeric columns as float32."""
-    return preprocessor.transform(rows).to_numpy(dtype=np.float32)
+def _as_seen_by_onnx(rows: pd.DataFrame, features: FeatureGraph) -> pd.DataFrame:
+    """``rows`` with their numbers rounded to float32, as the ONNX graph reads them (categories as they are)."""
+    rounded = rows.copy()
+    for column in features.numeric_columns:
+        rounded[column] = rows[column].to_numpy(dtype=np.float32, na_value=np.nan).astype(np.float64)
+    return rounded
 
 
-def _difference(model: Any, classifies: bool, session: Any, rows: pd.DataFrame, inputs: np.ndarray) -> float:
-    """Largest difference between onnxruntime and the model on the same float32-rounded inputs."""
-    rounded = pd.DataFrame(inputs.astype(np.float64), columns=model.preprocessor.input_columns_)
-    outputs = session.run(None, {"X": inputs})
+def _difference(model: Any, classifies: bool, session: Any, rows: pd.DataFrame, feeds: dict[str, np.ndarray]) -> float:
+    """Largest difference between onnxruntime and the model on the same rows."""
+    outputs = session.run(None, feeds)
     if classifies:
-        native = model.predict_proba(rounded)
+        native = model.predict_proba(rows)
         return float(np.max(np.abs(np.asarray(outputs[1], dtype=np.float64) - native)))
-    native = np.asarray(model.predict(rounded), dtype=np.float64)
+    native = np.asarray(model.predict(rows), dtype=np.float64)
     exported = np.asarray(outputs[0], dtype=np.float64).ravel()
     return float(np.max(np.abs(exported - native) / np.maximum(1.0, np.abs(native))))
 

@@ -29,9 +29,14 @@ def metadata(path: Path, key: str) -> object:
 
 
 def run_onnx(path: Path, X: pd.DataFrame) -> list[np.ndarray]:
-    """What a server does: onnxruntime on the input columns the file names, as float32."""
+    """What a server does: onnxruntime on the columns the file names: numbers as one float32 tensor, each
+    categorical column as its own tensor of texts (a missing value as "")."""
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {"X": X[metadata(path, "input_columns")].to_numpy(dtype=np.float32)})
+    numeric = metadata(path, "input_columns")
+    feeds = {"X": X[numeric].to_numpy(dtype=np.float32)} if numeric else {}
+    for column in metadata(path, "categorical_columns"):
+        feeds[column] = np.array([[""] if pd.isna(v) else [str(v)] for v in X[column]], dtype=object)
+    return session.run(None, feeds)
 
 
 @pytest.mark.parametrize("family", ["lgbm", "xgboost", "rf", "extra_trees", "lr"])
@@ -65,11 +70,31 @@ def test_a_multiclass_lightgbm_round_trips(wine_strings: tuple[pd.DataFrame, pd.
     assert probabilities.shape == (len(X), 3) and list(m.classes_[label]) == list(m.predict(X))
 
 
+@pytest.mark.parametrize("family", ["lgbm", "xgboost", "rf", "extra_trees", "lr"])
+def test_categorical_columns_are_inputs_of_their_own(family: str, mixed_frame: tuple[pd.DataFrame, pd.Series],
+                                                     tmp_path: Path) -> None:
+    """Strings, pandas categoricals and booleans with missing values: the feature transform is in the file, and
+    a category not seen at fit (or a missing one) gets what the model gives a missing value."""
+    X, y = mixed_frame
+    X = X.drop(columns="when")
+    m = fit_one(X.iloc[:300], y.iloc[:300], family)
+    exported = m.to_onnx(tmp_path / "model.onnx", X.iloc[:300])
+    assert exported.max_difference <= TOLERANCE
+    assert metadata(tmp_path / "model.onnx", "categorical_columns") == ["colour", "size"]
+    assert metadata(tmp_path / "model.onnx", "input_columns") == ["amount", "flag"]
+    new = X.iloc[300:].copy()  # rows the check never saw, one colour never seen at fit
+    new["colour"] = new["colour"].astype(object)
+    new.iloc[:5, new.columns.get_loc("colour")] = "purple"
+    label, probabilities = run_onnx(tmp_path / "model.onnx", new)
+    assert np.abs(probabilities - m.predict_proba(new)).max() < 1e-3  # float32 inputs: a tree split may move
+    assert (m.classes_[label] == m.predict(new)).mean() >= 0.99
+
+
 def test_what_cannot_be_exported_is_one_sentence(mixed_frame: tuple[pd.DataFrame, pd.Series],
                                                  breast_cancer: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
     X, y = mixed_frame
-    with pytest.raises(InputError, match="Column 'colour' is categorical; ONNX export takes models whose input columns "
-                                         "are all numeric or boolean"):
+    with pytest.raises(InputError, match="Column 'when' holds dates; ONNX export takes numeric, boolean and "
+                                         "categorical columns"):
         fit_one(X, y, "lgbm").to_onnx(tmp_path / "model.onnx")
     X, y = breast_cancer
     with pytest.raises(InputError, match="The shipped model is 'mlp', which ONNX export does not cover; it covers lgbm"):
