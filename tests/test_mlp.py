@@ -131,7 +131,7 @@ def test_the_network_has_the_configured_architecture_and_keeps_its_best_epoch(di
     model = adapter.build(config, BuildContext("regression", 0, 1, 0))
     assert adapter.fit(model, X, y.to_numpy())
     fitted = model.named_steps["mlp"]
-    blocks = list(fitted.network_)[:-1]
+    blocks = list(fitted.network_)[1:-1]  # after the inputs, before the output layer
     assert [b.linear.out_features for b in blocks] == [32, 16, 16] and [b.dropout.p for b in blocks] == [0.0, 0.2, 0.0]
     assert all(isinstance(b.norm, torch.nn.LayerNorm) and isinstance(b.activation, torch.nn.GELU) for b in blocks)
     assert [type(b.skip).__name__ for b in blocks] == ["Linear", "Linear", "Identity"]  # projections where widths change
@@ -152,3 +152,31 @@ def test_a_search_over_the_architecture_space_fits_networks_of_several_depths(br
     for config in configs:  # the width of each layer the network has, and none of a layer it lacks
         assert {k for k in config if k.startswith("width_")} == {f"width_{k}" for k in range(1, config["n_layers"] + 1)}
     assert m.score(X, y) > 0.9
+
+
+def test_a_many_category_column_gets_a_learned_embedding_and_a_few_category_one_one_hot() -> None:
+    """A target that only the category explains: 40 shops, each with its own rate of "yes". Above embed_above the
+    column is one code looked up in an embedding table (a slot for missing and unseen values); below, one-hot."""
+    from torch import nn
+
+    rng = np.random.default_rng(0)
+    n, shops = 3000, [f"shop{i}" for i in range(40)]
+    shop = rng.choice(shops, n)
+    rate = dict(zip(shops, rng.uniform(0.05, 0.95, len(shops))))
+    X = pd.DataFrame({"shop": shop, "colour": rng.choice(["red", "blue"], n), "noise": rng.normal(size=n)})
+    y = np.where(rng.random(n) < np.vectorize(rate.get)(shop), "yes", "no")
+    adapter = get_adapter("mlp")
+    model = adapter.build({"embed_above": 8, "embed_dim": 4, "epochs": 24, "learning_rate": 0.01},
+                          BuildContext("classification", 0, 1, 0))
+    categories = X.astype({"shop": "category", "colour": "category"})  # as automl's feature transform gives them
+    adapter.fit(model, categories, y)
+    network = model.named_steps["mlp"].network_
+    (embedding,) = [layer for layer in network.modules() if isinstance(layer, nn.Embedding)]
+    assert embedding.num_embeddings == 41 and embedding.embedding_dim == 4  # 40 shops and the missing/unseen slot
+    assert network[0].width == 1 + 2 + 4  # noise, colour one-hot (2 columns), the shop's embedding
+    oracle = np.mean([max(rate[s], 1 - rate[s]) for s in shop])  # accuracy of knowing each shop's rate
+    assert (model.predict(categories) == y).mean() > oracle - 0.05
+    m = mlp(max_trials=1).fit(X, y)  # the default configuration: more than 16 categories are embedded
+    assert any(isinstance(layer, nn.Embedding) for layer in m.best_model_.named_steps["mlp"].network_.modules())
+    unseen = X.head(3).assign(shop=["new shop", None, "shop1"])
+    assert np.isfinite(m.predict_proba(unseen)).all()

@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from automl.cost import FitShape
 from automl.estimators.base import BuildContext, EstimatorAdapter
-from automl.estimators.linear import scaled_features
+from automl.estimators.mlp_features import DEFAULT_EMBED_ABOVE, MLPFeatures
 from automl.estimators.torch_mlp import TorchMLP, layer_widths
 from automl.monitor import RoundMonitor, is_report_round
 
@@ -49,10 +49,12 @@ class MLPAdapter(EstimatorAdapter):
         }
 
     def build(self, config: dict[str, Any], context: BuildContext) -> Any:
+        network_config = {k: v for k, v in config.items() if k != "embed_above"}
         network = TorchMLP(
-            task=context.task, **config, n_jobs=context.n_jobs, device=context.device, random_state=context.seed
+            task=context.task, **network_config, n_jobs=context.n_jobs, device=context.device, random_state=context.seed
         )
-        return Pipeline([("features", scaled_features(dense=True)), ("mlp", network)])
+        features = MLPFeatures(int(config.get("embed_above", DEFAULT_EMBED_ABOVE)))
+        return Pipeline([("features", features), ("mlp", network)])
 
     def trained_on(self, model: Any) -> str | None:
         return str(model.named_steps["mlp"].trained_on_)
@@ -70,7 +72,7 @@ class MLPAdapter(EstimatorAdapter):
                     return False
                 return monitor.report(epochs, _validation_output(fitted, X_val, monitor.n_classes))
 
-        network.fit(matrix, y, deadline, on_epoch)
+        network.fit(matrix, y, deadline, on_epoch, tuple(features.cardinalities_))
         return bool(network.completed_)
 
 

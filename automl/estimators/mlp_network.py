@@ -1,6 +1,7 @@
 """The layers of the ``mlp`` family's network and its learning-rate schedules (imported only where torch is used).
 
-A network is a stack of blocks, one per hidden layer: linear, then normalisation (none, batch or layer), the
+A network reads its inputs (the numbers, and each embedded categorical column's learned vector looked up by its
+code), then a stack of blocks, one per hidden layer: linear, then normalisation (none, batch or layer), the
 activation (relu, gelu or silu) and dropout, with an optional residual connection around the block (through a
 linear projection where the block changes the width); a linear layer gives the outputs.
 """
@@ -15,6 +16,25 @@ from torch import nn
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU}
 NORMALISATIONS = ("none", "batch", "layer")
 SCHEDULES = ("constant", "cosine", "one_cycle")
+
+
+class Inputs(nn.Module):
+    """The numeric columns as they are, and the last ``len(cardinalities)`` columns (codes 0..k) as embeddings of
+    ``min(embed_dim, k)`` dimensions each, concatenated."""
+
+    def __init__(self, n_inputs: int, cardinalities: Sequence[int], embed_dim: int) -> None:
+        super().__init__()
+        self.n_numeric = n_inputs - len(cardinalities)
+        self.embeddings = nn.ModuleList(nn.Embedding(int(k), max(1, min(int(embed_dim), int(k) - 1)))
+                                        for k in cardinalities)
+        self.width = self.n_numeric + sum(e.embedding_dim for e in self.embeddings)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not len(self.embeddings):
+            return x
+        codes = x[:, self.n_numeric:].long()
+        looked_up = [embedding(codes[:, i]) for i, embedding in enumerate(self.embeddings)]
+        return torch.cat([x[:, :self.n_numeric], *looked_up], dim=1)
 
 
 class Block(nn.Module):
@@ -34,14 +54,16 @@ class Block(nn.Module):
 
 
 def build_network(n_inputs: int, n_outputs: int, widths: Sequence[int], dropouts: Sequence[float], activation: str,
-                  normalization: str, residual: bool) -> nn.Sequential:
-    """The blocks of ``widths`` (one dropout rate each) and the output layer."""
+                  normalization: str, residual: bool, cardinalities: Sequence[int] = (), embed_dim: int = 8) -> nn.Sequential:
+    """The inputs (embedding the last ``len(cardinalities)`` columns), the blocks of ``widths`` (one dropout rate
+    each) and the output layer."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation={activation!r} is unknown; use one of {sorted(ACTIVATIONS)}.")
     if normalization not in NORMALISATIONS:
         raise ValueError(f"normalization={normalization!r} is unknown; use one of {list(NORMALISATIONS)}.")
-    layers: list[nn.Module] = []
-    width = n_inputs
+    inputs = Inputs(n_inputs, cardinalities, embed_dim)
+    layers: list[nn.Module] = [inputs]
+    width = inputs.width
     for out, rate in zip(widths, dropouts):
         layers.append(Block(width, int(out), activation, normalization, float(rate), residual))
         width = int(out)

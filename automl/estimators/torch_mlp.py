@@ -1,7 +1,8 @@
 """A multilayer perceptron in PyTorch with scikit-learn's estimator interface.
 
 Trains with AdamW (and a learning-rate schedule) on dense float features (the
-adapter standardises and one-hot encodes them first), on the CPU or a CUDA
+adapter standardises the numbers and one-hot encodes the categories first, or
+turns them into codes whose embeddings the network learns), on the CPU or a CUDA
 device, one epoch at a time so a caller can score it between epochs and stop it;
 the layers are ``automl.estimators.mlp_network``'s. The fitted network is
 kept on the CPU: a saved model predicts anywhere. Imports torch only when
@@ -50,6 +51,7 @@ class TorchMLP(BaseEstimator):
         normalization: str = "none",
         residual: bool = False,
         schedule: str = "constant",
+        embed_dim: int = 8,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-4,
         batch_size: int = 128,
@@ -71,6 +73,7 @@ class TorchMLP(BaseEstimator):
         self.normalization = normalization
         self.residual = residual
         self.schedule = schedule
+        self.embed_dim = embed_dim
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -87,9 +90,12 @@ class TorchMLP(BaseEstimator):
         return [float(self.dropout if getattr(self, f"dropout_{k}") is None else getattr(self, f"dropout_{k}"))
                 for k in range(1, int(self.n_layers) + 1)]
 
-    def fit(self, X: Any, y: Any, deadline: float | None = None, on_epoch: EpochCallback | None = None) -> "TorchMLP":
+    def fit(self, X: Any, y: Any, deadline: float | None = None, on_epoch: EpochCallback | None = None,
+            cardinalities: tuple[int, ...] = ()) -> "TorchMLP":
         """Train for ``epochs``; stop early at ``deadline`` (monotonic seconds), when ``on_epoch`` says so, or
-        ``patience`` epochs after the best on the held-out rows; keep the best epoch's weights."""
+        ``patience`` epochs after the best on the held-out rows; keep the best epoch's weights. The last
+        ``len(cardinalities)`` columns of ``X`` are category codes (0..k-1 for a table of k), each embedded in
+        ``embed_dim`` dimensions (fewer for a column of fewer categories)."""
         import torch
 
         from automl.estimators.mlp_network import build_network, make_schedule
@@ -106,7 +112,8 @@ class TorchMLP(BaseEstimator):
             with _seeded_rng(torch, device, self.random_state):  # the caller's torch RNG is as it was afterwards
                 outputs = len(self.classes_) if self.task == "classification" else 1
                 self.network_ = build_network(features.shape[1], outputs, self.layer_widths(), self.layer_dropouts(),
-                                              self.activation, self.normalization, bool(self.residual)).to(device)
+                                              self.activation, self.normalization, bool(self.residual),
+                                              cardinalities, int(self.embed_dim)).to(device)
                 self.trained_on_ = str(device)
                 order = torch.Generator().manual_seed(self.random_state)
                 train, held = _holdout(len(features), order)

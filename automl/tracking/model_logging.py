@@ -107,6 +107,9 @@ def _requirements(model: Any) -> list[str]:
 
 
 def _uses_torch(model: Any) -> bool:
-    """Whether the tuned model's estimator is the PyTorch network (only then does serving need torch)."""
-    steps = getattr(getattr(model, "estimator", None), "named_steps", {})
-    return any(type(step).__module__ == "automl.estimators.torch_mlp" for step in steps.values())
+    """Whether the tuned model's estimator is, or an ensemble's members include, the PyTorch network (only then
+    does serving need torch)."""
+    estimator = getattr(model, "estimator", None)
+    estimators = [m for m, _ in getattr(estimator, "members", [])] or [estimator]  # an ensemble or stack: its members
+    return any(type(step).__module__ == "automl.estimators.torch_mlp"
+               for e in estimators for step in getattr(e, "named_steps", {}).values())
