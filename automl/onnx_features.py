@@ -75,7 +75,7 @@ def category_texts(values: pd.Series) -> np.ndarray:
 
 
 def feature_graph(preprocessor: Any, estimator: Any, family: str) -> FeatureGraph:
-    """The nodes in front of ``estimator`` (the fitted family model, before :func:`plain_estimator`)."""
+    """The nodes in front of ``estimator`` (the fitted family model, with its own feature steps)."""
     kinds = preprocessor.kinds_
     for column, kind in kinds.items():
         if kind == "datetime":

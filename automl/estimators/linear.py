@@ -52,6 +52,11 @@ class LinearFeatures(TransformerMixin, BaseEstimator):
         return self.features_.transform(X)
 
 
+def standardised_numbers() -> Pipeline:
+    """Numbers imputed with the median (an empty column with 0) and standardised: linear models' and networks'."""
+    return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
+
+
 def scaled_features(dense: bool = False) -> ColumnTransformer:
     """Numbers imputed (median) and standardised, categories one-hot encoded: what linear models and networks need.
 
@@ -61,7 +66,7 @@ def scaled_features(dense: bool = False) -> ColumnTransformer:
         [
             (
                 "numeric",
-                make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
+                standardised_numbers(),
                 make_column_selector(dtype_exclude="category"),
             ),
             (

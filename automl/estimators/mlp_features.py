@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+from automl.estimators.linear import standardised_numbers
 
 #: One-hot up to this many categories where the configuration does not say (the space's default).
 DEFAULT_EMBED_ABOVE = 16
@@ -36,15 +36,13 @@ class MLPFeatures(TransformerMixin, BaseEstimator):
         one_hot = [c for c in categorical if c not in embedded]
         parts: list[tuple[str, Any, list[str]]] = []
         if numeric:
-            parts.append(("numeric", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
-                                                   StandardScaler()), numeric))
+            parts.append(("numeric", standardised_numbers(), numeric))
         if one_hot:
             parts.append(("one_hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False), one_hot))
         if embedded:
             parts.append(("codes", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                                                   encoded_missing_value=-1), embedded))
         self.transformer_ = ColumnTransformer(parts, sparse_threshold=0.0).fit(X)
-        self.embedded_columns_ = embedded
         self.cardinalities_ = ([len(c) + 1 for c in self.transformer_.named_transformers_["codes"].categories_]
                                if embedded else [])
         self.n_features_in_ = X.shape[1]
