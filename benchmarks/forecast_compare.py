@@ -1,16 +1,19 @@
 """automl forecasting vs the seasonal naive forecast vs FLAML's ts_forecast, at equal budget, on real series.
 
-    python -m benchmarks.forecast_compare --budget 20 --seeds 0 1 2
+    python -m benchmarks.forecast_compare --budget 20 --seeds 0 1 2 --origins 3
 
-For each series of ``benchmarks/forecast_data.py`` (and the panel), the last ``horizon`` steps of each
-series are the test; the rest is the training part. For each seed, both tools fit on the training part
-with the same time budget and seed:
+For each series of ``benchmarks/forecast_data.py`` (and the panel) and each test origin, ``horizon`` steps
+of each series are the test: origin 0 the last ``horizon`` steps, origin 1 the ``horizon`` steps before
+them, and so on (``--origins``); the training part is every step before the test. One test window says
+little (a recession, an earnings day), so a series' score is the mean over its origins. For each origin and
+seed, both tools fit on the training part with the same time budget and seed:
 
 * automl: ``AutoML(task="forecast", metric="mase", time_budget=B, seed=s, tracking=False).fit(train[["ds"
   (, "series")]], train.y, time_column="ds", horizon=h(, series_id_column="series"))``; the season is
   inferred from the frequency (``--pass-season`` passes the metadata's instead). Also recorded: its 90%
-  interval's empirical coverage on the test (``predict_interval(X_future, 0.9)``), the best trial's backtest
-  coverage where it was logged, the best family, trials.
+  interval's empirical coverage on the test (``predict_interval(X_future, 0.9)``), the shipped model's 90%
+  coverage on its backtest windows and where its interval comes from (``interval_source``), the best
+  family, trials.
 * FLAML: ``AutoML().fit(X_train=train[["ds"]], y_train=train.y, task="ts_forecast", period=p, metric="mae",
   time_budget=B, seed=s)``. On one series MAE ranks models exactly as MASE does (the scale is a constant),
   so metric="mae" asks FLAML for the same thing (its default would be mape). FLAML needs a regular
@@ -25,7 +28,8 @@ with the same time budget and seed:
 
 Every system is scored on the same test rows (those with a known target) with MASE, each series scaled by
 the in-sample seasonal naive error of its training part (season from the metadata); a panel's MASE is the
-mean over its series. Results: ``benchmarks/results/forecast_compare.json`` (the command, the machine,
+mean over its series. The summary compares the mean over origins (a seed's, then the mean over seeds), and
+counts the (origin, seed) pairs each system wins. Results: ``benchmarks/results/forecast_compare.json`` (the command, the machine,
 one row per series, seed and system, and the summary) and a table on stdout.
 """
 
@@ -132,11 +136,12 @@ def run_automl(series: Series, train: pd.DataFrame, test: pd.DataFrame, budget: 
     except Exception as exc:
         row["interval_error"] = _error(exc)
     trials = list(m.study_.trials)
-    best = m.best_trial_
     row.update(best=m.best_estimator_, refit=m.refit_, trials=len(trials), time_spent={k: _round(v) for k, v in
                (getattr(m, "time_spent_", None) or {}).items()},
                trials_by_status=pd.Series([t.status for t in trials]).value_counts().to_dict(),
-               backtest_mase=_round(m.best_score_), backtest_coverage_90=_round(best.metrics.get("coverage_90")),
+               backtest_mase=_round(m.best_score_),
+               backtest_coverage_90=_round(getattr(m.pipeline_, "backtest_coverage_90", None)),
+               interval_source=getattr(m.pipeline_, "interval_source", None),
                failed_trial_errors=sorted({f"{t.estimator}: {t.error}"[:300] for t in trials
                                            if t.status == "failed" and t.error})[:5],
                timeout_trials=[{"estimator": t.estimator, "duration_s": round(t.duration_s, 1),
@@ -244,37 +249,63 @@ def machine() -> dict[str, Any]:
             "packages": versions}
 
 
-def summarize(rows: list[dict], seeds: list[int], budget: float) -> dict[str, Any]:
+def over_origins(frame: pd.DataFrame, origins: int) -> pd.DataFrame:
+    """One row per series, seed and system: the mean test MASE over the origins (NaN unless all were scored)."""
+    frame = frame.assign(origin=frame["origin"] if "origin" in frame else 0)
+    grouped = frame.groupby(["series", "seed", "system"], sort=False, dropna=False)
+    out = grouped.agg(test_mase=("test_mase", "mean"), scored=("test_mase", "count")).reset_index()
+    out.loc[out.scored < origins, "test_mase"] = np.nan
+    return out
+
+
+def summarize(rows: list[dict], seeds: list[int], budget: float, origins: int = 1) -> dict[str, Any]:
     frame = pd.DataFrame(rows)
+    if "origin" not in frame:
+        frame["origin"] = 0
+    means = over_origins(frame, origins)
     per_series, per_seed = [], []
     for name, group in frame.groupby("series", sort=False):
-        naive = group[group.system == "seasonal_naive"].test_mase.iloc[0]
-        ours, theirs = group[group.system == "automl"], group[group.system == "flaml"]
-        entry = {"series": name, "seasonal_naive": naive,
+        mean = means[means.series == name]
+        naive = mean[mean.system == "seasonal_naive"].test_mase.iloc[0]
+        ours, theirs = mean[mean.system == "automl"], mean[mean.system == "flaml"]
+        fits, flaml_fits = group[group.system == "automl"], group[group.system == "flaml"]
+        pairs = fits.merge(group[group.system == "seasonal_naive"][["origin", "test_mase"]], on="origin",
+                           suffixes=("", "_naive"))
+        versus = fits.merge(flaml_fits[["origin", "seed", "test_mase"]], on=["origin", "seed"], suffixes=("", "_flaml"))
+        coverage = fits.backtest_coverage_90 if "backtest_coverage_90" in fits else pd.Series(dtype=float)
+        entry = {"series": name, "seasonal_naive": _round(naive),
                  "automl": _round(ours.test_mase.mean()), "automl_min": _round(ours.test_mase.min()),
                  "automl_max": _round(ours.test_mase.max()),
                  "flaml": _round(theirs.test_mase.mean()), "flaml_min": _round(theirs.test_mase.min()),
                  "flaml_max": _round(theirs.test_mase.max()),
-                 "flaml_failed_seeds": int(theirs.test_mase.isna().sum()),
-                 "automl_failed_seeds": int(ours.test_mase.isna().sum()),
+                 "flaml_failed_fits": int(flaml_fits.test_mase.isna().sum()),
+                 "automl_failed_fits": int(fits.test_mase.isna().sum()),
                  "automl_below_naive_seeds": int((ours.test_mase < naive).sum()),
                  "automl_below_flaml_seeds": int((ours.set_index("seed").test_mase
                                                    < theirs.set_index("seed").test_mase).sum()),
-                 "automl_coverage_90": _round(ours.coverage_90.mean()) if "coverage_90" in ours else None,
-                 "automl_backtest_coverage_90": _round(ours.backtest_coverage_90.mean())
-                 if "backtest_coverage_90" in ours else None,
-                 "automl_best": ours.best.dropna().tolist(),
-                 "automl_refit": ours.refit.fillna("-").tolist() if "refit" in ours else [],
-                 "automl_errors": [e for e in (ours.error.dropna().tolist() if "error" in ours else [])],
-                 "flaml_errors": [e for e in (theirs.error.dropna().tolist() if "error" in theirs else [])],
-                 "automl_max_wall_over_budget": _round(ours.wall_over_budget.max()),
-                 "flaml_max_wall_over_budget": _round(theirs.wall_over_budget.max())}
+                 "automl_below_naive_fits": f"{int((pairs.test_mase < pairs.test_mase_naive).sum())}/{len(pairs)}",
+                 "automl_below_flaml_fits": f"{int((versus.test_mase < versus.test_mase_flaml).sum())}/{len(versus)}",
+                 "naive_by_origin": group[group.system == "seasonal_naive"].set_index("origin").test_mase.round(3)
+                 .to_dict(),
+                 "automl_by_origin": fits.groupby("origin").test_mase.mean().round(3).to_dict(),
+                 "flaml_by_origin": flaml_fits.groupby("origin").test_mase.mean().round(3).to_dict(),
+                 "automl_coverage_90": _round(fits.coverage_90.mean()) if "coverage_90" in fits else None,
+                 "automl_backtest_coverage_90": _round(coverage.mean()),
+                 "automl_backtest_coverage_90_within_5_points": f"{int(((coverage - 0.9).abs() <= 0.05).sum())}/"
+                                                                f"{int(coverage.notna().sum())}",
+                 "automl_interval_sources": fits.interval_source.value_counts().to_dict()
+                 if "interval_source" in fits else {},
+                 "automl_best": fits.best.dropna().value_counts().to_dict(),
+                 "automl_errors": [e for e in (fits.error.dropna().tolist() if "error" in fits else [])],
+                 "flaml_errors": [e for e in (flaml_fits.error.dropna().tolist() if "error" in flaml_fits else [])],
+                 "automl_max_wall_over_budget": _round(fits.wall_over_budget.max()),
+                 "flaml_max_wall_over_budget": _round(flaml_fits.wall_over_budget.max())}
         per_series.append(entry)
+    naive = means[means.system == "seasonal_naive"].set_index("series").test_mase
     for seed in seeds:
-        rows_seed = frame[frame.seed == seed]
+        rows_seed = means[means.seed == seed]
         ours = rows_seed[rows_seed.system == "automl"].set_index("series").test_mase
         theirs = rows_seed[rows_seed.system == "flaml"].set_index("series").test_mase
-        naive = frame[frame.system == "seasonal_naive"].set_index("series").test_mase
         both = ours.dropna().index.intersection(theirs.dropna().index)
         ratio = lambda mases: _round(float(np.exp(np.mean(np.log(mases[both] / naive[both])))))  # noqa: E731
         per_seed.append({"seed": seed, "series": int(len(ours)),
@@ -291,7 +322,9 @@ def summarize(rows: list[dict], seeds: list[int], budget: float) -> dict[str, An
                          "automl_mean_mase": _round(ours.mean()), "flaml_mean_mase": _round(theirs.mean()),
                          "naive_mean_mase": _round(naive.mean())})
     ours, theirs = frame[frame.system == "automl"], frame[frame.system == "flaml"]
-    overall = {"automl_mean_mase": _round(ours.test_mase.mean()), "flaml_mean_mase": _round(theirs.test_mase.mean()),
+    coverage = ours.backtest_coverage_90 if "backtest_coverage_90" in ours else pd.Series(dtype=float)
+    overall = {"origins": origins,
+               "automl_mean_mase": _round(ours.test_mase.mean()), "flaml_mean_mase": _round(theirs.test_mase.mean()),
                "naive_mean_mase": _round(frame[frame.system == "seasonal_naive"].test_mase.mean()),
                "automl_wall_over_budget_mean": _round(ours.wall_over_budget.mean()),
                "automl_wall_over_budget_max": _round(ours.wall_over_budget.max()),
@@ -299,8 +332,9 @@ def summarize(rows: list[dict], seeds: list[int], budget: float) -> dict[str, An
                "flaml_wall_over_budget_max": _round(theirs.wall_over_budget.max()),
                "automl_fits_over_1.05_budget_plus_1s": int((ours.wall_s > 1.05 * budget + 1).sum()),
                "automl_coverage_90_mean": _round(ours.coverage_90.mean()) if "coverage_90" in ours else None,
-               "automl_backtest_coverage_90_mean": _round(ours.backtest_coverage_90.mean())
-               if "backtest_coverage_90" in ours else None,
+               "automl_backtest_coverage_90_mean": _round(coverage.mean()),
+               "automl_backtest_coverage_90_within_5_points": f"{int(((coverage - 0.9).abs() <= 0.05).sum())}/"
+                                                              f"{int(coverage.notna().sum())}",
                "automl_shipped_validation_fold_model": int((ours.refit == "validation-fold model").sum())
                if "refit" in ours else 0,
                "automl_fits": int(len(ours)),
@@ -311,7 +345,7 @@ def summarize(rows: list[dict], seeds: list[int], budget: float) -> dict[str, An
 
 def table(summary: dict[str, Any]) -> str:
     lines = [f"{'series':18} {'naive':>7} {'automl':>7} {'(min-max)':>15} {'flaml':>7} {'(min-max)':>15} "
-             f"{'a<n':>4} {'a<f':>4} {'cov90':>6} {'bt_cov':>6} {'a_w/b':>6} {'f_w/b':>6}  best"]
+             f"{'a<n':>4} {'a<f':>4} {'cov90':>6} {'bt_cov':>6} {'a_w/b':>6} {'f_w/b':>6}  {'a<n/f':>5} {'a<f/f':>5}  best"]
 
     def num(v: Any, width: int = 7) -> str:
         return f"{v:{width}.3f}" if isinstance(v, (int, float)) and v is not None and np.isfinite(v) else f"{'-':>{width}}"
@@ -322,7 +356,8 @@ def table(summary: dict[str, Any]) -> str:
                      f"{num(e['flaml_min'], 6)}-{num(e['flaml_max'], 6)}  {e['automl_below_naive_seeds']:>4} "
                      f"{e['automl_below_flaml_seeds']:>4} {num(e['automl_coverage_90'], 6)} "
                      f"{num(e['automl_backtest_coverage_90'], 6)} {num(e['automl_max_wall_over_budget'], 6)} "
-                     f"{num(e['flaml_max_wall_over_budget'], 6)}  {','.join(map(str, e['automl_best']))}")
+                     f"{num(e['flaml_max_wall_over_budget'], 6)}  {e['automl_below_naive_fits']:>5} "
+                     f"{e['automl_below_flaml_fits']:>5}  {','.join(f'{k}x{v}' for k, v in e['automl_best'].items())}")
     lines.append("")
     for s in summary["per_seed"]:
         lines.append(f"seed {s['seed']}: automl beats flaml on {s['automl_beats_flaml']}/{s['compared_with_flaml']}, "
@@ -342,6 +377,8 @@ def main() -> None:
     parser.add_argument("--series", nargs="+", default=list(LOADERS), choices=list(LOADERS))
     parser.add_argument("--pass-season", action="store_true",
                         help="pass the metadata's season to automl (default: automl infers it from the frequency)")
+    parser.add_argument("--origins", type=int, default=3,
+                        help="test windows per series, each `horizon` steps before the next (default 3)")
     parser.add_argument("--no-flaml", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/forecast_compare.json"))
     parser.add_argument("--resummarize", action="store_true",
@@ -349,7 +386,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.resummarize:
         record = json.loads(args.out.read_text())
-        record["summary"] = summarize(record["rows"], record["seeds"], record["budget_s"])
+        record["summary"] = summarize(record["rows"], record["seeds"], record["budget_s"], record.get("origins", 1))
         record["summary_recomputed"] = {"command": "python -m benchmarks.forecast_compare " + " ".join(sys.argv[1:]),
                                         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
                                         "why": "summary fields added after the run; rows unchanged"}
@@ -362,30 +399,37 @@ def main() -> None:
     rows, metas = [], []
     for name in args.series:
         series = LOADERS[name]()
-        train, test = split(series)
         meta = series.meta()
-        meta.update(train_rows=len(train), test_rows=len(test), test_rows_scored=int(test.y.notna().sum()))
+        meta["origins"] = []
         metas.append(meta)
-        naive = {"series": name, "seed": None, "system": "seasonal_naive", "budget_s": args.budget,
-                 "test_mase": round(mase(series, train, test, seasonal_naive(series, train, test)), 5)}
-        rows.append(naive)
-        print(json.dumps(naive), flush=True)
-        for seed in args.seeds:
-            systems = [("automl", lambda: run_automl(series, train, test, args.budget, seed, args.pass_season))]
-            if not args.no_flaml:
-                systems.append(("flaml", lambda: run_flaml(series, train, test, args.budget, seed)))
-            for system, runner in systems:
-                row = {"series": name, "seed": seed, "system": system, "budget_s": args.budget, **runner()}
-                row["wall_over_budget"] = round(row["wall_s"] / args.budget, 3)
-                if system == "flaml":
-                    meta["flaml_needed"] = row.pop("needed")
-                rows.append(row)
-                print(json.dumps(row, default=str), flush=True)
-    summary = summarize(rows, args.seeds, args.budget)
+        for origin in range(args.origins):
+            train, test = split(series, origin)
+            meta["origins"].append({"origin": origin, "train_rows": len(train), "test_rows": len(test),
+                                    "test_rows_scored": int(test.y.notna().sum()),
+                                    "test_start": str(test.ds.min().date()), "test_end": str(test.ds.max().date())})
+            naive = {"series": name, "origin": origin, "seed": None, "system": "seasonal_naive",
+                     "budget_s": args.budget,
+                     "test_mase": round(mase(series, train, test, seasonal_naive(series, train, test)), 5)}
+            rows.append(naive)
+            print(json.dumps(naive), flush=True)
+            for seed in args.seeds:
+                systems = [("automl", lambda: run_automl(series, train, test, args.budget, seed, args.pass_season))]
+                if not args.no_flaml:
+                    systems.append(("flaml", lambda: run_flaml(series, train, test, args.budget, seed)))
+                for system, runner in systems:
+                    row = {"series": name, "origin": origin, "seed": seed, "system": system,
+                           "budget_s": args.budget, **runner()}
+                    row["wall_over_budget"] = round(row["wall_s"] / args.budget, 3)
+                    if system == "flaml":
+                        meta.setdefault("flaml_needed", {})[origin] = row.pop("needed")
+                    rows.append(row)
+                    print(json.dumps(row, default=str), flush=True)
+    summary = summarize(rows, args.seeds, args.budget, args.origins)
     record = {"command": "python -m benchmarks.forecast_compare " + " ".join(sys.argv[1:]),
               "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
               "total_wall_s": round(time.monotonic() - started, 1), "budget_s": args.budget, "seeds": args.seeds,
-              "pass_season": args.pass_season, "series": metas, "rows": rows, "summary": summary}
+              "origins": args.origins, "pass_season": args.pass_season, "series": metas, "rows": rows,
+              "summary": summary}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2, default=str))
     print(table(summary))

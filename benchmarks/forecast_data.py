@@ -169,15 +169,18 @@ def load_all() -> list[Series]:
     return [loader() for loader in LOADERS.values()]
 
 
-def split(series: Series) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The training part and the test part (the last ``horizon`` rows of each series)."""
+def split(series: Series, origin: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training part and the test part of one test origin: origin 0 tests the last ``horizon`` rows of
+    each series, origin k the ``horizon`` rows before origin k-1's test; the training part is every row
+    before the test (later rows are dropped)."""
     frame = series.frame.sort_values(["series", "ds"] if series.panel else ["ds"]).reset_index(drop=True)
     if series.panel:
         position = frame.groupby("series").cumcount(ascending=False)
     else:
         position = pd.Series(np.arange(len(frame))[::-1], index=frame.index)
-    test = position < series.horizon
-    return frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)
+    test = (position >= origin * series.horizon) & (position < (origin + 1) * series.horizon)
+    train = position >= (origin + 1) * series.horizon
+    return frame[train].reset_index(drop=True), frame[test].reset_index(drop=True)
 
 
 __all__ = ["LOADERS", "Series", "load", "load_all", "split"]

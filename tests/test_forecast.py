@@ -257,6 +257,24 @@ def test_the_interval_coverage_on_the_backtests_is_kept_and_the_report_draws_the
     assert "Forecasts" in page and "backtest forecasts" in page and "90% interval" in page
 
 
+def test_the_interval_nearer_90_percent_on_the_backtests_is_the_one_shipped(air: pd.DataFrame) -> None:
+    train, future = air.iloc[:-HORIZON], air[["ds"]].iloc[-HORIZON:]
+    m = quick(max_trials=4, ensemble=False, estimators=["ets"]).fit(
+        train[["ds"]], train["y"], time_column="ds", horizon=HORIZON)
+    model = m.pipeline_
+    own, conformal = m.best_trial_.metrics["coverage_90"], model.conformal.backtest_coverage(0.9)
+    assert model.interval_source == ("conformal" if abs(conformal - 0.9) < abs(own - 0.9) else "model")
+    assert model.backtest_coverage_90 == (conformal if model.interval_source == "conformal" else own)
+    features = model.preprocessor.transform(future)
+    own_bands = model.estimator.predict_interval(features, 0.9)
+    bands = m.predict_interval(future, coverage=0.9)
+    same_as_own = np.allclose(bands["lower"], own_bands[0]) and np.allclose(bands["upper"], own_bands[1])
+    assert same_as_own == (model.interval_source == "model")
+    model.interval_source = "model" if model.interval_source == "conformal" else "conformal"  # the other source
+    other = m.predict_interval(future, coverage=0.9)
+    assert not np.allclose(other["lower"], bands["lower"])
+
+
 def test_an_ensemble_of_forecasters_forecasts_with_intervals(air: pd.DataFrame) -> None:
     train, future = air.iloc[:-HORIZON], air[["ds"]].iloc[-HORIZON:]
     m = quick(max_trials=8, ensemble=True, early_stop=None, estimators=["snaive", "ets", "lr"]).fit(

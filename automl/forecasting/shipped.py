@@ -21,10 +21,13 @@ if TYPE_CHECKING:
 
 
 def interval(model: Any, X: pd.DataFrame, coverage: float) -> pd.DataFrame:
-    """Lower and upper bounds at ``coverage``: the model's own, else conformal from the backtests."""
+    """Lower and upper bounds at ``coverage``: the model's own where the backtests chose it
+    (``model.interval_source``), else conformal from the backtests."""
     features = model.preprocessor.transform(X)
     mean = np.asarray(model.estimator.predict(features), dtype=float)
-    own = model.estimator.predict_interval(features, coverage) if hasattr(model.estimator, "predict_interval") else None
+    own = None
+    if getattr(model, "interval_source", "model") == "model" and hasattr(model.estimator, "predict_interval"):
+        own = model.estimator.predict_interval(features, coverage)
     if own is not None:
         return pd.DataFrame({"lower": own[0], "upper": own[1]}, index=X.index)
     conformal = getattr(model, "conformal", None)
@@ -43,14 +46,18 @@ def interval(model: Any, X: pd.DataFrame, coverage: float) -> pd.DataFrame:
 
 
 def learn_from_backtests(model: Any, data: "FitData", splits: list["Split"], oof: Any, trial: Any = None) -> None:
-    """Learn the conformal intervals from the shipped trial's backtest forecasts (``oof``, when kept).
+    """Learn the conformal intervals from the shipped trial's backtest forecasts (``oof``, when kept), and
+    choose the model's interval source by its 90% coverage on the backtest windows.
 
-    Also kept on the model: those forecasts (for the report) and the 90% interval's coverage on the
-    backtest windows (the model's own interval's, as the trial measured it, else the conformal one's
-    with each window left out of its own calibration).
+    The model's own interval (where its family has one) was measured on each window by the trial; the
+    conformal one is measured with each window left out of its own calibration. The one nearer 90% is kept
+    (``model.interval_source``: "model" or "conformal"; a tie, or no conformal measure, keeps the model's
+    own, and a family without one has conformal intervals whatever this says), with its coverage in
+    ``model.backtest_coverage_90``. Also kept: the backtest forecasts (for the report).
     """
     measured = getattr(trial, "metrics", {}).get("coverage_90") if trial is not None else None
-    model.backtest_coverage_90 = float(measured) if measured is not None else float("nan")
+    own = float(measured) if measured is not None else float("nan")
+    model.interval_source, model.backtest_coverage_90 = "model", own
     if oof is None or data.time is None or data.series is None:
         return
     window, ahead, scale = backtest_rows(data, splits, int(model.task_options.get("season", 1)))
@@ -58,8 +65,9 @@ def learn_from_backtests(model: Any, data: "FitData", splits: list["Split"], oof
     errors = np.abs(data.y[rows] - oof.values.astype(float)) / scale[rows]
     keep = np.isfinite(errors)
     model.conformal = ConformalIntervals(errors[keep], ahead[rows][keep], window[rows][keep])
-    if measured is None:
-        model.backtest_coverage_90 = model.conformal.backtest_coverage(0.9)
+    conformal = model.conformal.backtest_coverage(0.9)
+    if np.isnan(own) or (not np.isnan(conformal) and abs(conformal - 0.9) < abs(own - 0.9)):
+        model.interval_source, model.backtest_coverage_90 = "conformal", conformal
     times = time_values(data.X, model.preprocessor.time_column)
     model.backtest_ = pd.DataFrame({"series": data.series[rows], "time": times[rows], "forecast": oof.values,
                                     "window": window[rows]})
