@@ -53,7 +53,7 @@ def to_frame(X: Any, parameter: str = "X", columns: list[str] | None = None) -> 
     if duplicated:
         raise InputError(f"{parameter} has duplicated column names {duplicated}; rename them to be unique.")
     frame = _usable_objects(frame, parameter)
-    complex_columns = [c for c in frame.columns if pd.api.types.is_complex_dtype(frame[c])]
+    complex_columns = [c for c, dtype in frame.dtypes.items() if pd.api.types.is_complex_dtype(dtype)]
     if complex_columns:
         raise InputError(f"{parameter} holds complex values in column(s) {complex_columns}: Complex data not supported; "
                          "pass real numbers (their real part or their magnitude).")
@@ -62,7 +62,7 @@ def to_frame(X: Any, parameter: str = "X", columns: list[str] | None = None) -> 
 
 def _usable_objects(frame: pd.DataFrame, parameter: str) -> pd.DataFrame:
     """Object columns with unhashable values (dicts, lists) made missing there, then numbers made numeric."""
-    objects = [c for c in frame.columns if frame[c].dtype == object]
+    objects = [c for c, dtype in frame.dtypes.items() if dtype == object]
     for column in objects:
         series = frame[column]
         try:
@@ -236,21 +236,34 @@ class TabularPreprocessor:
         numeric = self._all_numeric(frame)
         if numeric is not None:
             return numeric
-        out: dict[str, pd.Series] = {}
+        numbers = [c for c in self.input_columns_ if self.kinds_[c] == "numeric"]
+        block = _float_block(frame, numbers)  # one conversion for all numbers; None: each column judged alone
+        position = {column: i for i, column in enumerate(numbers)}
+        out: dict[str, Any] = {}
         for column in self.input_columns_:
-            series = frame[column].reset_index(drop=True)
             kind = self.kinds_[column]
             if kind == "numeric":
-                out[self.output_names_[column]] = _as_float(series, column)
+                out[self.output_names_[column]] = (_as_float(frame[column], column).to_numpy() if block is None
+                                                   else block[:, position[column]])
             elif kind == "datetime":
-                parts = _datetime_parts(pd.to_datetime(series, errors="coerce"))
+                times = pd.to_datetime(frame[column], errors="coerce").dt
                 for part in self.datetime_parts_[column]:
-                    out[self.output_names_[f"{column}.{part}"]] = parts[part].astype("float64")
+                    out[self.output_names_[f"{column}.{part}"]] = getattr(times, part).to_numpy(dtype="float64")
             else:
-                known = self.categories_[column]
-                values = series.astype(object)
-                out[self.output_names_[column]] = values.where(values.isin(known)).astype(pd.CategoricalDtype(known))
+                out[self.output_names_[column]] = self._categorical(column, frame[column])
         return pd.DataFrame(out)
+
+    def _categorical(self, column: str, series: pd.Series) -> pd.Categorical:
+        """``series`` as codes of the categories seen at fit (unseen and missing values: NaN)."""
+        cache = self.__dict__.setdefault("_dtypes", {})  # not in older pickles: built on first use
+        dtype = cache.get(column)
+        if dtype is None:
+            dtype = cache[column] = pd.CategoricalDtype(self.categories_[column])
+        if isinstance(series.dtype, pd.CategoricalDtype):  # recoded by value, no per-row work
+            if series.cat.categories.equals(dtype.categories) and not series.cat.ordered:
+                return series.array
+            return series.cat.set_categories(dtype.categories).cat.as_unordered().array
+        return pd.Categorical(series if series.dtype == object else series.astype(object), dtype=dtype)
 
     def _all_numeric(self, frame: pd.DataFrame) -> pd.DataFrame | None:
         """A table of numeric and boolean columns only, as numbers already: one float64 block (a tenth of the time
@@ -258,11 +271,8 @@ class TabularPreprocessor:
         table of other kinds, a column that is not a number now, an infinite value: its error names the column)."""
         if any(kind != "numeric" for kind in self.kinds_.values()):
             return None
-        block = frame[self.input_columns_]
-        if not all(pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype) for dtype in block.dtypes):
-            return None
-        values = block.to_numpy(dtype="float64", na_value=np.nan)
-        if np.isinf(values).any():
+        values = _float_block(frame, self.input_columns_)
+        if values is None:
             return None
         return pd.DataFrame(values, columns=[self.output_names_[c] for c in self.input_columns_], copy=False)
 
@@ -296,6 +306,16 @@ def _as_float(series: pd.Series, column: str) -> pd.Series:
         raise infinite_values(f'Column "{column}" holds', int(infinite.sum()), int(np.flatnonzero(infinite)[0]),
                               INFINITE_FEATURES)
     return values
+
+
+def _float_block(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
+    """``columns`` as one float64 array (rows x columns), or None where one of them must be judged alone (not a
+    number now, or an infinite value: ``_as_float`` names the column)."""
+    block = frame[columns]
+    if not all(pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype) for dtype in block.dtypes):
+        return None
+    values = block.to_numpy(dtype="float64", na_value=np.nan)
+    return None if np.isinf(values).any() else values
 
 
 def _datetime_parts(series: pd.Series) -> pd.DataFrame:

@@ -1,9 +1,12 @@
 """What a latency limit costs in score, and ONNX against native latency, on the bundled tabular sets.
 
     python -m benchmarks.deployment --budget 20 --seeds 0 1 2 --out benchmarks/results/deployment.json
+    python -m benchmarks.deployment --budget 20 --seeds 0 1 2 --sets hotel_rates lending_club \
+        --out benchmarks/results/deployment_categorical.json
 
-For each set (scikit-learn's bundled breast_cancer, wine, digits, diabetes) and seed, on the same 75/25 split
-(stratified for classification, the seed's), two jobs with the same budget and seed, both single models
+For each set (scikit-learn's bundled breast_cancer, wine, digits, diabetes, all numeric; or, named by
+``--sets``, a table of the tabular suite, ``benchmarks/tabular_data.py``, with its categorical columns as
+strings) and seed, on the same 75/25 split (stratified for classification, the seed's), two jobs with the same budget and seed, both single models
 (``ensemble=False``) and both measuring every trial (so the measuring overhead is the same):
 
 * free: ``constraints={"predict_ms_per_row": 1e9}`` (no effective limit): its shipped model's latency per row
@@ -43,12 +46,17 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, loa
 from sklearn.model_selection import train_test_split
 
 from automl import AutoML, AutoMLError
+from benchmarks.tabular_data import DATASETS
 
 SETS = {"breast_cancer": (load_breast_cancer, "classification"), "wine": (load_wine, "classification"),
         "digits": (load_digits, "classification"), "diabetes": (load_diabetes, "regression")}
 
 
 def load(name: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, str]:
+    if name in DATASETS:
+        data = DATASETS[name]
+        X_train, X_test, y_train, y_test = data.split(*data.load(), seed)
+        return X_train, X_test, y_train, y_test, "regression" if data.task == "regression" else "classification"
     loader, task = SETS[name]
     X, y = loader(return_X_y=True, as_frame=True)
     X.columns = [str(c) for c in X.columns]
@@ -98,7 +106,8 @@ def onnx_latency(m: AutoML, X_test: pd.DataFrame) -> dict[str, Any]:
 
 def run_pair(name: str, seed: int, budget: float) -> dict[str, Any]:
     X_train, X_test, y_train, y_test, task = load(name, seed)
-    row: dict[str, Any] = {"set": name, "seed": seed, "rows": len(X_train) + len(X_test), "features": X_train.shape[1]}
+    row: dict[str, Any] = {"set": name, "seed": seed, "rows": len(X_train) + len(X_test), "features": X_train.shape[1],
+                           "categorical_features": int(sum(not pd.api.types.is_numeric_dtype(t) for t in X_train.dtypes))}
     free, free_wall = fit(task, budget, seed, 1e9, X_train, y_train)
     latency = free.measured_["shipped_predict_ms_per_row"]
     row.update(metric=free.metric_, free_score=test_score(free, X_test, y_test), free_family=free.best_estimator_,
@@ -125,13 +134,14 @@ def run_pair(name: str, seed: int, budget: float) -> dict[str, Any]:
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    sets = list(dict.fromkeys(r["set"] for r in rows))
     paired = [r for r in rows if "limited_score" in r]
     ratios = [r[f"{side}_native_ms_per_row"] / r[f"{side}_onnx_ms_per_row"] for r in rows for side in ("free", "limited")
               if f"{side}_onnx_ms_per_row" in r]
     return {
         "pairs": len(rows), "limited_met": len(paired), "limited_no_feasible_trial": len(rows) - len(paired),
         "score_lost_median": statistics.median([r["score_lost"] for r in paired]) if paired else None,
-        "score_lost_by_set": {s: [round(r["score_lost"], 5) for r in paired if r["set"] == s] for s in SETS},
+        "score_lost_by_set": {s: [round(r["score_lost"], 5) for r in paired if r["set"] == s] for s in sets},
         "limited_latency_within_limit": sum(r["limited_ms_per_row"] <= r["limit_ms_per_row"] for r in paired),
         "literal_limit_below_transform": sum(bool(r["literal_below_transform"]) for r in rows),
         "free_ms_per_row_median": statistics.median(r["free_ms_per_row"] for r in rows),
@@ -139,7 +149,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                                                     for r in rows),
         "native_over_onnx_latency_median": statistics.median(ratios) if ratios else None,
         "front_size_median": statistics.median(r["front_size"] for r in rows),
-        "front_size_by_set": {s: [r["front_size"] for r in rows if r["set"] == s] for s in SETS},
+        "front_size_by_set": {s: [r["front_size"] for r in rows if r["set"] == s] for s in sets},
+        "transform_ms_per_row_by_set": {s: statistics.median(r["transform_ms_per_row"] for r in rows if r["set"] == s)
+                                        for s in sets},
         "onnx_exports": len(ratios),
     }
 
@@ -148,7 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=20.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS) + list(DATASETS))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/deployment.json"))
     args = parser.parse_args()
     started, rows = time.monotonic(), []

@@ -108,6 +108,22 @@ def test_a_table_of_numbers_is_transformed_as_one_block_with_the_same_values() -
     pd.testing.assert_frame_equal(pre.transform(as_text), expected)
 
 
+def test_a_category_is_matched_by_its_value_whatever_the_column_s_dtype_or_category_order() -> None:
+    """Strings, pandas string arrays and categoricals (in another category order, ordered or with extra
+    categories) all give the codes of the categories seen at fit; unseen and missing values are missing."""
+    pre = TabularPreprocessor().fit(pd.DataFrame({"c": ["a", "b", "c", "a"], "x": [1.0, 2.0, 3.0, 4.0]}))
+    values = ["c", "a", "zz", None, "b"]
+    expected = pd.Series([2, 0, -1, -1, 1], dtype="int8")
+    inputs = {"object": pd.Series(values, dtype=object), "string": pd.Series(values, dtype="string"),
+              "reordered": pd.Series(pd.Categorical(values, categories=["c", "b", "a", "zz"])),
+              "ordered": pd.Series(pd.Categorical(values, categories=["b", "a", "c", "zz"], ordered=True)),
+              "same": pd.Series(pd.Categorical(values, categories=["a", "b", "c"]))}
+    for kind, column in inputs.items():
+        out = pre.transform(pd.DataFrame({"c": column, "x": 0.0}))
+        assert list(out["c"].cat.categories) == ["a", "b", "c"] and not out["c"].cat.ordered, kind
+        pd.testing.assert_series_equal(out["c"].cat.codes, expected, check_names=False, obj=kind)
+
+
 def test_infinite_features_are_named_at_fit_and_predict() -> None:
     pre = TabularPreprocessor().fit(pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, 1.0]}))
     with pytest.raises(InputError, match=r'Column "b" holds 1 infinite value\(s\) \(the first in row 1\)'):
