@@ -18,10 +18,11 @@ float32-rounded numbers the ONNX graph sees. The latency per row of both, on a b
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -137,10 +138,41 @@ def _convert(tools: dict[str, Any], estimator: Any, family: str, features: Featu
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
     options = {id(final): {"zipmap": False}} if classifies else None
     try:
-        return skl2onnx.convert_sklearn(estimator, initial_types=[(features.model_input, FloatTensorType([None, features.width]))],
-                                        target_opset=OPSET, options=options)
+        with _xgboost_subtrees_numbered_once():
+            return skl2onnx.convert_sklearn(estimator, target_opset=OPSET, options=options,
+                                            initial_types=[(features.model_input, FloatTensorType([None, features.width]))])
     except Exception as exc:  # noqa: BLE001 - the converter's own words, in one sentence
         raise AutoMLError(f"The {family} model did not convert to ONNX ({type(exc).__name__}: {exc}).") from exc
+
+
+@contextlib.contextmanager
+def _xgboost_subtrees_numbered_once() -> Iterator[None]:
+    """While converting: onnxmltools' XGBoost node numbering, walking each node once.
+
+    onnxmltools (1.16) turns a categorical split of k categories into a chain of k equality nodes that all point
+    at the same "yes" subtree, and its numbering (``XGBConverter._remap_nodeid``) walks that subtree again from
+    each of them: nested categorical splits cost k1 x k2 x ... walks (a hotel_rates model had not converted after
+    ten minutes). A node id is one subtree, so numbering a node once, in the same depth-first order, and not
+    walking its subtree again gives the same numbers. The converter's own function is back on exit."""
+    from onnxmltools.convert.xgboost.operator_converters.XGBoost import XGBConverter
+
+    def numbered_once(jsnode: dict[str, Any], remap: dict[int, int] | None = None) -> dict[int, int]:
+        remap = {} if remap is None else remap
+        stack = [jsnode]
+        while stack:
+            node = stack.pop()
+            if node["nodeid"] in remap:
+                continue
+            remap[node["nodeid"]] = len(remap)
+            stack.extend(reversed(node.get("children", [])))
+        return remap
+
+    original = XGBConverter.__dict__["_remap_nodeid"]
+    XGBConverter._remap_nodeid = staticmethod(numbered_once)
+    try:
+        yield
+    finally:
+        XGBConverter._remap_nodeid = original
 
 
 def _forest_missing_values(converted: Any, forest: Any) -> None:

@@ -124,3 +124,36 @@ def test_automl_export_writes_a_checked_onnx_file(breast_cancer: tuple[pd.DataFr
     assert "_export_rows" not in pickle.loads((tmp_path / "model.pkl").read_bytes()).__dict__  # no training rows in the file
     bad = cli("export", "model.pkl", "--data", "train.csv", "--out", "model.onnx", "--format", "pmml", cwd=tmp_path)
     assert bad.returncode != 0 and "--format 'pmml' is not an export format; pass one of: onnx." in bad.stderr
+
+
+def test_xgboost_categorical_chains_are_numbered_as_onnxmltools_numbers_them_walking_each_node_once() -> None:
+    """onnxmltools turns a categorical split into a chain of equality nodes sharing one "yes" subtree, and its
+    numbering walks that subtree once per chain node (nested splits: exponentially often); the export numbers each
+    node once, with the same numbers, and puts the converter's own function back."""
+    import xgboost
+    from onnxmltools.convert.xgboost.operator_converters.XGBoost import XGBConverter
+
+    from automl.onnx_export import _xgboost_subtrees_numbered_once
+
+    rng = np.random.default_rng(0)
+    codes = {c: rng.integers(0, 12, 800) for c in "abc"}
+    X = pd.DataFrame({c: pd.Categorical(v.astype(str)) for c, v in codes.items()})
+    y = (codes["a"] % 3) * (codes["b"] % 4) + (codes["c"] % 5) + rng.normal(0, 0.1, 800)
+    model = xgboost.XGBRegressor(n_estimators=4, max_depth=6, enable_categorical=True, tree_method="hist",
+                                 max_cat_to_onehot=1).fit(X, y)
+    dump = model.get_booster().get_dump(with_stats=True, dump_format="json")
+    trees = XGBConverter._process_categorical_features([json.loads(s) for s in dump])
+
+    def walks(node: dict, seen: list) -> None:
+        seen.append(node["nodeid"])
+        for child in node.get("children", []):
+            walks(child, seen)
+
+    seen: list = []
+    walks(trees[0], seen)
+    assert len(seen) > len(set(seen))  # chains share subtrees: a plain walk meets nodes again
+    original = XGBConverter.__dict__["_remap_nodeid"]
+    expected = [list(XGBConverter._remap_nodeid(tree).items()) for tree in trees]
+    with _xgboost_subtrees_numbered_once():
+        assert [list(XGBConverter._remap_nodeid(tree).items()) for tree in trees] == expected
+    assert XGBConverter.__dict__["_remap_nodeid"] is original
