@@ -61,6 +61,9 @@ class Fold:
     n_classes: int
     categorical: tuple[str, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)  # the fold's groups / time / series / weights, by name
+    #: the feature transform fitted on this fold's training rows: a fold model shipped as the job's model keeps it
+    #: (its categories are the fold's, not all rows')
+    preprocessor: Any = None
 
     def side(self, which: str) -> dict[str, np.ndarray]:
         """One side's per-row arrays ("train" or "val"), by their FitData names: what a fit of that side gets."""
@@ -76,7 +79,7 @@ def prepare_fold(task: Any, spec: Any, data: FitData, index: int, split: Split, 
               for name, values in part.row_arrays().items()}
     extras.update(task.build_options(spec))
     return Fold(index, train_rows, val_rows, preprocessor.transform(train.X), train.y, preprocessor.transform(val.X),
-                val.y, n_classes, tuple(preprocessor.categorical_features_), extras)
+                val.y, n_classes, tuple(preprocessor.categorical_features_), extras, preprocessor)
 
 
 def splits_fingerprint(splits: list[Split]) -> str:

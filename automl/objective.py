@@ -177,7 +177,7 @@ class Objective:
         score = float(np.mean(finite)) if finite else None
         return TrialResult(TIMEOUT, score, None if score is None else self.metric.loss(score),
                            fit_time_s=float(np.mean(fit_times or [0.0])), error=BUDGET_STOP, intermediate=reports,
-                           model=model if score is not None else None)
+                           model=model if score is not None else None, model_fold=fold.index)
 
     def _device_used(self, trial: Trial, adapter: EstimatorAdapter, model: Any) -> str:
         """Where the model trained; a trial given a GPU that trained on the CPU is said out loud."""

@@ -36,6 +36,7 @@ class TrialResult:
     fit_time_s: float = 0.0
     error: str | None = None
     model: Any = None  # the last fold's fitted model, kept for the best trial only
+    model_fold: int = -1  # the index of the fold ``model`` was fitted on (-1: the last)
     intermediate: list[tuple[int, float]] = field(default_factory=list)  # (step, loss) reports
     duration_s: float | None = None  # a replayed trial's recorded duration (otherwise measured)
     started_at: float | None = None  # and its recorded start
@@ -67,8 +68,9 @@ class Study:
         self.seed = seed
         self.trials: list[Trial] = []
         self.best: Trial | None = None
-        self.best_model: Any = None
-        self.fallback: tuple[Trial, Any] | None = None  # the best trial cut by the deadline that left a scored model
+        self.best_model: Any = None  # the best trial's fold model (on the last fold)
+        #: the best trial cut by the deadline that left a scored model, the model and the index of its fold
+        self.fallback: tuple[Trial, Any, int] | None = None
         self.oof = oof if oof is not None else OutOfFoldStore()
         self.unstarted_reason: str | None = None  # why a backend started no trial at all (Ray workers not up in time)
 
@@ -97,7 +99,7 @@ class Study:
                 self.best, self.best_model = trial, result.model
         elif trial.status == TIMEOUT and result.model is not None and trial.loss is not None and math.isfinite(trial.loss):
             if self.fallback is None or trial.loss < self.fallback[0].loss:  # type: ignore[operator]
-                self.fallback = (trial, result.model)
+                self.fallback = (trial, result.model, result.model_fold)
         return trial
 
     def __getstate__(self) -> dict[str, Any]:

@@ -125,12 +125,13 @@ class JobRunner:
         if shipped is not None:
             kind = "stack" if isinstance(plan, StackPlan) else "ensemble"
             trial, model, refit = self.study.best, shipped, f"{kind} of {len(plan.weights)} trials, each refit on all rows"  # type: ignore[union-attr]
+            fold = None
         else:
-            trial, model, refit = self.refit()
+            trial, model, refit, fold = self.refit()
             plan = None
         timings = {"search_s": search_s, "refit_s": time.monotonic() - refit_started}
         oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None  # type: ignore[union-attr]
-        return self._result(trial, model, refit, timings, oof, plan)  # type: ignore[arg-type]
+        return self._result(trial, model, refit, timings, oof, plan, fold)  # type: ignore[arg-type]
 
     def _raise_if_none_feasible(self) -> None:
         """Trials finished, but every one broke the constraints: say so, naming the closest."""
@@ -148,10 +149,14 @@ class JobRunner:
             + "; relax the limits, or pass estimators with smaller, faster models (e.g. lr) or a longer time_budget.")
 
     def _result(self, trial: Trial, model: Any, refit: str, timings: dict[str, float], oof: Any,
-                plan: EnsemblePlan | None = None) -> JobResult:
-        """The shipped model (what the task learns from the search included) and the job's result."""
+                plan: EnsemblePlan | None = None, fold: int | None = None) -> JobResult:
+        """The shipped model (what the task learns from the search included) and the job's result; a fold model
+        (``fold``: its fold's index) keeps the feature transform it was fitted with."""
         problem = self.problem
-        tuned = TunedModel(problem.preprocessor, model, problem.target.classes, problem.task,
+        preprocessor = problem.preprocessor
+        if fold is not None and self.objective.folds[fold].preprocessor is not None:
+            preprocessor = self.objective.folds[fold].preprocessor
+        tuned = TunedModel(preprocessor, model, problem.target.classes, problem.task,
                            problem.task.build_options(problem.spec))
         problem.task.finish_model(tuned, problem.spec, problem.data, list(problem.splits), oof, trial)
         return JobResult(self.study, tuned, trial, refit, timings, plan, self._measure_shipped(tuned))
@@ -180,7 +185,7 @@ class JobRunner:
 
     def _ship_fallback(self, search_s: float) -> JobResult:
         """No trial finished inside the budget: ship the best one the deadline cut, as it was fitted by then."""
-        trial, model = self.study.fallback  # type: ignore[misc]
+        trial, model, fold = self.study.fallback  # type: ignore[misc]
         logger.warning("No trial finished inside the time budget; shipping trial %d (%s) as the deadline cut it. "
                        "Raise time_budget for a finished search.", trial.trial_id, trial.estimator)
         problem = self.problem
@@ -191,8 +196,8 @@ class JobRunner:
         refit = "validation-fold model, cut at the time budget"
         if not problem.task.fold_models_ship:  # a forecaster must end where the data ends: refit, cut if need be
             model, _ = self.objective.fit_all_rows(trial, self.budget.end - self.tracker.finish_reserve_s)
-            refit = "all rows, cut at the time budget"
-        return self._result(trial, model, refit, {"search_s": search_s, "refit_s": 0.0}, None)
+            refit, fold = "all rows, cut at the time budget", None
+        return self._result(trial, model, refit, {"search_s": search_s, "refit_s": 0.0}, None, fold=fold)
 
     def on_trial_end(self, study: Study, trial: Trial) -> None:
         self.tracker.log_trial(trial, self.settings.strategy)
@@ -225,8 +230,9 @@ class JobRunner:
         """Seconds a refit of ``trial`` on all rows is expected to take."""
         return trial.fit_time_s * (len(self.problem.data) / max(self.objective.train_rows, 1.0)) * REFIT_MARGIN
 
-    def refit(self) -> tuple[Trial, Any, str]:
-        """The shipped model: the best trial refitted on all rows when that fits the time left.
+    def refit(self) -> tuple[Trial, Any, str, int | None]:
+        """The shipped model: the best trial refitted on all rows when that fits the time left (with the index of
+        the fold a shipped fold model was fitted on, else None).
 
         Otherwise the best trial's validation-fold model; a replayed best trial has none in memory, so the
         best trial whose refit fits the time left is refitted instead (families that ignore the deadline
@@ -243,19 +249,19 @@ class JobRunner:
         if self.study.best_model is not None and self.problem.task.fold_models_ship:
             if not fits(best):
                 logger.info("Not enough budget left to refit on all rows; keeping the best trial's validation-fold model.")
-                return best, self.study.best_model, "validation-fold model"
+                return best, self.study.best_model, "validation-fold model", -1
             model, completed = self.objective.fit_all_rows(best, deadline)
             if not completed:
                 logger.info("The refit on all rows reached the time budget; keeping the best trial's validation-fold model.")
-                return best, self.study.best_model, "validation-fold model"
-            return best, model, "all rows"
+                return best, self.study.best_model, "validation-fold model", -1
+            return best, model, "all rows", None
         chosen = self._refit_candidate(fits)
         model, completed = self.objective.fit_all_rows(chosen, deadline)
         refit = "all rows" if chosen is best else f"all rows (trial {chosen.trial_id}: the best trial's refit did not fit the time left)"
         if not completed:  # boosting and forests stopped at the deadline are fewer rounds or trees, still a model
             logger.warning("The refit of trial %d reached the time budget; keeping what it fitted by then.", chosen.trial_id)
             refit = f"{refit}, cut at the time budget"
-        return chosen, model, refit
+        return chosen, model, refit, None
 
     def _refit_candidate(self, fits: Callable[[Trial], bool]) -> Trial:
         """The best ok trial whose refit fits the time left, else the one expected to refit fastest."""

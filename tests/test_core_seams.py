@@ -227,10 +227,42 @@ def test_a_replayed_best_trial_is_refitted_only_if_it_fits_the_time_left(
         runner.study.finish(trial, TrialResult(OK, -loss, loss, fit_time_s=fit_s, duration_s=fit_s))
         trial.replayed = True
     started = time.monotonic()
-    trial, model, refit = runner.refit()
+    trial, model, refit, fold = runner.refit()
     assert time.monotonic() - started < 5.0
-    assert trial.trial_id == 1 and "the best trial's refit did not fit the time left" in refit
+    assert trial.trial_id == 1 and "the best trial's refit did not fit the time left" in refit and fold is None
     assert model.predict(problem.all_rows.X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("family", ["xgboost", "rf"])
+def test_a_shipped_fold_model_predicts_through_its_own_fold_s_transform(family: str) -> None:
+    """A category seen only in the validation rows is one the fold model never knew: shipped because its refit did
+    not fit the time left, it keeps the transform of its fold (with the job's, XGBoost refused every prediction and
+    a forest read each later category as the one before it)."""
+    from automl.backends import BackendOptions
+    from automl.budget import Budget
+    from automl.study import Suggestion
+    from automl.tracking import Tracker
+    from automl.tuning import JobRunner, JobSettings
+
+    rng = np.random.default_rng(0)
+    shops = np.array([f"s{i:02d}" for i in range(30)])
+    X = pd.DataFrame({"shop": rng.choice(shops, 600), "x": rng.normal(size=600)})
+    y = pd.Series((np.isin(X["shop"], shops[::3]) ^ (X["x"] > 1.0)).astype(int))
+    (_, val), = _holdout_problem(X, y, [family]).splits
+    X.loc[val[0], "shop"] = "s00a"  # sorts among the others: every later category's code moves by one
+    problem = _holdout_problem(X, y, [family])
+    (fold,) = problem.objective(n_jobs=1).folds
+    assert "s00a" in problem.preprocessor.categories_["shop"] and "s00a" not in fold.preprocessor.categories_["shop"]
+    runner = JobRunner(problem, JobSettings("random", "none", "inprocess", BackendOptions(), 1), Budget(60.0),
+                       Tracker(), [])
+    trial = runner.study.start(Suggestion(family, problem.space.spaces[family].default_config()))
+    runner.study.finish(trial, runner.objective(trial, None))
+    trial.fit_time_s = 600.0  # its refit is expected not to fit the time left: the fold model ships
+    _, model, refit, fold_index = runner.refit()
+    assert refit == "validation-fold model" and fold_index == -1
+    shipped = runner._result(trial, model, refit, {}, None, fold=fold_index).model
+    expected = model.predict_proba(fold.preprocessor.transform(X))
+    assert np.allclose(shipped.predict_proba(X), expected)
 
 
 def test_the_ensembles_refits_hold_back_at_most_a_fifth_of_the_budget(
