@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from automl.backends import BACKENDS, BackendOptions
 from automl.budget import Budget
-from automl.constraints import Constraints, closest, measure, transform_cost
+from automl.constraints import REPEATS, Constraints, closest, measure, transform_cost
 from automl.errors import AutoMLError, InputError
 from automl.ensemble import EnsemblePlan
 from automl.ensembling import EnsembleBuilder
@@ -37,6 +37,9 @@ ENSEMBLE_RESERVE_MEMBERS = 5
 #: a larger reserve only ended searches early (a 20 s job stopped at 11 s for refits of costly kept trials, then
 #: shipped an ensemble of two cheap ones).
 ENSEMBLE_RESERVE_SHARE = 0.2
+#: Pickling speed assumed when reserving time to measure the shipped model's size (lending_club's 260 MB extra-trees
+#: model pickled at 1.5 GB/s here; see ``measure_estimate``).
+PICKLE_MB_PER_S = 1000.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class JobRunner:
         self.study = Study(problem.seed)
         self.backend = BACKENDS.get(settings.backend)(settings.backend_options)
         self.ensembles = EnsembleBuilder(problem, self.study, self.objective, settings.ensemble,
-                                         lambda trial: self.refit_estimate(trial) / REFIT_MARGIN)
+                                         lambda trial: self.ship_estimate(trial) / REFIT_MARGIN)
 
     def run(self, recorded: list[Trial] | None) -> JobResult:
         self.update_reserve()
@@ -159,7 +162,7 @@ class JobRunner:
         tuned = TunedModel(preprocessor, model, problem.target.classes, problem.task,
                            problem.task.build_options(problem.spec))
         problem.task.finish_model(tuned, problem.spec, problem.data, list(problem.splits), oof, trial)
-        return JobResult(self.study, tuned, trial, refit, timings, plan, self._measure_shipped(tuned))
+        return JobResult(self.study, tuned, trial, refit, timings, plan, self._measure_shipped(tuned, trial, fold))
 
     def ship_trial(self, trial: Trial) -> JobResult:
         """``trial`` refitted on all rows as the job's model (``AutoML.select``: after the search, no deadline)."""
@@ -169,14 +172,19 @@ class JobRunner:
         return self._result(trial, model, "all rows (selected from the Pareto front)",
                             {"refit_s": time.monotonic() - started}, oof)
 
-    def _measure_shipped(self, tuned: TunedModel) -> dict[str, float]:
+    def _measure_shipped(self, tuned: TunedModel, trial: Trial, fold: int | None) -> dict[str, float]:
         """With constraints, the shipped model measured as it serves (raw rows in, feature transform included),
-        logged as ``shipped_*``; a refit on all rows may be larger than its trial's fold model was."""
+        logged as ``shipped_*``; a refit on all rows may be larger than its trial's fold model was. A shipped fold
+        model is its trial's, measured so already (it ships because the time left was short)."""
         constraints = self.objective.constraints  # the job's limits, or none when it measures for its objectives
         if constraints is None:
             return {}
-        with threadpool_limits(limits=self.settings.n_jobs):
-            measured = measure(tuned.predict, tuned, self.problem.data.X, constraints.batch_rows, take_rows)
+        if fold is not None and all(name in trial.metrics for name in ("predict_ms_per_row", "model_mb")):
+            measured = {name: trial.metrics[name] for name in ("predict_ms_per_row", "predict_ms_single_row", "model_mb")
+                        if name in trial.metrics}
+        else:
+            with threadpool_limits(limits=self.settings.n_jobs):
+                measured = measure(tuned.predict, tuned, self.problem.data.X, constraints.batch_rows, take_rows)
         if constraints.broken(measured):
             logger.warning("The shipped model, measured with its feature transform, breaks the constraints (%s); its "
                            "trial's fold model met them.", ", ".join(constraints.broken(measured)))
@@ -215,16 +223,36 @@ class JobRunner:
         and that room would only shorten the first trial (a 3 s forecast found none finished on a slow machine).
         """
         best = self.study.best
-        refit = 0.0 if best is None else self.refit_estimate(best)
+        refit = 0.0 if best is None else self.ship_estimate(best)
         if best is not None and self.ensembles.possible():
-            kept = [t for t, _ in self.study.oof.best()[:ENSEMBLE_RESERVE_MEMBERS]]
-            members = sum(self.refit_estimate(self.study.trials[t]) for t in kept)
+            kept = [self.study.trials[t] for t, _ in self.study.oof.best()[:ENSEMBLE_RESERVE_MEMBERS]]
+            members = sum(self.ship_estimate(t) for t in kept)
             if self.budget.time_budget is not None:  # the ensemble phase leaves out members that do not fit
                 members = min(members, ENSEMBLE_RESERVE_SHARE * self.budget.time_budget)
             refit = max(refit, members)
         # only once there is a best trial to refit: before it, the room would cut the first trial short
         straggler = 0.0 if self.problem.task.fold_models_ship or best is None else self.backend.overrun_s(self.budget)
         self.budget.reserve_s = self.tracker.finish_reserve_s + refit + straggler
+
+    def ship_estimate(self, trial: Trial) -> float:
+        """Seconds to ship ``trial``: its refit on all rows, and measuring the refit model where the job does."""
+        return self.refit_estimate(trial) + self.measure_estimate(trial)
+
+    def measure_estimate(self, trial: Trial) -> float:
+        """Seconds that measuring ``trial``'s refit model as it serves will take, where the job measures its shipped
+        model (constraints): its timed predictions of a batch and of one row (each after a warm-up) and its pickle,
+        from the trial's own measurements (the pickle grown with the rows, as a refit's forest does).
+        lending_club's 260 MB extra-trees model took 3.0 s to measure (180 ms a single row), which the budget had not
+        kept: a 20 s job ended at 22.0 s."""
+        constraints = self.objective.constraints
+        if constraints is None:
+            return 0.0
+        metrics = trial.metrics
+        predict_s = (REPEATS + 1) * (metrics.get("predict_ms_per_row", 0.0) * constraints.batch_rows
+                                     + metrics.get("predict_ms_single_row", 0.0)) / 1000.0
+        rows = len(self.problem.data) / max(self.objective.train_rows, 1.0)
+        pickle_s = metrics.get("model_mb", 0.0) / PICKLE_MB_PER_S * rows
+        return (predict_s + pickle_s) * REFIT_MARGIN
 
     def refit_estimate(self, trial: Trial) -> float:
         """Seconds a refit of ``trial`` on all rows is expected to take."""
@@ -244,7 +272,7 @@ class JobRunner:
         deadline = None if self.budget.time_budget is None else end
 
         def fits(trial: Trial) -> bool:
-            return end - time.monotonic() >= self.refit_estimate(trial) / REFIT_MARGIN
+            return end - time.monotonic() >= self.ship_estimate(trial) / REFIT_MARGIN
 
         if self.study.best_model is not None and self.problem.task.fold_models_ship:
             if not fits(best):
@@ -269,6 +297,6 @@ class JobRunner:
         for trial in ranked:
             if fits(trial):
                 return trial
-        cheapest = min(ranked, key=self.refit_estimate)
+        cheapest = min(ranked, key=self.ship_estimate)
         logger.warning("No trial's refit fits the time left; refitting trial %d, the fastest to refit.", cheapest.trial_id)
         return cheapest

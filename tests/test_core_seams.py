@@ -265,6 +265,32 @@ def test_a_shipped_fold_model_predicts_through_its_own_fold_s_transform(family: 
     assert np.allclose(shipped.predict_proba(X), expected)
 
 
+def test_a_model_too_slow_to_measure_in_the_time_left_ships_as_its_measured_fold_model(
+        breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    """With constraints the job measures the model it ships: a refit whose measuring would not fit the time left is
+    not started (a 20 s job measuring a 260 MB forest ended at 22 s); the fold model ships with its trial's figures."""
+    from automl.backends import BackendOptions
+    from automl.budget import Budget
+    from automl.constraints import Constraints
+    from automl.study import Suggestion
+    from automl.tracking import Tracker
+    from automl.tuning import JobRunner, JobSettings
+
+    X, y = breast_cancer
+    problem = _holdout_problem(X, y, ["lr"])
+    settings = JobSettings("random", "none", "inprocess", BackendOptions(), 1, constraints=Constraints(1e9))
+    runner = JobRunner(problem, settings, Budget(10.0), Tracker(), [])
+    trial = runner.study.start(Suggestion("lr", problem.space.spaces["lr"].default_config()))
+    runner.study.finish(trial, runner.objective(trial, None))
+    _, _, refit, _ = runner.refit()
+    assert refit == "all rows"  # a fast model: refit and measured again
+    trial.metrics["predict_ms_single_row"] = 3000.0  # six timed single-row predictions: more than the time left
+    _, model, refit, fold = runner.refit()
+    assert refit == "validation-fold model" and fold == -1
+    shipped = runner._result(trial, model, refit, {}, None, fold=fold)
+    assert shipped.measured["shipped_predict_ms_single_row"] == 3000.0  # its trial's figure, not measured again
+
+
 def test_the_ensembles_refits_hold_back_at_most_a_fifth_of_the_budget(
         breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
     """The best trial's refit is always reserved; its likely ensemble members' refits up to a fifth of the budget
