@@ -250,13 +250,16 @@ class JobRunner:
         metrics = trial.metrics
         predict_s = (REPEATS + 1) * (metrics.get("predict_ms_per_row", 0.0) * constraints.batch_rows
                                      + metrics.get("predict_ms_single_row", 0.0)) / 1000.0
-        rows = len(self.problem.data) / max(self.objective.train_rows, 1.0)
-        pickle_s = metrics.get("model_mb", 0.0) / PICKLE_MB_PER_S * rows
+        pickle_s = metrics.get("model_mb", 0.0) / PICKLE_MB_PER_S * self._rows_ratio()
         return (predict_s + pickle_s) * REFIT_MARGIN
 
     def refit_estimate(self, trial: Trial) -> float:
         """Seconds a refit of ``trial`` on all rows is expected to take."""
-        return trial.fit_time_s * (len(self.problem.data) / max(self.objective.train_rows, 1.0)) * REFIT_MARGIN
+        return trial.fit_time_s * self._rows_ratio() * REFIT_MARGIN
+
+    def _rows_ratio(self) -> float:
+        """All rows over a fold's training rows: how much more a refit fits than a trial's fold did."""
+        return len(self.problem.data) / max(self.objective.train_rows, 1.0)
 
     def refit(self) -> tuple[Trial, Any, str, int | None]:
         """The shipped model: the best trial refitted on all rows when that fits the time left (with the index of
