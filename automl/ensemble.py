@@ -54,7 +54,16 @@ def blend(predictions: dict[int, np.ndarray], weights: dict[int, float]) -> np.n
 
 
 def select(predictions: dict[int, np.ndarray], best: int, loss: Loss, seed: int, rounds: int = ROUNDS) -> EnsemblePlan:
-    """Greedy selection with replacement, starting from trial ``best``; ties go to the trial listed first."""
+    """Greedy selection with replacement, starting from trial ``best``, judged against ``best`` alone."""
+    weights = greedy_weights(predictions, best, loss, rounds)
+    ensemble = blend(predictions, weights)
+    return EnsemblePlan(weights, loss(ensemble, None), loss(predictions[best], None),
+                        gain_share(ensemble, predictions[best], loss, seed))
+
+
+def greedy_weights(predictions: dict[int, np.ndarray], best: int, loss: Loss, rounds: int = ROUNDS) -> dict[int, float]:
+    """Members (trial id -> weight) of greedy selection with replacement from trial ``best``; ties go to the trial
+    listed first."""
     counts = {best: 1}
     total = predictions[best].astype(float).copy()
     chosen_counts, chosen_loss = dict(counts), loss(total, None)
@@ -66,10 +75,7 @@ def select(predictions: dict[int, np.ndarray], best: int, loss: Loss, seed: int,
         if losses[chosen] < chosen_loss:  # the best round so far; later rounds may only add noise
             chosen_counts, chosen_loss = dict(counts), losses[chosen]
     size = sum(chosen_counts.values())
-    weights = {trial: count / size for trial, count in chosen_counts.items()}
-    ensemble = blend(predictions, weights)
-    return EnsemblePlan(weights, loss(ensemble, None), loss(predictions[best], None),
-                        gain_share(ensemble, predictions[best], loss, seed))
+    return {trial: count / size for trial, count in chosen_counts.items()}
 
 
 def gain_share(ensemble: np.ndarray, single: np.ndarray, loss: Loss, seed: int, resamples: int = BOOTSTRAPS) -> float:

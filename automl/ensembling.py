@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from automl.ensemble import EnsembleModel, EnsemblePlan, select
+from automl.ensemble import EnsembleModel, EnsemblePlan, greedy_weights, select
 from automl.metrics import CustomMetric
 from automl.objective import Objective
 from automl.problem import TuningProblem
@@ -25,6 +25,11 @@ from automl.study import Study, Trial
 
 logger = logging.getLogger(__name__)
 Plan = EnsemblePlan | StackPlan
+#: The most of the search's time that choosing the likely members (to reserve their refits) may take.
+SELECTION_SHARE = 0.05
+#: That choice is a cheaper greedy selection: over the best kept trials only, for fewer rounds (sklearn's metrics
+#: take 2-4 ms a call, so the shipped ensemble's 25 rounds over 20 kept trials take 1.3-2 s on 2,000-10,000 rows).
+LIKELY_CANDIDATES, LIKELY_ROUNDS = 10, 10
 
 
 class EnsembleBuilder:
@@ -34,9 +39,47 @@ class EnsembleBuilder:
                  refit_seconds: Callable[[Trial], float]) -> None:
         self.problem, self.study, self.objective, self.choice = problem, study, objective, choice
         self.refit_seconds = refit_seconds  # expected seconds of one trial's refit on all rows
+        self._likely: list[int] = []  # the members of the last selection run during the search
+        self._likely_of: tuple[int, ...] = ()  # the kept trials it chose from
+        self._next_selection = 0.0  # monotonic time before which no new selection runs (SELECTION_SHARE)
 
     def possible(self) -> bool:
         return self.choice is not False and not isinstance(self.problem.metric, CustomMetric)
+
+    def likely_members(self, fallback: int) -> list[int]:
+        """The kept trials an ensemble shipped now would likely refit: greedy selection's members over the kept
+        predictions (for a stack, or before a selection can run: the ``fallback`` best kept trials).
+
+        What the search reserves time for. A selection (:data:`LIKELY_ROUNDS` rounds over the
+        :data:`LIKELY_CANDIDATES` best kept trials) runs again only when the kept trials changed, and no more than
+        :data:`SELECTION_SHARE` of the time passes in it; in between, the last members still kept stand, with the
+        best trial. The best 5 kept trials, reserved before, held back 6.0 s of a 30 s ames_housing job whose
+        shipped 7-member ensemble was expected to refit in 2.1 s.
+        """
+        kept = tuple(t for t, _ in self.study.oof.best())
+        best = self.study.best
+        if self.choice == "stack" or best is None or best.trial_id not in kept or len(kept) < 2:
+            return list(kept[:fallback])
+        if kept != self._likely_of and time.monotonic() >= self._next_selection:
+            started = time.monotonic()
+            _, predictions, loss = self._kept_predictions(LIKELY_CANDIDATES)
+            # the best trial's predictions may be on other rows than the first kept trial's: no selection then
+            chosen = (greedy_weights(predictions, best.trial_id, loss, LIKELY_ROUNDS) if best.trial_id in predictions
+                      else kept[:fallback])
+            self._likely, self._likely_of = list(chosen), kept
+            self._next_selection = time.monotonic() + (time.monotonic() - started) / SELECTION_SHARE
+        return [best.trial_id] + [t for t in self._likely if t in kept and t != best.trial_id]
+
+    def _kept_predictions(self, limit: int | None = None) -> tuple[np.ndarray, dict[int, np.ndarray], Any]:
+        """The validation rows, the (``limit`` best) kept trials' predictions on them, best first, and the job's loss
+        on them."""
+        kept = self.study.oof.best()[:limit]
+        rows = kept[0][1].rows
+        predictions = {t: _as_float64(p.values) for t, p in kept if np.array_equal(p.rows, rows)}
+        problem = self.problem
+        loss = problem.task.oof_loss(problem.metric, problem.spec, problem.data, list(problem.splits), rows,
+                                     problem.target.n_classes)
+        return rows, predictions, loss
 
     def plan(self, time_left: float | None) -> Plan | None:
         """The ensemble to ship (its refits expected to fit ``time_left`` seconds), or None."""
@@ -44,11 +87,7 @@ class EnsembleBuilder:
         best = self.study.best
         if not self.possible() or best is None or best.trial_id not in self.study.oof or len(kept) < 2:
             return None
-        rows = kept[0][1].rows
-        predictions = {t: _as_float64(p.values) for t, p in kept if np.array_equal(p.rows, rows)}
-        problem = self.problem
-        loss = problem.task.oof_loss(problem.metric, problem.spec, problem.data, list(problem.splits), rows,
-                                     problem.target.n_classes)
+        rows, predictions, loss = self._kept_predictions()
         while True:
             plan = self._choose(predictions, best.trial_id, rows, loss)
             if plan is None:

@@ -30,7 +30,8 @@ from automl.tracking import Tracker
 logger = logging.getLogger(__name__)
 #: Safety factor on the refit estimate (all rows instead of one fold's training rows).
 REFIT_MARGIN = 1.3
-#: Kept trials whose refits the reserve covers when an ensemble may be shipped (its likely members).
+#: Kept trials whose refits the reserve covers when an ensemble may be shipped and greedy selection cannot say
+#: which it would choose (a stack; fewer than two kept trials).
 ENSEMBLE_RESERVE_MEMBERS = 5
 #: The most of the time budget the likely members' refits may hold back from the search (the best trial's own
 #: refit is always covered): the ensemble phase leaves out the members whose refits do not fit the time left, so
@@ -215,7 +216,7 @@ class JobRunner:
 
     def update_reserve(self) -> None:
         """Keep room at the end of the budget for the tracker's close and the best trial's refit (with ensembles:
-        the refits of the best kept trials, its likely members, up to :data:`ENSEMBLE_RESERVE_SHARE` of the budget).
+        the refits of the members greedy selection would choose now, up to :data:`ENSEMBLE_RESERVE_SHARE` of the budget).
 
         Where no validation-fold model can ship (a forecaster must end where the data ends), the room also
         covers a last trial that runs past the search deadline as long as the backend lets it: without the
@@ -225,8 +226,8 @@ class JobRunner:
         best = self.study.best
         refit = 0.0 if best is None else self.ship_estimate(best)
         if best is not None and self.ensembles.possible():
-            kept = [self.study.trials[t] for t, _ in self.study.oof.best()[:ENSEMBLE_RESERVE_MEMBERS]]
-            members = sum(self.ship_estimate(t) for t in kept)
+            likely = self.ensembles.likely_members(fallback=ENSEMBLE_RESERVE_MEMBERS)
+            members = sum(self.ship_estimate(self.study.trials[t]) for t in likely)
             if self.budget.time_budget is not None:  # the ensemble phase leaves out members that do not fit
                 members = min(members, ENSEMBLE_RESERVE_SHARE * self.budget.time_budget)
             refit = max(refit, members)

@@ -291,10 +291,11 @@ def test_a_model_too_slow_to_measure_in_the_time_left_ships_as_its_measured_fold
     assert shipped.measured["shipped_predict_ms_single_row"] == 3000.0  # its trial's figure, not measured again
 
 
-def test_the_ensembles_refits_hold_back_at_most_a_fifth_of_the_budget(
+def test_the_search_reserves_the_refits_of_the_members_greedy_selection_would_choose(
         breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
-    """The best trial's refit is always reserved; its likely ensemble members' refits up to a fifth of the budget
-    (the ensemble phase leaves out members whose refits do not fit, so more only ended searches early)."""
+    """The best trial's refit is always reserved; beside it the refits of the trials greedy selection adds to it now
+    (not a kept trial it would leave out, however costly), up to a fifth of the budget (the ensemble phase leaves
+    out members whose refits do not fit, so more only ended searches early)."""
     from automl.backends import BackendOptions
     from automl.budget import Budget
     from automl.study import OK, Suggestion, TrialResult
@@ -304,16 +305,27 @@ def test_the_ensembles_refits_hold_back_at_most_a_fifth_of_the_budget(
     X, y = breast_cancer
     problem = _holdout_problem(X, y, ["lr"])
     runner = JobRunner(problem, JobSettings("random", "none", "inprocess", BackendOptions(), 1), Budget(20.0), Tracker(), [])
-    rows = np.arange(10)
-    for loss, fit_s in ((-0.99, 0.5), (-0.98, 30.0), (-0.97, 30.0)):  # two costly runners-up
+    labels = problem.data.y
+    rows = np.concatenate([np.flatnonzero(labels == 0)[:6], np.flatnonzero(labels == 1)[:6]])
+    truth = labels[rows]
+
+    def wrong_on(wrong: slice) -> np.ndarray:
+        """Class probabilities near the truth on every row but the ``wrong`` ones, where they lean the other way."""
+        p1 = np.where(truth == 1, 0.9, 0.1)
+        p1[wrong] = np.where(truth[wrong] == 1, 0.4, 0.6)
+        return np.column_stack([1 - p1, p1])
+
+    best, complement = wrong_on(slice(0, 12, 4)), wrong_on(slice(1, 12, 4))  # wrong on other rows: they average right
+    for loss, fit_s, values in ((-0.99, 0.5, best), (-0.98, 30.0, best.copy()), (-0.97, 30.0, complement)):
         trial = runner.study.start(Suggestion("lr", problem.space.spaces["lr"].default_config()))
-        runner.study.finish(trial, TrialResult(OK, -loss, loss, fit_time_s=fit_s,
-                                               oof=OutOfFold(rows, np.full((10, 2), 0.5))))
+        runner.study.finish(trial, TrialResult(OK, -loss, loss, fit_time_s=fit_s, oof=OutOfFold(rows, values)))
+    complementary = runner.study.trials[2]
+    assert runner.ensembles.likely_members(fallback=5) == [0, 2]  # a copy of the best adds nothing
     runner.update_reserve()
     best_refit = runner.refit_estimate(runner.study.best)
     assert best_refit == pytest.approx(0.5 * len(X) / runner.objective.train_rows * REFIT_MARGIN)
     assert runner.budget.reserve_s == pytest.approx(runner.tracker.finish_reserve_s + 0.2 * 20.0)
-    runner.budget.time_budget = 1000.0  # a long budget covers every likely member's refit
+    runner.budget.time_budget = 1000.0  # a long budget covers every likely member's refit, and only theirs
     runner.update_reserve()
-    members = sum(runner.refit_estimate(t) for t in runner.study.trials)
-    assert runner.budget.reserve_s == pytest.approx(runner.tracker.finish_reserve_s + members)
+    members = best_refit + runner.refit_estimate(complementary)
+    assert runner.budget.reserve_s == pytest.approx(runner.tracker.finish_reserve_s + members)  # not copy_of_best's
