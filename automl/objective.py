@@ -6,7 +6,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from automl.fitdata import Fold
 from automl.metrics import CustomMetric, Metric
 from automl.monitor import RoundMonitor
 from automl.oof import OutOfFold
+from automl.row_fidelity import RowStage, row_stages
 from automl.schedulers import Scheduler
 from automl.sparse import take_rows
 from automl.study import FAILED, INFEASIBLE, OK, PRUNED, TIMEOUT, Trial, TrialResult
@@ -42,8 +43,9 @@ class Objective:
     """Scores configurations on prepared folds (features learned on each fold's training rows).
 
     Intermediate losses go to ``scheduler``: the running mean over folds
-    (cross-validation), or the validation loss at boosting rounds 4, 8, 16, ...
-    (holdout).
+    (cross-validation), the validation loss after fits on growing subsamples of a
+    large holdout split's training rows (``automl.row_fidelity``), or else at
+    boosting rounds 4, 8, 16, ... (holdout).
     """
 
     task: Task
@@ -60,6 +62,7 @@ class Objective:
     slowest_fold_s: dict[str, float] = field(default_factory=dict)
     constraints: Constraints | None = None  # deployment limits: an ok trial's model is measured against them
     transform_cost: dict[str, float] = field(default_factory=dict)  # the feature transform's latency, added to each
+    _stages: dict[int, list[RowStage]] = field(default_factory=dict, repr=False)  # per fold: _row_stages
 
     def __call__(self, trial: Trial, deadline: float | None) -> TrialResult:
         self.scheduler.start(trial.trial_id, trial.estimator)
@@ -110,6 +113,9 @@ class Objective:
                 for fold in self.folds:
                     if self._would_overrun(adapter, trial.estimator, deadline):
                         return stopped_early(TIMEOUT, BUDGET_STOP)
+                    stopped = self._fit_row_stages(trial, adapter, fold, deadline, on_value, reports)
+                    if stopped is not None:
+                        return stopped
                     model = adapter.build(trial.config, self._context(trial.seed, fold.categorical))
                     monitor = self._round_monitor(fold, on_value)
                     started = time.perf_counter()
@@ -150,6 +156,28 @@ class Objective:
                            error=broken, model=model, intermediate=reports,
                            device=self._device_used(trial, adapter, model), oof=OutOfFold.of(rows, outputs))
 
+    def _fit_row_stages(self, trial: Trial, adapter: EstimatorAdapter, fold: Fold, deadline: float | None,
+                        on_value: Callable[[int, float], bool], reports: list[tuple[int, float]]) -> TrialResult | None:
+        """Fit and score ``trial`` on each of ``fold``'s subsamples (``_row_stages``); the result if that ended the
+        trial (the scheduler stopped it, or the deadline came), else None: go on to all rows."""
+        for stage in self._row_stages(fold):
+            if self._would_overrun(adapter, trial.estimator, deadline, len(stage.rows) / len(fold.train_rows)):
+                return TrialResult(TIMEOUT, error=BUDGET_STOP, intermediate=reports)
+            model = adapter.build(trial.config, self._context(trial.seed, fold.categorical))
+            started = time.perf_counter()
+            completed = adapter.fit(model, take_rows(fold.X_train, stage.rows), fold.y_train[stage.rows], deadline,
+                                    None, {name: values[stage.rows] for name, values in fold.side("train").items()})
+            fit_s = time.perf_counter() - started
+            if not completed:
+                return self._cut_at_deadline(trial, model, fold, [], [fit_s], reports)
+            output = self.task.predict_output(model, fold.X_val, self.n_classes)
+            value, _ = self.task.score(self.metric, model, output, fold, trial.config)
+            if on_value(stage.step, self.metric.loss(value)):
+                return TrialResult(PRUNED, fit_time_s=fit_s, intermediate=reports,
+                                   error=f"stopped by {self.scheduler.name} after a fit on {len(stage.rows)} of "
+                                         f"{len(fold.train_rows)} training rows")
+        return None
+
     def measure_model(self, model: Any) -> dict[str, float]:
         """A fold model's latencies (the feature transform's added) and size, as ``constraints`` judge them."""
         assert self.constraints is not None
@@ -158,11 +186,21 @@ class Objective:
                                self.folds[-1].X_val, self.constraints.batch_rows, take_rows)
         return {k: v + self.transform_cost.get(k, 0.0) for k, v in measured.items()}
 
-    def _would_overrun(self, adapter: EstimatorAdapter, family: str, deadline: float | None) -> bool:
-        """A fit that cannot be stopped, expected (from the family's slowest fold so far) to end past the deadline."""
+    def _would_overrun(self, adapter: EstimatorAdapter, family: str, deadline: float | None, share: float = 1.0) -> bool:
+        """A fit that cannot be stopped, expected (from the family's slowest fold so far, times ``share`` of its rows)
+        to end past the deadline."""
         if adapter.stops_at_deadline or deadline is None or family not in self.slowest_fold_s:
             return False
-        return time.monotonic() + self.slowest_fold_s[family] > deadline
+        return time.monotonic() + share * self.slowest_fold_s[family] > deadline
+
+    def _row_stages(self, fold: Fold) -> list[RowStage]:
+        """The subsamples a trial fits on ``fold`` first (``automl.row_fidelity``): on a large holdout split of a task
+        whose rows are exchangeable, when a scheduler can stop trials; none otherwise."""
+        if len(self.folds) > 1 or not self.task.row_fidelity or self.scheduler.name == "none":
+            return []
+        if fold.index not in self._stages:
+            self._stages[fold.index] = row_stages(fold.y_train, classes=self.n_classes > 0)
+        return self._stages[fold.index]
 
     def _cut_at_deadline(self, trial: Trial, model: Any, fold: Fold, scores: list[float], fit_times: list[float],
                          reports: list[tuple[int, float]]) -> TrialResult:
@@ -188,8 +226,9 @@ class Objective:
         return device
 
     def _round_monitor(self, fold: Fold, on_value: Any) -> RoundMonitor | None:
-        """Boosting rounds are reported on a holdout split only (folds are the steps under CV)."""
-        if len(self.folds) > 1 or isinstance(self.metric, CustomMetric):
+        """Boosting rounds are reported on a holdout split only (folds are the steps under CV), and not where the
+        steps are training rows (one kind of step per job, so that trials compare at the same step)."""
+        if len(self.folds) > 1 or isinstance(self.metric, CustomMetric) or self._row_stages(fold):
             return None
         return RoundMonitor(self.task, self.metric, fold, on_value)
 

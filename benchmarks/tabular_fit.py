@@ -1,6 +1,6 @@
 """Fits automl or FLAML on one split written by benchmarks/tabular_suite.py, in a process of its own.
 
-    python -m benchmarks.tabular_fit {automl,flaml} SPLIT_DIR OUT_DIR
+    python -m benchmarks.tabular_fit {automl,automl_rows_off,flaml} SPLIT_DIR OUT_DIR
 
 Same protocol as benchmarks/autogluon_runner.py: reads ``SPLIT_DIR/meta.json`` and the parquet split, writes
 ``OUT_DIR/pred.npy`` (test class probabilities in the driver's class order, or regression predictions) and
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 import tempfile
 import time
 import warnings
@@ -35,8 +36,19 @@ def fit_automl(meta: dict, X: pd.DataFrame, y: pd.Series) -> tuple[Any, dict]:
     m.fit(X, y)
     wall = time.monotonic() - started
     best = m.best_estimator_ if m.ensemble_ is None else "ensemble(" + "+".join(e["estimator"] for e in m.ensemble_) + ")"
-    return m, {"fit_wall_s": wall, "trials": len(m.study_.trials), "best": best, "versions": {"automl": __version__},
+    statuses = Counter(t.status for t in m.study_.trials)
+    return m, {"fit_wall_s": wall, "trials": len(m.study_.trials), "trials_by_status": dict(statuses), "best": best,
+               "versions": {"automl": __version__},
                "warm_start_configs": m.job_params_["warm_start_configs"]}
+
+
+def fit_automl_rows_off(meta: dict, X: pd.DataFrame, y: pd.Series) -> tuple[Any, dict]:
+    """automl with training rows as a fidelity turned off (every trial fits all its rows at once), for
+    benchmarks/large_data.py's with-and-without comparison."""
+    from automl import row_fidelity
+
+    row_fidelity.MIN_TRAIN_ROWS = sys.maxsize
+    return fit_automl(meta, X, y)
 
 
 def fit_flaml(meta: dict, X: pd.DataFrame, y: pd.Series) -> tuple[Any, dict]:
@@ -71,7 +83,7 @@ def main() -> None:
     train = pd.read_parquet(split / "train.parquet")
     X_test = pd.read_parquet(split / "test.parquet").drop(columns=[meta["label"]], errors="ignore")
     y = train.pop(meta["label"])
-    model, info = {"automl": fit_automl, "flaml": fit_flaml}[tool](meta, train, y)
+    model, info = {"automl": fit_automl, "automl_rows_off": fit_automl_rows_off, "flaml": fit_flaml}[tool](meta, train, y)
     pred = predictions(model, meta, X_test)
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "pred.npy", pred)

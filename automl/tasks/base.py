@@ -73,6 +73,9 @@ class Task:
     stacks: ClassVar[bool] = True
     #: X may be a scipy.sparse matrix (``automl.sparse``); forecasting needs named time and series columns.
     sparse_input: ClassVar[bool] = True
+    #: Training rows may be subsampled as a cheaper fidelity on a large holdout split (``automl.row_fidelity``):
+    #: rows are exchangeable (not a series' steps, not a query's documents).
+    row_fidelity: ClassVar[bool] = False
     #: A model's latency per row is measured on a batch of validation rows (``constraints``); a forecast is per
     #: future step of each series, so a batch of repeated rows means nothing there.
     latency_per_row: ClassVar[bool] = True

@@ -21,6 +21,7 @@ class ClassificationTask(Task):
 
     estimator_kind = "classification"
     prediction = "proba"
+    row_fidelity = True
 
     def encode_target(self, y: pd.Series) -> EncodedTarget:
         try:
@@ -89,6 +90,7 @@ class RegressionTask(Task):
     kind = metric_kind = "regression"
     estimator_kind = "regression"
     default_metric = "r2"
+    row_fidelity = True
 
     def check_target(self, y: pd.Series, spec: "TaskSpec") -> None:
         if y.dtype == object and pd.api.types.is_numeric_dtype(pd.Series(y.tolist())):  # numbers held as objects
