@@ -6,7 +6,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from automl.fitdata import Fold
 from automl.metrics import CustomMetric, Metric
 from automl.monitor import RoundMonitor
 from automl.oof import OutOfFold
-from automl.row_fidelity import RowStage, row_stages
+from automl.row_fidelity import RowSampler, ledger
 from automl.schedulers import Scheduler
 from automl.sparse import take_rows
 from automl.study import FAILED, INFEASIBLE, OK, PRUNED, TIMEOUT, Trial, TrialResult
@@ -43,9 +43,9 @@ class Objective:
     """Scores configurations on prepared folds (features learned on each fold's training rows).
 
     Intermediate losses go to ``scheduler``: the running mean over folds
-    (cross-validation), the validation loss after fits on growing subsamples of a
-    large holdout split's training rows (``automl.row_fidelity``), or else at
-    boosting rounds 4, 8, 16, ... (holdout).
+    (cross-validation), or the validation loss at boosting rounds 4, 8, 16, ...
+    (holdout). A trial with ``rows`` fits that many of a holdout fold's training
+    rows (``automl.row_fidelity``).
     """
 
     task: Task
@@ -62,10 +62,10 @@ class Objective:
     slowest_fold_s: dict[str, float] = field(default_factory=dict)
     constraints: Constraints | None = None  # deployment limits: an ok trial's model is measured against them
     transform_cost: dict[str, float] = field(default_factory=dict)  # the feature transform's latency, added to each
-    _stages: dict[int, list[RowStage]] = field(default_factory=dict, repr=False)  # per fold: _row_stages
+    _samplers: dict[int, RowSampler] = field(default_factory=dict, repr=False)  # per fold: its nested subsamples
 
     def __call__(self, trial: Trial, deadline: float | None) -> TrialResult:
-        self.scheduler.start(trial.trial_id, trial.estimator)
+        self.scheduler.start(trial.trial_id, ledger(trial.estimator, trial.rows))
         result = self._evaluate(trial, deadline)
         self.scheduler.finish(trial.trial_id, result.status, result.loss)
         return result
@@ -75,8 +75,9 @@ class Objective:
         """Mean training rows of one fold's fit."""
         return float(np.mean([len(f.train_rows) for f in self.folds]))
 
-    def fit_all_rows(self, trial: Trial, deadline: float | None) -> tuple[Any, bool]:
-        """Build ``trial``'s configuration and fit it on every row (the final refit); ``False`` if it stopped early.
+    def fit_all_rows(self, trial: Trial, deadline: float | None, rows: int | None = None) -> tuple[Any, bool]:
+        """Build ``trial``'s configuration and fit it on every row (the final refit), or on the first ``rows`` of the
+        nested subsamples of all rows; ``False`` if it stopped early.
 
         The refit keeps the limits of the device the trial trained on (a GPU trial's caps), so the shipped
         model is the configuration that was scored.
@@ -84,8 +85,12 @@ class Objective:
         adapter = self.adapters[trial.estimator]
         context = self._context(trial.seed, self.all_rows.categorical, gpu_limits=_on_gpu(trial.device))
         model = adapter.build(trial.config, context)
+        X, y, extras = self.all_rows.X, self.all_rows.y, self.all_rows.extras
+        if rows is not None and rows < len(y):
+            pick = RowSampler(y, classes=self.n_classes > 0).take(rows)
+            X, y, extras = take_rows(X, pick), y[pick], {name: values[pick] for name, values in extras.items()}
         with threadpool_limits(limits=self.n_jobs):
-            return model, adapter.fit(model, self.all_rows.X, self.all_rows.y, deadline, extras=self.all_rows.extras)
+            return model, adapter.fit(model, X, y, deadline, extras=extras)
 
     def _context(self, seed: int, categorical: tuple[str, ...], gpu_limits: bool = False) -> BuildContext:
         return BuildContext(self.task.estimator_kind, self.n_classes, self.n_jobs, seed, categorical, self.device,
@@ -111,17 +116,16 @@ class Objective:
         try:
             with threadpool_limits(limits=self.n_jobs):
                 for fold in self.folds:
-                    if self._would_overrun(adapter, trial.estimator, deadline):
+                    if self._would_overrun(adapter, trial.estimator, deadline, self._share(fold, trial.rows)):
                         return stopped_early(TIMEOUT, BUDGET_STOP)
-                    stopped = self._fit_row_stages(trial, adapter, fold, deadline, on_value, reports)
-                    if stopped is not None:
-                        return stopped
+                    X_train, y_train, side, share = self._training_rows(fold, trial.rows)
                     model = adapter.build(trial.config, self._context(trial.seed, fold.categorical))
                     monitor = self._round_monitor(fold, on_value)
                     started = time.perf_counter()
-                    completed = adapter.fit(model, fold.X_train, fold.y_train, deadline, monitor, fold.side("train"))
+                    completed = adapter.fit(model, X_train, y_train, deadline, monitor, side)
                     fit_times.append(time.perf_counter() - started)
-                    self.slowest_fold_s[trial.estimator] = max(fit_times[-1], self.slowest_fold_s.get(trial.estimator, 0.0))
+                    self.slowest_fold_s[trial.estimator] = max(fit_times[-1] / share,  # as if on all the fold's rows
+                                                               self.slowest_fold_s.get(trial.estimator, 0.0))
                     if monitor is not None and monitor.stopped:
                         return stopped_early(PRUNED, f"stopped by {self.scheduler.name} at round {reports[-1][0]}")
                     if not completed:
@@ -156,28 +160,6 @@ class Objective:
                            error=broken, model=model, intermediate=reports,
                            device=self._device_used(trial, adapter, model), oof=OutOfFold.of(rows, outputs))
 
-    def _fit_row_stages(self, trial: Trial, adapter: EstimatorAdapter, fold: Fold, deadline: float | None,
-                        on_value: Callable[[int, float], bool], reports: list[tuple[int, float]]) -> TrialResult | None:
-        """Fit and score ``trial`` on each of ``fold``'s subsamples (``_row_stages``); the result if that ended the
-        trial (the scheduler stopped it, or the deadline came), else None: go on to all rows."""
-        for stage in self._row_stages(fold):
-            if self._would_overrun(adapter, trial.estimator, deadline, len(stage.rows) / len(fold.train_rows)):
-                return TrialResult(TIMEOUT, error=BUDGET_STOP, intermediate=reports)
-            model = adapter.build(trial.config, self._context(trial.seed, fold.categorical))
-            started = time.perf_counter()
-            completed = adapter.fit(model, take_rows(fold.X_train, stage.rows), fold.y_train[stage.rows], deadline,
-                                    None, {name: values[stage.rows] for name, values in fold.side("train").items()})
-            fit_s = time.perf_counter() - started
-            if not completed:
-                return self._cut_at_deadline(trial, model, fold, [], [fit_s], reports)
-            output = self.task.predict_output(model, fold.X_val, self.n_classes)
-            value, _ = self.task.score(self.metric, model, output, fold, trial.config)
-            if on_value(stage.step, self.metric.loss(value)):
-                return TrialResult(PRUNED, fit_time_s=fit_s, intermediate=reports,
-                                   error=f"stopped by {self.scheduler.name} after a fit on {len(stage.rows)} of "
-                                         f"{len(fold.train_rows)} training rows")
-        return None
-
     def measure_model(self, model: Any) -> dict[str, float]:
         """A fold model's latencies (the feature transform's added) and size, as ``constraints`` judge them."""
         assert self.constraints is not None
@@ -193,14 +175,20 @@ class Objective:
             return False
         return time.monotonic() + share * self.slowest_fold_s[family] > deadline
 
-    def _row_stages(self, fold: Fold) -> list[RowStage]:
-        """The subsamples a trial fits on ``fold`` first (``automl.row_fidelity``): on a large holdout split of a task
-        whose rows are exchangeable, when a scheduler can stop trials; none otherwise."""
-        if len(self.folds) > 1 or not self.task.row_fidelity or self.scheduler.name == "none":
-            return []
-        if fold.index not in self._stages:
-            self._stages[fold.index] = row_stages(fold.y_train, classes=self.n_classes > 0)
-        return self._stages[fold.index]
+    def _training_rows(self, fold: Fold, rows: int | None) -> tuple[Any, np.ndarray, dict[str, np.ndarray], float]:
+        """The rows a trial fits on ``fold``: all its training rows, or the first ``rows`` of its nested subsamples
+        (``automl.row_fidelity``); with their per-row arrays and their share of the fold's rows."""
+        if rows is None or rows >= len(fold.train_rows):
+            return fold.X_train, fold.y_train, fold.side("train"), 1.0
+        if fold.index not in self._samplers:
+            self._samplers[fold.index] = RowSampler(fold.y_train, classes=self.n_classes > 0)
+        pick = self._samplers[fold.index].take(rows)
+        side = {name: values[pick] for name, values in fold.side("train").items()}
+        return take_rows(fold.X_train, pick), fold.y_train[pick], side, self._share(fold, rows)
+
+    @staticmethod
+    def _share(fold: Fold, rows: int | None) -> float:
+        return 1.0 if rows is None else min(1.0, rows / len(fold.train_rows))
 
     def _cut_at_deadline(self, trial: Trial, model: Any, fold: Fold, scores: list[float], fit_times: list[float],
                          reports: list[tuple[int, float]]) -> TrialResult:
@@ -226,9 +214,8 @@ class Objective:
         return device
 
     def _round_monitor(self, fold: Fold, on_value: Any) -> RoundMonitor | None:
-        """Boosting rounds are reported on a holdout split only (folds are the steps under CV), and not where the
-        steps are training rows (one kind of step per job, so that trials compare at the same step)."""
-        if len(self.folds) > 1 or isinstance(self.metric, CustomMetric) or self._row_stages(fold):
+        """Boosting rounds are reported on a holdout split only (folds are the steps under CV)."""
+        if len(self.folds) > 1 or isinstance(self.metric, CustomMetric):
             return None
         return RoundMonitor(self.task, self.metric, fold, on_value)
 

@@ -30,7 +30,7 @@ MEASURED_COLUMNS = ("predict_ms_per_row", "predict_ms_single_row", "model_mb")
 #: Metrics of a trial run that are not the trial's own metric values.
 RUN_METRICS = ("score", "duration_s", "fit_time_s", "last_step", "intermediate_loss")
 ROW_COLUMNS = ["trial_id", "estimator", "status", "score", "duration_s", "started_at", "error", "last_step",
-               "last_value", "worker"]
+               "last_value", "worker", "rows"]
 
 
 @dataclass
@@ -54,6 +54,7 @@ class Trial:
     retries: int = 0  # runs again after its worker died (Ray)
     replayed: bool = False  # told from an earlier run's records when the job was resumed
     device: str = ""  # where the model trained, where the family can tell
+    rows: int | None = None  # training rows it fitted, where a strategy chose a subsample (automl.row_fidelity)
 
     @property
     def last_step(self) -> int | None:
@@ -84,7 +85,7 @@ def loss_of(score: float | None, maximize: bool) -> float | None:
 def trial_row(trial: Trial) -> dict[str, Any]:
     row = {"trial_id": trial.trial_id, "estimator": trial.estimator, "status": trial.status, "score": trial.score,
            "duration_s": trial.duration_s, "started_at": trial.started_at, "error": trial.error,
-           "last_step": trial.last_step, "last_value": trial.last_value, "worker": trial.worker}
+           "last_step": trial.last_step, "last_value": trial.last_value, "worker": trial.worker, "rows": trial.rows}
     row.update({k: trial.metrics[k] for k in MEASURED_COLUMNS if k in trial.metrics})
     row.update({f"param.{k}": v for k, v in trial.config.items()})
     return row
@@ -132,6 +133,8 @@ def to_run(trial: Trial, strategy: str, parent_run_id: str | None) -> "TrialRun"
         tags["automl.device"] = trial.device  # where it trained: a GPU trial on the CPU shows here
     if trial.replayed:
         tags["automl.replayed"] = "true"  # recorded by the job this one resumed; not fitted again
+    if trial.rows is not None:
+        tags["automl.rows"] = str(trial.rows)  # fitted on a subsample of the training rows
     values = {"duration_s": trial.duration_s, "fit_time_s": trial.fit_time_s, **trial.metrics}
     if trial.score is not None:
         values["score"] = trial.score
@@ -163,6 +166,7 @@ def from_run(run: Any, intermediate: list[tuple[int, float]] | None, maximize: b
         started_at=run.info.start_time / 1000.0, intermediate=intermediate or [],
         worker=tags.get("automl.worker", ""), retries=int(tags.get("automl.retries", 0)),
         replayed=tags.get("automl.replayed") == "true", device=tags.get("automl.device", ""),
+        rows=int(tags["automl.rows"]) if "automl.rows" in tags else None,
     )
 
 

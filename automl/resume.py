@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from automl.errors import InputError
 from automl.objective import Objective
+from automl.row_fidelity import ledger
 from automl.space import JointSpace, Param
 from automl.strategies import Strategy
 from automl.study import Study, Suggestion, Trial, TrialResult
@@ -90,7 +91,8 @@ def replay(
         suggestion = strategy.ask()
         if suggestion is None:
             break
-        if suggestion.estimator != record.estimator or not _same_config(suggestion.config, record.config):
+        if (suggestion.estimator != record.estimator or suggestion.rows != record.rows
+                or not _same_config(suggestion.config, record.config)):
             logger.warning("Resume replayed %d of %d recorded trials; the search asks for a different trial next "
                            "(concurrent trials finish in another order each run), so it goes on from there.",
                            index, len(recorded))
@@ -125,7 +127,7 @@ class AskedFirst(Strategy):
 
 def _feed_scheduler(objective: Objective, trial_id: int, record: Trial) -> None:
     """The recorded intermediate values meet the early-stopping rungs as they did the first time."""
-    objective.scheduler.start(trial_id, record.estimator)
+    objective.scheduler.start(trial_id, ledger(record.estimator, record.rows))
     for step, value in record.intermediate:
         objective.scheduler.report(trial_id, step, value)
     objective.scheduler.finish(trial_id, record.status, record.loss)

@@ -23,6 +23,7 @@ class Suggestion:
     estimator: str
     config: dict[str, Any]
     token: Any = None
+    rows: int | None = None  # training rows to fit, where the strategy chose a subsample (automl.row_fidelity)
 
 
 @dataclass
@@ -76,7 +77,8 @@ class Study:
 
     def start(self, suggestion: Suggestion) -> Trial:
         trial_id = len(self.trials)
-        trial = Trial(trial_id, suggestion.estimator, dict(suggestion.config), trial_seed(self.seed, trial_id))
+        trial = Trial(trial_id, suggestion.estimator, dict(suggestion.config), trial_seed(self.seed, trial_id),
+                      rows=suggestion.rows)
         trial.started_at = time.time()
         self.trials.append(trial)
         return trial

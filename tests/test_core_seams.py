@@ -329,3 +329,7 @@ def test_the_search_reserves_the_refits_of_the_members_greedy_selection_would_ch
     runner.update_reserve()
     members = best_refit + runner.refit_estimate(complementary)
     assert runner.budget.reserve_s == pytest.approx(runner.tracker.finish_reserve_s + members)  # not copy_of_best's
+    runner.ensembles.choice = True  # ensemble=True: shipped whenever it has two members (12 rows judge no gain)
+    assert sorted(runner.ensembles.plan(time_left=1000.0).weights) == [0, 2]
+    # members whose own refit does not fit the time left are out before any selection: no ensemble is left
+    assert runner.ensembles.plan(time_left=2 * best_refit) is None

@@ -1,4 +1,4 @@
-"""Training rows as a fidelity: a large holdout trial fits nested subsamples first, and the scheduler may stop it."""
+"""Training rows as a fidelity: on a large holdout split CFO starts each family on a subsample and grows it."""
 
 from __future__ import annotations
 
@@ -9,58 +9,107 @@ from sklearn.datasets import make_classification
 
 from automl import AutoML
 from automl import row_fidelity
-from automl.row_fidelity import GROWTH, SMALLEST_ROWS, row_stages
-from automl.study import OK, PRUNED
+from automl.records import from_run
+from automl.row_fidelity import RowSampler, samples_rows
+from automl.strategies import flaml_search
+from automl.study import OK
+from automl.tracking.mlflow_reader import job_run, trial_runs_of
 
 
-def test_subsamples_grow_nested_from_the_smallest_and_keep_every_class() -> None:
+def test_subsamples_are_nested_and_keep_every_class_and_its_share() -> None:
     y = np.zeros(300_000, dtype=int)
     y[:30] = 2  # a rare class: 30 rows in 300,000
     y[30:90_000] = 1
-    stages = row_stages(y, classes=True)
-    sizes = [len(s.rows) for s in stages]
-    assert [s.step for s in stages] == [GROWTH ** k for k in range(len(stages))] and len(stages) == 3
-    assert SMALLEST_ROWS <= sizes[0] < GROWTH * SMALLEST_ROWS and sizes[-1] < len(y)
-    assert all(abs(b - GROWTH * a) <= 3 for a, b in zip(sizes, sizes[1:]))  # each class rounded once
-    for small, large in zip(stages, stages[1:]):
-        assert np.isin(small.rows, large.rows).all()  # nested: a larger subsample holds the smaller one
-    for stage in stages:
-        counts = np.bincount(y[stage.rows], minlength=3)
-        assert counts[2] >= 1 and counts[1] / len(stage.rows) == pytest.approx(0.3, abs=0.001)
-    assert row_stages(np.arange(40_000.0), classes=False) == []  # a fold this small fits all its rows at once
+    sampler = RowSampler(y, classes=True)
+    small, large = sampler.take(10_000), sampler.take(40_000)
+    assert len(small) == 10_000 and np.isin(small, large).all()  # nested: the larger holds the smaller
+    for rows in (small, large):
+        counts = np.bincount(y[rows], minlength=3)
+        assert counts[2] >= 1 and counts[1] / len(rows) == pytest.approx(0.3, abs=0.001)
+    values = RowSampler(np.arange(1000.0), classes=False).take(100)
+    assert len(np.unique(values)) == 100 and values.max() > 500  # a random draw, not the first rows
+
+
+def test_only_one_large_holdout_fold_of_exchangeable_rows_is_sampled() -> None:
+    assert samples_rows(40_001, 1, True)
+    assert not samples_rows(40_000, 1, True)  # fewer than 4 x the smallest sample: every trial fits all rows
+    assert not samples_rows(500_000, 5, True)  # cross-validation: folds are the fidelity there
+    assert not samples_rows(500_000, 1, False)  # a series' steps or a query's documents are not exchangeable
 
 
 @pytest.fixture
-def small_stages(monkeypatch: pytest.MonkeyPatch) -> None:
+def small_samples(monkeypatch: pytest.MonkeyPatch) -> None:
     """The rows thresholds of a large table, scaled down to a table a test fits in seconds."""
-    monkeypatch.setattr(row_fidelity, "MIN_TRAIN_ROWS", 2_000)
-    monkeypatch.setattr(row_fidelity, "SMALLEST_ROWS", 300)
+    monkeypatch.setattr(flaml_search, "MIN_ROWS", 100)
+    monkeypatch.setattr(row_fidelity, "MIN_TRAIN_ROWS", 400)
 
 
-def _table() -> tuple[pd.DataFrame, pd.Series]:
-    X, y = make_classification(n_samples=4_000, n_features=12, n_informative=6, random_state=0)
-    return pd.DataFrame(X, columns=[f"x{i}" for i in range(12)]), pd.Series(y, name="y")
-
-
-def test_a_large_holdout_job_steps_on_training_rows_and_asha_stops_trials_on_subsamples(small_stages: None) -> None:
-    X, y = _table()
-    m = AutoML(estimators=["lgbm"], eval_method="holdout", early_stop="asha", strategy="random", max_trials=12,
-               time_budget=None, seed=0, n_jobs=1, ensemble=False, tracking=False).fit(X, y)
+def test_cfo_grows_each_family_s_sample_and_ships_a_refit_on_all_rows(small_samples: None, tracking_uri: str) -> None:
+    X, y = make_classification(n_samples=3_000, n_features=12, n_informative=6, random_state=0)
+    X = pd.DataFrame(X, columns=[f"x{i}" for i in range(12)])
+    m = AutoML(estimators=["lr"], eval_method="holdout", strategy="cfo", max_trials=16, time_budget=None,
+               seed=0, n_jobs=1, tracking_uri=tracking_uri, experiment="row-fidelity").fit(X, pd.Series(y))
     trials = m.study_.trials
-    steps = {step for t in trials for step, _ in t.intermediate}
-    assert steps == {1, 3}  # 3,200 training rows: subsamples of 355 and 1,066, then all (no boosting rounds)
-    pruned = [t for t in trials if t.status == PRUNED]
-    assert pruned and all("training rows" in t.error for t in pruned)
-    finished = [t for t in trials if t.status == OK]
-    assert finished and all([s for s, _ in t.intermediate] == [1, 3] for t in finished)
-    assert m.refit_ == "all rows" and m.score(X, y) > 0.9
+    train_rows = 2_400  # 3,000 rows, a fifth held out
+    sampled = [t for t in trials if t.rows is not None]
+    assert sampled and all(100 <= t.rows < train_rows for t in sampled)
+    rows = [t.rows or train_rows for t in trials]
+    assert rows[0] == 100  # the search starts on the smallest sample
+    assert max(rows) > 100 and rows == sorted(rows)  # and grows it as it settles (a linear model settles fast)
+    assert m.refit_.startswith(("all rows", "ensemble"))  # no time budget: the shipped model fits every row
+    board = m.leaderboard()
+    assert "rows" in board.columns and board["rows"].notna().any()
+    client, parent = job_run(m.mlflow_run_id_, tracking_uri)
+    runs = trial_runs_of(client, parent)
+    recorded = {int(r.data.tags["automl.trial_id"]): from_run(r, None, True).rows for r in runs}
+    assert recorded == {t.trial_id: t.rows for t in trials}  # the subsample is in MLflow and reads back
 
 
-def test_families_without_rounds_are_stopped_on_subsamples_and_not_without_a_scheduler(small_stages: None) -> None:
-    X, y = _table()
-    settings = dict(estimators=["lr"], eval_method="holdout", strategy="random", max_trials=8, time_budget=None, seed=0,
-                    n_jobs=1, ensemble=False, tracking=False)
-    staged = AutoML(early_stop="asha", **settings).fit(X, y)
-    assert any(t.status == PRUNED for t in staged.study_.trials)  # a linear model reports no rounds, yet is stopped
-    whole = AutoML(early_stop=None, **settings).fit(X, y)
-    assert all(t.status == OK and not t.intermediate for t in whole.study_.trials)
+def test_a_sampled_trial_s_refit_is_expected_to_take_longer_by_all_rows_over_its_rows(
+        breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    from automl.backends import BackendOptions
+    from automl.budget import Budget
+    from automl.problem import build_problem
+    from automl.study import Suggestion, TrialResult
+    from automl.task import make_task
+    from automl.tracking import Tracker
+    from automl.tuning import REFIT_MARGIN, JobRunner, JobSettings
+
+    X, y = breast_cancer
+    problem = build_problem(make_task("classification", eval_method="holdout"), X, y, ["lr"], None, None, 0)
+    runner = JobRunner(problem, JobSettings("cfo", "none", "inprocess", BackendOptions(), 1), Budget(20.0), Tracker(), [])
+    config = problem.space.spaces["lr"].default_config()
+    for rows in (None, 50):
+        trial = runner.study.start(Suggestion("lr", config, rows=rows))
+        runner.study.finish(trial, TrialResult(OK, 0.9, -0.9, fit_time_s=1.0))
+    whole, sampled = runner.study.trials
+    assert runner.refit_estimate(whole) == pytest.approx(len(X) / runner.objective.train_rows * REFIT_MARGIN)
+    assert runner.refit_estimate(sampled) == pytest.approx(len(X) / 50 * REFIT_MARGIN)
+
+
+@pytest.mark.parametrize("budget", [20.0, 3.0])
+def test_a_sampled_best_whose_refit_on_all_rows_does_not_fit_is_refitted_on_the_rows_that_do(
+        breast_cancer: tuple[pd.DataFrame, pd.Series], budget: float) -> None:
+    """Its pace (5 s for 50 rows) says how many rows the time left fits: more than it fitted, a refit on them;
+    fewer, its validation-fold model."""
+    from automl.backends import BackendOptions
+    from automl.budget import Budget
+    from automl.problem import build_problem
+    from automl.study import Suggestion, TrialResult
+    from automl.task import make_task
+    from automl.tracking import Tracker
+    from automl.tuning import JobRunner, JobSettings
+
+    X, y = breast_cancer
+    problem = build_problem(make_task("classification", eval_method="holdout"), X, y, ["lr"], None, None, 0)
+    runner = JobRunner(problem, JobSettings("cfo", "none", "inprocess", BackendOptions(), 1), Budget(budget), Tracker(), [])
+    fold_model = object()
+    trial = runner.study.start(Suggestion("lr", problem.space.spaces["lr"].default_config(), rows=50))
+    runner.study.finish(trial, TrialResult(OK, 0.9, -0.9, fit_time_s=5.0, model=fold_model))
+    shipped, model, refit, fold = runner.refit()
+    if budget == 20.0:  # about 20 s / (5 s / 50 rows x 1.3): some 150 of the 569 rows
+        rows = int(refit.split(" of ")[0])
+        assert 100 < rows < len(X) and refit.endswith(f"of the {len(X)} rows (all of them did not fit the time left)")
+        assert fold is None and model is not fold_model and model.predict(problem.all_rows.X).shape == (len(X),)
+    else:
+        assert (refit, fold, model) == ("validation-fold model", -1, fold_model)

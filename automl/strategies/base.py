@@ -56,6 +56,11 @@ class Strategy:
             return None
         return self.constraints.excess(trial.metrics)
 
+    def sample_rows(self, train_rows: int) -> bool:
+        """Let the strategy choose how many of the ``train_rows`` training rows each trial fits (``Suggestion.rows``,
+        ``automl.row_fidelity``); False where it cannot (its trials fit every row). Called before the first ask."""
+        return False
+
     def ask(self) -> Suggestion | None:
         """The next configuration, or ``None`` when the strategy has nothing left to try."""
         raise NotImplementedError

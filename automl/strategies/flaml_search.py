@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from automl.optuna_logs import quiet_optuna
+from automl.row_fidelity import MIN_ROWS
 from automl.space import JointSpace, Param, SearchSpace
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 COST_KEY = "time_total_s"
+#: FLAML's resource dimension: a trial's training rows (automl.row_fidelity)
+ROWS_ATTR = "automl_training_rows"
 #: Calls of a searcher's suggest before its family counts as exhausted (a converged CFO thread costs one None).
 SUGGEST_ATTEMPTS = 3
 
@@ -66,6 +69,13 @@ class FlamlStrategy(Strategy):
         self.exhausted: set[str] = set()
         self._asked = 0
         self._suggested: dict[str, dict[str, Any]] = {}  # token -> the searcher's own config
+        self.max_rows: int | None = None  # with sample_rows: the training rows FLAML's resource dimension grows to
+
+    def sample_rows(self, train_rows: int) -> bool:
+        """FLAML's own resource dimension: each family's search starts on ``MIN_ROWS`` rows and grows them 4x
+        whenever its local search settles, up to all ``train_rows`` (as FLAML's AutoML samples)."""
+        self.max_rows = int(train_rows)
+        return True
 
     def make_searcher(self, family: str) -> Any:
         raise NotImplementedError
@@ -85,6 +95,8 @@ class FlamlStrategy(Strategy):
             "cost_attr": COST_KEY,
             "metric_constraints": None if self.constraints is None else [
                 (name, "<=", limit) for name, limit in self.constraints.limits().items()],
+            **({} if self.max_rows is None else
+               {"resource_attr": ROWS_ATTR, "min_resource": MIN_ROWS, "max_resource": self.max_rows}),
         }
 
     def ask(self) -> Suggestion | None:
@@ -104,8 +116,15 @@ class FlamlStrategy(Strategy):
             params = {p.name: p for p in self.space.params(family)}
             # FLAML draws every parameter; the estimator gets the active ones (conditions hold), as from any strategy
             active = self.space.spaces[family].active({k: _cast(params[k], v) for k, v in config.items() if k in params})
-            return Suggestion(family, active, token)
+            return Suggestion(family, active, token, rows=self._rows(config))
         return None
+
+    def _rows(self, config: dict[str, Any]) -> int | None:
+        """The training rows FLAML's resource dimension gives ``config``; None: all of them."""
+        rows = config.get(ROWS_ATTR)
+        if self.max_rows is None or rows is None or round(rows) >= self.max_rows:
+            return None
+        return int(round(rows))
 
     def _suggest(self, family: str, token: str) -> dict[str, Any] | None:
         """The searcher's next config; FLAML answers None once when a local search converges, then restarts it."""
