@@ -90,8 +90,12 @@ class EnsembleBuilder:
         rows, predictions, loss = self._kept_predictions()
         deadline = None if time_left is None else time.monotonic() + time_left
         if time_left is not None:  # a member whose own refit does not fit cannot be in any ensemble that does
-            predictions = {t: p for t, p in predictions.items()
-                           if t == best.trial_id or self.refit_seconds(self.study.trials[t]) <= time_left}
+            too_slow = [t for t in predictions
+                        if t != best.trial_id and self.refit_seconds(self.study.trials[t]) > time_left]
+            if too_slow:
+                logger.info("Trial(s) %s left out of the ensemble: each one's refit alone would not fit the time left.",
+                            too_slow)
+            predictions = {t: p for t, p in predictions.items() if t not in too_slow}
         while True:
             plan = self._choose(predictions, best.trial_id, rows, loss)
             if plan is None:

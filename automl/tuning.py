@@ -120,6 +120,7 @@ class JobRunner:
                 strategy = AskedFirst(strategy, pending)
         self.backend.run(self.study, strategy, self.objective, self.budget, self.on_trial_end)
         search_s = time.monotonic() - search_started
+        self.objective.drop_training_copies()  # the refits fit all rows: the folds' copies are only memory now
         if self.study.best is None and self.study.fallback is not None:
             self._raise_if_none_feasible()  # trials that finished broke the limits: a cut one is no way round them
             return self._ship_fallback(search_s)

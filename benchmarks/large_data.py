@@ -15,15 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
 import shutil
-import sys
 import tempfile
-import time
 import warnings
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.tabular_data import Dataset
-from benchmarks.tabular_suite import ROOT, _commit, constant, row, run_tool, score, write_split
+from benchmarks.tabular_suite import ROOT, constant, new_record, row, run_tool, score, write_split
 
 TOOLS = ("automl", "automl_rows_off", "flaml")
 FLIGHT_ROWS = 100_000
@@ -100,13 +94,7 @@ def main() -> None:
     out_path = args.out or Path(f"benchmarks/results/large_data_{args.budget:g}s.json")
     work = Path(tempfile.mkdtemp(prefix="large-data-"))
     store = f"sqlite:///{work}/mlflow.db"
-    record: dict[str, Any] = {
-        "command": "python -m benchmarks.large_data " + shlex.join(sys.argv[1:]),
-        "machine": {"platform": platform.platform(), "cores": len(os.sched_getaffinity(0)),
-                    "python": platform.python_version()},
-        "date": time.strftime("%Y-%m-%d"), "commit": _commit(), "budget_s": args.budget, "seeds": args.seeds,
-        "tools": args.tools, "versions": {p: version(p) for p in ("scikit-learn", "lightgbm", "xgboost", "pandas")},
-        "datasets": [], "complete": False, "rows": [], "summary": None}
+    record = new_record("benchmarks.large_data", args)
     for name in args.datasets:
         ds = LARGE[name]
         X, y = ds.load()

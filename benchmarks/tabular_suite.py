@@ -140,6 +140,17 @@ def _commit() -> str | None:
         return None
 
 
+def new_record(module: str, args: argparse.Namespace) -> dict[str, Any]:
+    """A results record's head: the command, machine, date, commit, budget, seeds, tools and versions."""
+    return {
+        "command": f"python -m {module} " + shlex.join(sys.argv[1:]),
+        "machine": {"platform": platform.platform(), "cores": len(os.sched_getaffinity(0)),
+                    "python": platform.python_version()},
+        "date": time.strftime("%Y-%m-%d"), "commit": _commit(), "budget_s": args.budget, "seeds": args.seeds,
+        "tools": args.tools, "versions": {p: version(p) for p in ("scikit-learn", "lightgbm", "xgboost", "pandas", "numpy")},
+        "datasets": [], "complete": False, "rows": [], "summary": None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=30.0)
@@ -157,13 +168,7 @@ def main() -> None:
     ag_python = args.autogluon_python.absolute()  # not resolve(): the venv is known by its own path
     work = Path(tempfile.mkdtemp(prefix="tabular-suite-"))
     store = f"sqlite:///{work}/mlflow.db"
-    record: dict[str, Any] = {
-        "command": "python -m benchmarks.tabular_suite " + shlex.join(sys.argv[1:]),
-        "machine": {"platform": platform.platform(), "cores": len(os.sched_getaffinity(0)),
-                    "python": platform.python_version()},
-        "date": time.strftime("%Y-%m-%d"), "commit": _commit(), "budget_s": args.budget, "seeds": args.seeds, "tools": args.tools,
-        "versions": {p: version(p) for p in ("scikit-learn", "lightgbm", "xgboost", "pandas", "numpy")},
-        "datasets": [], "complete": False, "rows": [], "summary": None}
+    record = new_record("benchmarks.tabular_suite", args)
     for name in args.datasets:
         ds = DATASETS[name]
         X, y = ds.load()

@@ -73,5 +73,5 @@ def test_an_ensemble_is_chosen_among_the_trials_whose_refits_fit_the_time_left(
 
     with caplog.at_level("INFO", logger="automl.ensembling"):
         bounded = EnsembleBuilder(problem, study, objective, True, seconds).plan(time_left=5.0)
-    assert f"Refitting trial {slow} with the ensemble would not fit the time left" in caplog.text
+    assert f"Trial(s) [{slow}] left out of the ensemble: each one's refit alone would not fit the time left" in caplog.text
     assert bounded is None or slow not in bounded.members  # never the member whose refit does not fit
