@@ -44,7 +44,7 @@ def small_samples(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(row_fidelity, "MIN_TRAIN_ROWS", 400)
 
 
-def test_cfo_grows_each_family_s_sample_and_ships_a_refit_on_all_rows(small_samples: None, tracking_uri: str) -> None:
+def test_cfo_starts_on_a_sample_and_ships_a_refit_on_all_rows(small_samples: None, tracking_uri: str) -> None:
     X, y = make_classification(n_samples=3_000, n_features=12, n_informative=6, random_state=0)
     X = pd.DataFrame(X, columns=[f"x{i}" for i in range(12)])
     m = AutoML(estimators=["lr"], eval_method="holdout", strategy="cfo", max_trials=16, time_budget=None,
@@ -53,9 +53,7 @@ def test_cfo_grows_each_family_s_sample_and_ships_a_refit_on_all_rows(small_samp
     train_rows = 2_400  # 3,000 rows, a fifth held out
     sampled = [t for t in trials if t.rows is not None]
     assert sampled and all(100 <= t.rows < train_rows for t in sampled)
-    rows = [t.rows or train_rows for t in trials]
-    assert rows[0] == 100  # the search starts on the smallest sample
-    assert max(rows) > 100  # and grows it as it settles (a linear model settles fast)
+    assert trials[0].rows == 100  # the search starts on the smallest sample (its growth: the test below)
     assert m.refit_.startswith(("all rows", "ensemble"))  # no time budget: the shipped model fits every row
     board = m.leaderboard()
     assert "rows" in board.columns and board["rows"].notna().any()
@@ -63,6 +61,30 @@ def test_cfo_grows_each_family_s_sample_and_ships_a_refit_on_all_rows(small_samp
     runs = trial_runs_of(client, parent)
     recorded = {int(r.data.tags["automl.trial_id"]): from_run(r, None, True).rows for r in runs}
     assert recorded == {t.trial_id: t.rows for t in trials}  # the subsample is in MLflow and reads back
+
+
+def test_cfo_grows_a_family_s_sample_once_its_search_settles(breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
+    """Told the same loss and cost for every trial (nothing improves), CFO moves to 4x the rows, up to all of them
+    (None); deterministic, unlike a real job's measured costs."""
+    from automl.problem import build_problem
+    from automl.records import Trial
+    from automl.strategies.flaml_search import CFOStrategy
+    from automl.task import make_task
+
+    X, y = breast_cancer
+    problem = build_problem(make_task("classification", eval_method="holdout"), X, y, ["lr"], None, None, 0)
+    strategy = CFOStrategy(problem.space, 0)
+    assert strategy.sample_rows(200_000)
+    rows = []
+    for trial_id in range(40):
+        suggestion = strategy.ask()
+        if suggestion is None:  # lr's small space: its searches have converged
+            break
+        rows.append(suggestion.rows)
+        trial = Trial(trial_id, "lr", suggestion.config, 0, status=OK, score=0.9, loss=-0.9, duration_s=1.0)
+        strategy.tell(suggestion, trial)
+    assert rows[0] == flaml_search.MIN_ROWS == 10_000
+    assert 40_000 in rows and rows.index(40_000) > 0  # grown 4x once the search settled on 10,000 rows
 
 
 def test_a_sampled_trial_s_refit_is_expected_to_take_longer_by_all_rows_over_its_rows(
