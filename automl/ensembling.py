@@ -5,7 +5,8 @@ out-of-fold predictions. When refitting the chosen members on all rows would not
 the members expected to refit slowest (never the best trial) are dropped from the candidates until the
 rest would fit, and the selection runs again, so the job ships the best ensemble it can afford instead of giving up on one
 (hotel_rates at 30 s: an ensemble of 6 trials beat the best on every resample, but its refits did not
-fit, and the job shipped the single best trial).
+fit, and the job shipped the single best trial). The backend refits the members: on Ray, as many at once as
+it has workers, so their expected time is the longest worker's share (``parallel_seconds``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from automl.backends import Backend
+from automl.backends.base import parallel_seconds
+from automl.backends.inprocess import InProcessBackend
 from automl.ensemble import EnsembleModel, EnsemblePlan, greedy_weights, select
 from automl.metrics import CustomMetric
 from automl.objective import Objective
@@ -36,9 +40,12 @@ class EnsembleBuilder:
     """Plans and refits the ensemble of ``study``'s kept trials for ``choice`` ("auto", True or "stack")."""
 
     def __init__(self, problem: TuningProblem, study: Study, objective: Objective, choice: str | bool,
-                 refit_seconds: Callable[[Trial], float]) -> None:
+                 refit_seconds: Callable[[Trial], float], backend: Backend | None = None,
+                 measure_seconds: Callable[[Trial], float] = lambda trial: 0.0) -> None:
         self.problem, self.study, self.objective, self.choice = problem, study, objective, choice
         self.refit_seconds = refit_seconds  # expected seconds of one trial's refit on all rows
+        self.measure_seconds = measure_seconds  # expected seconds of measuring its refit model (constraints)
+        self.backend = backend or InProcessBackend()  # where the members refit
         self._likely: list[int] = []  # the members of the last selection run during the search
         self._likely_of: tuple[int, ...] = ()  # the kept trials it chose from
         self._next_selection = 0.0  # monotonic time before which no new selection runs (SELECTION_SHARE)
@@ -91,7 +98,7 @@ class EnsembleBuilder:
         deadline = None if time_left is None else time.monotonic() + time_left
         if time_left is not None:  # a member whose own refit does not fit cannot be in any ensemble that does
             too_slow = [t for t in predictions
-                        if t != best.trial_id and self.refit_seconds(self.study.trials[t]) > time_left]
+                        if t != best.trial_id and self.seconds([t]) > time_left]
             if too_slow:
                 logger.info("Trial(s) %s left out of the ensemble: each one's refit alone would not fit the time left.",
                             too_slow)
@@ -114,12 +121,11 @@ class EnsembleBuilder:
                 return plan
             # the slowest members out until the rest would fit (one selection again, not one per member: a
             # selection over 75,000 validation rows takes seconds)
-            excess = self._seconds(plan) - time_left
-            dropped = []
-            for trial in sorted(others, key=lambda t: -self.refit_seconds(self.study.trials[t])):
-                if excess <= 0:
+            dropped, kept = [], list(plan.members)
+            for trial in sorted(others, key=lambda t: -self.seconds([t])):
+                if self.seconds(kept) <= time_left:
                     break
-                excess -= self.refit_seconds(self.study.trials[trial])
+                kept.remove(trial)
                 dropped.append(trial)
                 del predictions[trial]
             logger.info("Refitting trial(s) %s with the ensemble would not fit the time left; choosing again without "
@@ -140,7 +146,14 @@ class EnsembleBuilder:
         return all(sum(share[name] for share in shares) <= 1.0 for name in shares[0])
 
     def _seconds(self, plan: Plan) -> float:
-        return sum(self.refit_seconds(self.study.trials[t]) for t in plan.members)
+        return self.seconds(plan.members)
+
+    def seconds(self, members: list[int]) -> float:
+        """Expected seconds to ship ``members``: the backend's refits (on Ray: several at once), then measuring the
+        ensemble here (each member's predictions and size: their measurements add up)."""
+        trials = [self.study.trials[t] for t in members]
+        refits = parallel_seconds([self.refit_seconds(t) for t in trials], self.backend.refit_slots())
+        return refits + sum(self.measure_seconds(t) for t in trials)
 
     def _choose(self, predictions: dict[int, np.ndarray], best: int, rows: np.ndarray, loss: Any) -> Plan | None:
         problem = self.problem
@@ -170,13 +183,14 @@ class EnsembleBuilder:
             logger.info("Refitting the ensemble's %d members does not fit the time left; shipping the best trial.",
                         len(members))
             return None
-        fitted = []
-        for trial in members:
-            model, completed = self.objective.fit_all_rows(trial, end)
-            if not completed:
-                logger.info("A member's refit reached the time budget; shipping the best trial instead of the ensemble.")
-                return None
-            fitted.append(model)
+        slowest_first = sorted(range(len(members)), key=lambda i: -self.refit_seconds(members[i]))
+        refitted = self.backend.fit_all_rows(self.objective, [members[i] for i in slowest_first], end)
+        if not all(completed for _, completed in refitted):
+            logger.info("A member's refit reached the time budget; shipping the best trial instead of the ensemble.")
+            return None
+        fitted: list[Any] = [None] * len(members)
+        for i, (model, _) in zip(slowest_first, refitted):
+            fitted[i] = model
         metric = self.problem.metric
         score = -plan.loss if metric.greater_is_better else plan.loss
         proba, n_classes = self.problem.task.prediction == "proba", self.problem.target.n_classes

@@ -157,6 +157,9 @@ class Objective:
         score = float(np.mean(finite)) if finite else float("nan")  # a fold without a score (one class) is skipped
         names = dict.fromkeys(k for d in logged for k in d)  # a key logged by some folds only (one window's score)
         metrics = {k: float(np.mean([d[k] for d in logged if k in d])) for k in names}
+        size = adapter.size_mb(model)
+        if size is not None:  # what shipping it would take: automl.tuning's record_estimate
+            metrics["model_mb_estimate"] = size
         status, broken = OK, None
         if self.constraints is not None:
             measured = self.measure_model(model)

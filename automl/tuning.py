@@ -106,9 +106,22 @@ class JobRunner:
         self.study = Study(problem.seed)
         self.backend = BACKENDS.get(settings.backend)(settings.backend_options)
         self.ensembles = EnsembleBuilder(problem, self.study, self.objective, settings.ensemble,
-                                         lambda trial: self.ship_estimate(trial) / REFIT_MARGIN)
+                                         lambda trial: self.refit_estimate(trial) / REFIT_MARGIN, self.backend,
+                                         lambda trial: (self.measure_estimate(trial) + self.record_estimate(trial)) / REFIT_MARGIN)
 
     def run(self, recorded: list[Trial] | None) -> JobResult:
+        """Search, then ship the best model; the backend (on Ray: its workers, for the ensemble's refits) is
+        released once the refits are done."""
+        try:
+            return self._search_and_ship(recorded)
+        finally:
+            self.backend.close()
+
+    def _refit_end(self) -> float:
+        """When the refits must be done by: before the tracker's close and the backend's."""
+        return self.budget.end - self.tracker.finish_reserve_s - self.backend.close_reserve_s()
+
+    def _search_and_ship(self, recorded: list[Trial] | None) -> JobResult:
         self.update_reserve()
         search_started = time.monotonic()
         strategy = self.strategy
@@ -134,17 +147,21 @@ class JobRunner:
                 "raise time_budget or check the data and estimators."
             )
         refit_started = time.monotonic()
-        end = None if self.budget.time_budget is None else self.budget.end - self.tracker.finish_reserve_s
+        end = None if self.budget.time_budget is None else self._refit_end()
         plan = self.ensembles.plan(None if end is None else end - time.monotonic())
+        slots = self.backend.refit_slots()
         shipped = self.ensembles.refit(plan, end) if plan is not None else None
         if shipped is not None:
             kind = "stack" if isinstance(plan, StackPlan) else "ensemble"
             trial, model, refit = self.study.best, shipped, f"{kind} of {len(plan.weights)} trials, each refit on all rows"  # type: ignore[union-attr]
+            refit += f", {min(slots, len(plan.weights))} at a time on Ray workers" if slots > 1 else ""  # type: ignore[union-attr]
             fold = None
         else:
+            self.backend.close()  # the refit runs here: Ray's workers and their copies of the data are only memory now
             trial, model, refit, fold = self.refit()
             plan = None
         timings = {"search_s": search_s, "refit_s": time.monotonic() - refit_started}
+        self.backend.close()
         oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None  # type: ignore[union-attr]
         return self._result(trial, model, refit, timings, oof, plan, fold)  # type: ignore[arg-type]
 
@@ -206,6 +223,7 @@ class JobRunner:
     def _ship_fallback(self, search_s: float) -> JobResult:
         """No trial finished inside the budget: ship the best one the deadline cut, as it was fitted by then."""
         trial, model, fold = self.study.fallback  # type: ignore[misc]
+        self.backend.close()  # any refit runs here
         logger.warning("No trial finished inside the time budget; shipping trial %d (%s) as the deadline cut it. "
                        "Raise time_budget for a finished search.", trial.trial_id, trial.estimator)
         problem = self.problem
@@ -215,7 +233,7 @@ class JobRunner:
                               f"{trial.trial_id} ({trial.estimator}); raise time_budget.")
         refit = "validation-fold model, cut at the time budget"
         if not problem.task.fold_models_ship:  # a forecaster must end where the data ends: refit, cut if need be
-            model, _ = self.objective.fit_all_rows(trial, self.budget.end - self.tracker.finish_reserve_s)
+            model, _ = self.objective.fit_all_rows(trial, self._refit_end())
             refit, fold = "all rows, cut at the time budget", None
         return self._result(trial, model, refit, {"search_s": search_s, "refit_s": 0.0}, None, fold=fold)
 
@@ -241,17 +259,31 @@ class JobRunner:
             refit = min(refit, SAMPLED_REFIT_SHARE * self.budget.time_budget)
         if best is not None and self.ensembles.possible():
             likely = self.ensembles.likely_members(fallback=ENSEMBLE_RESERVE_MEMBERS)
-            members = sum(self.ship_estimate(self.study.trials[t]) for t in likely)
-            if self.budget.time_budget is not None:  # the ensemble phase leaves out members that do not fit
-                members = min(members, ENSEMBLE_RESERVE_SHARE * self.budget.time_budget)
+            if self.budget.time_budget is not None:  # the ensemble phase leaves out members that do not fit the
+                cap = ENSEMBLE_RESERVE_SHARE * self.budget.time_budget  # time left: no room for those beyond it
+                likely = [t for t in likely
+                          if t == best.trial_id or self.ensembles.seconds([t]) * REFIT_MARGIN <= max(cap, refit)]
+            members = self.ensembles.seconds(likely) * REFIT_MARGIN
+            if self.budget.time_budget is not None:
+                members = min(members, cap)
             refit = max(refit, members)
         # only once there is a best trial to refit: before it, the room would cut the first trial short
         straggler = 0.0 if self.problem.task.fold_models_ship or best is None else self.backend.overrun_s(self.budget)
         self.budget.reserve_s = self.tracker.finish_reserve_s + refit + straggler
 
     def ship_estimate(self, trial: Trial) -> float:
-        """Seconds to ship ``trial``: its refit on all rows, and measuring the refit model where the job does."""
-        return self.refit_estimate(trial) + self.measure_estimate(trial)
+        """Seconds to ship ``trial``: its refit on all rows, measuring the refit model where the job does, and
+        recording it."""
+        return self.refit_estimate(trial) + self.measure_estimate(trial) + self.record_estimate(trial)
+
+    def record_estimate(self, trial: Trial) -> float:
+        """Seconds the tracker takes to record ``trial``'s refit model beyond its usual close, from the fold model's
+        size (measured with constraints, else the family's estimate; grown with the rows, as a forest grows).
+        A 60 s diamonds job shipped an ensemble with two forests of 808 MB together, whose recording took 27 s:
+        the job ended at 82 s."""
+        metrics = trial.metrics
+        size = metrics.get("model_mb", metrics.get("model_mb_estimate", 0.0)) * self._rows_ratio(trial)
+        return self.tracker.model_write_s(size) * REFIT_MARGIN
 
     def measure_estimate(self, trial: Trial) -> float:
         """Seconds that measuring ``trial``'s refit model as it serves will take, where the job measures its shipped
@@ -287,7 +319,7 @@ class JobRunner:
         """
         best = self.study.best
         assert best is not None  # checked by the caller
-        end = self.budget.end - self.tracker.finish_reserve_s
+        end = self._refit_end()
         deadline = None if self.budget.time_budget is None else end
 
         def fits(trial: Trial) -> bool:
@@ -317,7 +349,7 @@ class JobRunner:
         ``time_left``; its validation-fold model where that is no more rows than it fitted."""
         total = len(self.problem.data)
         pace = best.fit_time_s / max(best.rows or 1, 1) * REFIT_MARGIN  # seconds per row
-        rows = int(min(total, max(time_left - self.measure_estimate(best), 0.0) / max(pace, 1e-9)))
+        rows = int(min(total, max(time_left - self.measure_estimate(best) - self.record_estimate(best), 0.0) / max(pace, 1e-9)))
         if rows <= (best.rows or 0):
             logger.info("Not enough budget left to refit on more rows; keeping the best trial's validation-fold model.")
             return best, self.study.best_model, "validation-fold model", -1

@@ -294,8 +294,9 @@ def test_a_model_too_slow_to_measure_in_the_time_left_ships_as_its_measured_fold
 def test_the_search_reserves_the_refits_of_the_members_greedy_selection_would_choose(
         breast_cancer: tuple[pd.DataFrame, pd.Series]) -> None:
     """The best trial's refit is always reserved; beside it the refits of the trials greedy selection adds to it now
-    (not a kept trial it would leave out, however costly), up to a fifth of the budget (the ensemble phase leaves
-    out members whose refits do not fit, so more only ended searches early)."""
+    (not a kept trial it would leave out, however costly), up to a fifth of the budget, and none for a member whose
+    refit alone exceeds that (the ensemble phase leaves out members whose refits do not fit, so more only ended
+    searches early)."""
     from automl.backends import BackendOptions
     from automl.budget import Budget
     from automl.study import OK, Suggestion, TrialResult
@@ -324,7 +325,9 @@ def test_the_search_reserves_the_refits_of_the_members_greedy_selection_would_ch
     runner.update_reserve()
     best_refit = runner.refit_estimate(runner.study.best)
     assert best_refit == pytest.approx(0.5 * len(X) / runner.objective.train_rows * REFIT_MARGIN)
-    assert runner.budget.reserve_s == pytest.approx(runner.tracker.finish_reserve_s + 0.2 * 20.0)
+    # the complementary trial's refit alone (30 s) exceeds what the reserve may hold for members (a fifth of 20 s):
+    # the ensemble phase would leave it out, so it holds no reserve
+    assert runner.budget.reserve_s == pytest.approx(runner.tracker.finish_reserve_s + best_refit)
     runner.budget.time_budget = 1000.0  # a long budget covers every likely member's refit, and only theirs
     runner.update_reserve()
     members = best_refit + runner.refit_estimate(complementary)
@@ -333,3 +336,53 @@ def test_the_search_reserves_the_refits_of_the_members_greedy_selection_would_ch
     assert sorted(runner.ensembles.plan(time_left=1000.0).weights) == [0, 2]
     # members whose own refit does not fit the time left are out before any selection: no ensemble is left
     assert runner.ensembles.plan(time_left=2 * best_refit) is None
+    # on Ray with two workers (here before its search) the members refit side by side: the longer refit is reserved
+    from automl.backends.ray_backend import RayBackend
+
+    runner.backend = runner.ensembles.backend = RayBackend(BackendOptions(n_concurrent_trials=2))
+    runner.update_reserve()
+    assert runner.budget.reserve_s == pytest.approx(
+        runner.tracker.finish_reserve_s + max(best_refit, runner.refit_estimate(complementary)))
+
+
+def test_parallel_seconds_puts_each_next_longest_job_on_the_least_loaded_worker() -> None:
+    from automl.backends.base import parallel_seconds
+
+    assert parallel_seconds([1.0, 2.0, 3.0, 2.0], 2) == 4.0  # 3+1 and 2+2
+    assert parallel_seconds([5.0, 1.0, 1.0], 2) == 5.0
+    assert parallel_seconds([1.0, 2.0], 1) == 3.0 and parallel_seconds([], 3) == 0.0
+
+
+@pytest.mark.parametrize("family", ["rf", "extra_trees"])
+def test_a_forests_size_is_estimated_near_its_pickle_and_recording_it_is_reserved(family: str) -> None:
+    """A forest's pickle is mostly its trees' nodes: the estimate (no pickling) is within 25% of it; a tracked job
+    reserves the time recording the refit model takes, grown with the rows (an 808 MB pair of forests took 27 s)."""
+    import pickle
+
+    from automl.backends import BackendOptions
+    from automl.budget import Budget
+    from automl.study import Suggestion
+    from automl.tracking import Tracker
+    from automl.tracking.mlflow_tracker import MODEL_WRITE_MB_PER_S, MlflowTracker
+    from automl.tuning import REFIT_MARGIN, JobRunner, JobSettings
+
+    from automl.problem import build_problem
+    from automl.task import make_task
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(4000, 8))).add_prefix("x")
+    y = pd.Series(X.x0 * 3 + np.sin(X.x1 * 2) + rng.normal(size=4000))
+    problem = build_problem(make_task("regression", eval_method="holdout"), X, y, [family], None, None, 0)
+    objective = problem.objective(n_jobs=1)
+    trial = Suggestion(family, {**problem.space.spaces[family].default_config(), "n_estimators": 40, "max_leaves": 512})
+    runner = JobRunner(problem, JobSettings("random", "none", "inprocess", BackendOptions(), 1), Budget(20.0), Tracker(), [])
+    started = runner.study.start(trial)
+    result = objective(started, None)
+    estimate = result.metrics["model_mb_estimate"]
+    assert estimate == pytest.approx(len(pickle.dumps(result.model)) / 1e6, rel=0.25)
+    runner.study.finish(started, result)
+    assert runner.record_estimate(started) == 0.0  # nothing is recorded without tracking
+    runner.tracker = MlflowTracker("sqlite:///unused.db")  # not started: only its pace
+    rows_ratio = len(X) / runner.objective.train_rows
+    assert runner.record_estimate(started) == pytest.approx(estimate * rows_ratio / MODEL_WRITE_MB_PER_S * REFIT_MARGIN)
+    assert runner.ship_estimate(started) == pytest.approx(runner.refit_estimate(started) + runner.record_estimate(started))

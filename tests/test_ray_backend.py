@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import time
 
@@ -45,6 +46,23 @@ def test_every_strategy_and_scheduler_runs_on_two_workers(breast_cancer, strateg
     if early_stop is not None:
         assert all(t.intermediate for t in m.study_.trials if t.status == "pruned")
     assert m.predict(X.head(20)).shape == (20,)
+
+
+def test_an_ensembles_members_refit_side_by_side_on_the_workers(
+        wine_strings: tuple[pd.DataFrame, pd.Series], caplog: pytest.LogCaptureFixture) -> None:
+    X, y = wine_strings
+    with caplog.at_level("INFO", logger="automl.backends.ray_backend"):
+        m = ray_fit(X, y, estimators=["lr", "lgbm", "rf"], ensemble=True, max_trials=12, strategy="random",
+                    early_stop=None)
+    assert m.ensemble_ is not None and len(m.ensemble_) >= 2
+    assert m.refit_.endswith("each refit on all rows, 2 at a time on Ray workers")
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Refitted")]
+    assert len(lines) == 1, caplog.text
+    line = lines[0]
+    workers = set(ast.literal_eval(line[line.index("["):line.rindex("]") + 1]))  # pid@host, as the log names them
+    assert len(workers) == 2 and str(os.getpid()) not in {w.split("@")[0] for w in workers}
+    assert workers <= {t.worker for t in m.study_.trials}  # the search's own workers, holding the data already
+    assert (m.predict(X) == y).mean() > 0.95
 
 
 def test_leaderboard_and_mlflow_records_have_the_in_process_shape(breast_cancer, tracking_uri: str, experiment: str) -> None:

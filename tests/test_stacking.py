@@ -75,3 +75,41 @@ def test_an_ensemble_is_chosen_among_the_trials_whose_refits_fit_the_time_left(
         bounded = EnsembleBuilder(problem, study, objective, True, seconds).plan(time_left=5.0)
     assert f"Trial(s) [{slow}] left out of the ensemble: each one's refit alone would not fit the time left" in caplog.text
     assert bounded is None or slow not in bounded.members  # never the member whose refit does not fit
+
+
+def test_members_that_refit_side_by_side_on_ray_fit_where_one_after_another_would_not(split: tuple) -> None:
+    """The planner times the members' refits as the backend runs them: on two Ray workers (here before the search)
+    two 3 s refits take 3 s, in turn 6 s; and the refitted models come back paired with their trials."""
+    from automl.backends import BackendOptions
+    from automl.backends.ray_backend import RayBackend
+
+    X, y, _, _ = split
+    problem = build_problem(TaskSpec("regression"), X, y, ["lr", "extra_trees", "lgbm"], None, None, 0)
+    objective = problem.objective(n_jobs=1)
+    study = Study(0)
+    for family, config in (("lr", {"alpha": 1e-3}), ("extra_trees", {"n_estimators": 50, "max_features": 0.8, "max_leaves": 256}),
+                           ("lgbm", {"n_estimators": 60, "num_leaves": 8, "learning_rate": 0.1})):
+        trial = study.start(Suggestion(family, config))
+        study.finish(trial, objective(trial, None))
+    members = EnsembleBuilder(problem, study, objective, True, lambda trial: 0.01).plan(time_left=None).members  # type: ignore[union-attr]
+    assert len(members) >= 2
+
+    def three_s(trial: object) -> float:
+        return 3.0
+
+    in_turn = EnsembleBuilder(problem, study, objective, True, three_s)
+    on_ray = EnsembleBuilder(problem, study, objective, True, three_s, RayBackend(BackendOptions(n_concurrent_trials=2)))
+    assert in_turn.seconds(members[:2]) == 6.0 and on_ray.seconds(members[:2]) == 3.0
+    assert on_ray.seconds(members[:2]) == on_ray.seconds(members[:1]) < in_turn.seconds(members[:2])
+
+    order: list[int] = []  # the plan's members: each later one slower, so refitted in the reverse order
+
+    builder = EnsembleBuilder(problem, study, objective, True, lambda trial: order.index(trial.trial_id) + 1.0)
+    plan = builder.plan(time_left=None)
+    order[:] = plan.members  # type: ignore[union-attr]
+    model = builder.refit(plan, None)  # type: ignore[arg-type]
+    assert model is not None and model.trial_ids == plan.members  # type: ignore[union-attr]
+    kinds = {"lr": "Ridge", "extra_trees": "ExtraTreesRegressor", "lgbm": "LGBMRegressor"}
+    for (fitted, weight), trial_id in zip(model.members, model.trial_ids):  # type: ignore[union-attr]
+        estimator = fitted.steps[-1][1] if hasattr(fitted, "steps") else fitted  # lr: scaling, then Ridge
+        assert type(estimator).__name__ == kinds[study.trials[trial_id].estimator] and weight == plan.weights[trial_id]

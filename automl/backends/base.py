@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from automl.budget import Budget
 from automl.strategies import Strategy
 from automl.study import Study, Trial, TrialResult
 
+if TYPE_CHECKING:
+    from automl.objective import Objective
+
 TrialCallback = Callable[[Study, Trial], None]
 Evaluate = Callable[[Trial, "float | None"], TrialResult]
+#: A refit's outcome: the model (None where it could not run) and whether it completed by its deadline.
+Refitted = tuple[Any, bool]
 
 
 @dataclass(frozen=True)
@@ -61,3 +66,40 @@ class Backend(Protocol):
         budget: Budget,
         on_trial_end: TrialCallback,
     ) -> None: ...
+
+    def refit_slots(self) -> int:
+        """How many refits on all rows :meth:`fit_all_rows` runs at once (an ensemble's members)."""
+        ...
+
+    def fit_all_rows(self, objective: "Objective", trials: list[Trial], deadline: float | None) -> list[Refitted]:
+        """Each of ``trials`` refitted on all rows by ``deadline``, started in the order given, in that order; the
+        refits stop (the rest ``(None, False)``) once one did not complete."""
+        ...
+
+    def close_reserve_s(self) -> float:
+        """Seconds :meth:`close` takes (kept free at the end of the budget)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the search kept for the refits (Ray: its workers, and the session it opened)."""
+        ...
+
+
+def parallel_seconds(seconds: list[float], slots: int) -> float:
+    """The wall time of jobs taking ``seconds`` on ``slots`` workers, each next longest one on the least loaded
+    worker (the order :meth:`Backend.fit_all_rows` is given them in)."""
+    loads = [0.0] * max(slots, 1)
+    for value in sorted(seconds, reverse=True):
+        loads[loads.index(min(loads))] += value
+    return max(loads)
+
+
+def fit_in_turn(objective: "Objective", trials: list[Trial], deadline: float | None) -> list[Refitted]:
+    """:meth:`Backend.fit_all_rows` in this process, one trial after another."""
+    out: list[Refitted] = []
+    for trial in trials:
+        if out and not out[-1][1]:
+            out.append((None, False))
+            continue
+        out.append(objective.fit_all_rows(trial, deadline))
+    return out

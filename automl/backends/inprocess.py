@@ -14,13 +14,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from automl.backends.base import BackendOptions, Evaluate, TrialCallback
+from automl.backends.base import BackendOptions, Evaluate, Refitted, TrialCallback, fit_in_turn
 from automl.budget import Budget
 from automl.openmp import release_thread_pools
 from automl.strategies import Strategy
 from automl.study import FAILED, Study, Trial, TrialResult
+
+if TYPE_CHECKING:
+    from automl.objective import Objective
 
 logger = logging.getLogger(__name__)
 #: Seconds the search takes to move on from a trial it gave up: the wait's wake-up, the warning, the strategy's
@@ -76,6 +79,18 @@ class InProcessBackend:
         finally:
             if child is not None:
                 child.close()
+
+    def refit_slots(self) -> int:
+        return 1
+
+    def fit_all_rows(self, objective: "Objective", trials: list[Trial], deadline: float | None) -> list[Refitted]:
+        return fit_in_turn(objective, trials, deadline)
+
+    def close_reserve_s(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        pass
 
     def evaluate(self, objective: Evaluate, trial: Trial, deadline: float | None, limit_s: float | None) -> TrialResult:
         """``objective(trial, deadline)``, given up after ``limit_s`` seconds (None: waited for however long)."""

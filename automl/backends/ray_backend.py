@@ -6,7 +6,9 @@ machine, see DESIGN.md), and the product's own strategies, schedulers and
 tracking then behave exactly as in-process. The driver asks the strategy,
 sends a trial to an idle worker, and records results as they arrive; MLflow
 records are written from the driver only, so they are complete and nested
-the same way whichever node ran a trial.
+the same way whichever node ran a trial. The workers outlive the search until
+the job closes the backend: an ensemble's members refit on them in parallel,
+on the data they already hold.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
-from automl.backends.base import BackendOptions, Evaluate, TrialCallback
+from automl.backends.base import BackendOptions, Evaluate, Refitted, TrialCallback, fit_in_turn
 from automl.backends.ray_cluster import RaySession, TrialResources, import_ray, node_resources, plan_resources
 from automl.budget import Budget
 from automl.objective import BUDGET_STOP, Objective
@@ -28,6 +30,8 @@ from automl.study import FAILED, TIMEOUT, Study, Suggestion, Trial, TrialResult
 logger = logging.getLogger(__name__)
 #: Seconds a trial may run past the search deadline (finishing a tree, scoring) before it is cancelled.
 STRAGGLER_GRACE_S = 2.0
+#: Seconds of a refit's time left kept for its model's way back to the driver (pickled through the object store).
+REFIT_TRANSFER_S = 0.5
 #: Seconds to wait for a worker to be placed when no trial is running (e.g. its node died) before giving up.
 PLACEMENT_TIMEOUT_S = 120.0
 
@@ -41,10 +45,14 @@ class Running:
 
 
 class RayBackend:
-    """Runs up to ``n_concurrent_trials`` trials at once on Ray workers (see :class:`BackendOptions`)."""
+    """Runs up to ``n_concurrent_trials`` trials at once on Ray workers (see :class:`BackendOptions`); after the
+    search, refits on the workers still alive, as many at once, until :meth:`close`."""
 
     def __init__(self, options: BackendOptions | None = None) -> None:
         self.options = options or BackendOptions()
+        self.session: RaySession | None = None
+        self.loop: _TrialLoop | None = None
+        self.closed = False
 
     def overrun_s(self, budget: Budget) -> float:
         return STRAGGLER_GRACE_S
@@ -52,14 +60,40 @@ class RayBackend:
     def run(self, study: Study, strategy: Strategy, objective: Evaluate, budget: Budget, on_trial_end: TrialCallback) -> None:
         if not isinstance(objective, Objective):
             raise TypeError("the Ray backend evaluates automl.objective.Objective instances")
-        session = RaySession.connect(self.options.ray_address)
+        self.session = RaySession.connect(self.options.ray_address)
         try:
             resources = plan_resources(self.options.resources_per_trial, self.options.n_concurrent_trials, node_resources())
-            loop = _TrialLoop(study, strategy, objective, budget, on_trial_end, resources, self.options.trial_retries,
-                              session.close_reserve_s)
-            loop.run()
+            self.loop = _TrialLoop(study, strategy, objective, budget, on_trial_end, resources, self.options.trial_retries,
+                                   self.session.close_reserve_s)
+            self.loop.run()
+        except BaseException:
+            self.close()
+            raise
+
+    def refit_slots(self) -> int:
+        if self.closed:  # no workers left: a refit runs here
+            return 1
+        if self.loop is None:  # before the search: the concurrency asked for
+            return max(1, self.options.n_concurrent_trials)
+        return max(1, self.loop.resources.n_concurrent if self.loop.searching else len(self.loop.idle))
+
+    def fit_all_rows(self, objective: Objective, trials: list[Trial], deadline: float | None) -> list[Refitted]:
+        """On the search's idle workers (their own copy of the job's data; ``objective``'s device), else in turn here."""
+        if self.loop is None or len(self.loop.idle) < 2 or len(trials) < 2:
+            return fit_in_turn(objective, trials, deadline)
+        return self.loop.refit(trials, deadline, objective.device)
+
+    def close_reserve_s(self) -> float:
+        return 0.0 if self.session is None else self.session.close_reserve_s
+
+    def close(self) -> None:
+        loop, session, self.loop, self.session, self.closed = self.loop, self.session, None, None, True
+        try:
+            if loop is not None:
+                loop.release()
         finally:
-            session.close()
+            if session is not None:
+                session.close()
 
 
 class _TrialLoop:
@@ -84,6 +118,7 @@ class _TrialLoop:
         self.running: dict[Any, Running] = {}  # evaluate() ref -> trial
         self.retry: deque[Running] = deque()
         self.exhausted = False
+        self.searching = True
 
     def run(self) -> None:
         started = time.monotonic()
@@ -103,6 +138,7 @@ class _TrialLoop:
                     "cold cluster starts workers slowly); raise time_budget, or start Ray before the job "
                     "(ray_address)")
             self._stop_all()
+            self.searching = False
 
     # -- scheduling ----------------------------------------------------------------
     def _search_deadline(self) -> float | None:
@@ -213,7 +249,8 @@ class _TrialLoop:
         self.on_trial_end(self.study, item.trial)
 
     def _stop_all(self) -> None:
-        """Stop what still runs (recorded as pruned at the budget, as in-process), then release every worker."""
+        """Stop what still runs (recorded as pruned at the budget, as in-process); the idle workers stay for the
+        refits."""
         for item in self.running.values():
             self.ray.kill(item.worker)
             self._record(item, TrialResult(TIMEOUT, error=BUDGET_STOP))
@@ -221,7 +258,70 @@ class _TrialLoop:
             self._record(item, TrialResult(FAILED, error=f"{BUDGET_STOP} before it could be retried"))
         self.running.clear()
         self.retry.clear()
-        for worker in [*self.idle, *self.starting.values()]:
+        for worker in self.starting.values():
             self.ray.kill(worker)
+        self.starting.clear()
         if self.scheduler_actor is not None:
             self.ray.kill(self.scheduler_actor)
+            self.scheduler_actor = None
+
+    def release(self) -> None:
+        """Release every worker (the job is done with them)."""
+        for worker in self.idle:
+            self.ray.kill(worker)
+        self.idle.clear()
+
+    # -- refits after the search ----------------------------------------------------
+    def refit(self, trials: list[Trial], deadline: float | None, device: str) -> list[Refitted]:
+        """:meth:`RayBackend.fit_all_rows` on the idle workers: the next trial to whichever worker is free first.
+        Each worker's fit ends :data:`REFIT_TRANSFER_S` before ``deadline`` (its model still travels back); at
+        ``deadline``, or once a refit failed or did not complete, the refits still running are killed and the
+        rest are incomplete."""
+        started = time.monotonic()
+        out: list[Refitted] = [(None, False)] * len(trials)
+        pending = deque(enumerate(trials))
+        running: dict[Any, tuple[int, Any, float]] = {}  # fit_all_rows() ref -> (trial's index, worker, sent at)
+        used: set[str] = set()
+        busy = 0.0  # the refits' own seconds, sent to done, added up
+        try:
+            while pending or running:
+                while self.idle and pending:
+                    index, trial = pending.popleft()
+                    worker = self.idle.popleft()
+                    seconds_left = None if deadline is None else max(0.0, deadline - REFIT_TRANSFER_S - time.monotonic())
+                    running[worker.fit_all_rows.remote(trial, seconds_left, device)] = (index, worker, time.monotonic())
+                    used.add(self.identities.get(worker, "?"))
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                done, _ = self.ray.wait(list(running), num_returns=1, timeout=timeout)
+                if not done:
+                    logger.info("Cancelling %d refit(s) still running at the end of the time budget.", len(running))
+                    return out
+                for ref in done:
+                    index, worker, sent = running.pop(ref)
+                    busy += time.monotonic() - sent
+                    if not self._refitted(ref, worker, trials[index], out, index):
+                        return out  # the ensemble needs every member: the other refits are of no use now
+        finally:
+            for _, worker, _ in running.values():  # cut at the deadline, of no use, or interrupted
+                self.identities.pop(worker, None)
+                self.ray.kill(worker)
+        logger.info("Refitted %d trial(s) on all rows in %.2fs, side by side on Ray workers %s (%.2fs of refits).",
+                    len(trials), time.monotonic() - started, sorted(used), busy)
+        return out
+
+    def _refitted(self, ref: Any, worker: Any, trial: Trial, out: list[Refitted], index: int) -> bool:
+        """Take one refit's outcome into ``out[index]``; False when it failed or did not complete."""
+        try:
+            out[index] = self.ray.get(ref)
+        except self.ray.exceptions.RayActorError as exc:
+            self.identities.pop(worker, None)
+            logger.warning("Trial %d's refit failed: its Ray worker died (%s).", trial.trial_id, type(exc).__name__)
+            return False
+        except self.ray.exceptions.RayError as exc:
+            self.idle.append(worker)
+            logger.warning("Trial %d's refit failed on its Ray worker (%s).", trial.trial_id, exc)
+            return False
+        self.idle.append(worker)
+        if not out[index][1]:
+            logger.info("Trial %d's refit reached the time budget.", trial.trial_id)
+        return out[index][1]

@@ -85,6 +85,13 @@ class TrialWorker:
         result = self.objective(trial, deadline)
         return for_transport(result, keep_model_below, keep_oof_below)
 
+    def fit_all_rows(self, trial: Trial, seconds_left: float | None, device: str) -> tuple[Any, bool]:
+        """``trial`` refitted on all rows (an ensemble's member) on ``device`` (the job's, as a refit in the driver
+        would: a member that trained on a worker's GPU keeps its GPU limits), by ``seconds_left`` from now;
+        ``False`` if it stopped early."""
+        deadline = None if seconds_left is None else time.monotonic() + seconds_left
+        return replace(self.objective, device=device).fit_all_rows(trial, deadline)
+
 
 RemoteSchedulerActor = ray.remote(num_cpus=0)(SchedulerActor)
 RemoteTrialWorker = ray.remote(TrialWorker)

@@ -66,6 +66,11 @@ class EstimatorAdapter:
         """The device a fitted model actually trained on ("cpu", "cuda", ...), or None where it cannot be told."""
         return None
 
+    def size_mb(self, model: Any) -> float | None:
+        """A fitted model's size when pickled, estimated cheaply (no pickling), for families whose models can be
+        large enough to take seconds to ship and record; None: small (boosters, linear models)."""
+        return None
+
     def cost_terms(self, config: dict[str, Any], shape: "FitShape") -> dict[str, float]:
         """What one fit does, counted in the family's own units: here one fit and one pass over the data."""
         return {"fit": 1.0, "work": shape.rows * shape.features}

@@ -97,6 +97,17 @@ class RandomForestAdapter(EstimatorAdapter):
         return grown == target
 
 
+    def size_mb(self, model: Any) -> float | None:
+        """Its trees' nodes: 64 bytes of split each, and a float per output and class (scikit-learn's node arrays,
+        which are most of a pickled forest)."""
+        forest = model.steps[-1][1] if isinstance(model, Pipeline) else model
+        total = 0
+        for tree in getattr(forest, "estimators_", []):
+            nodes, outputs, classes = tree.tree_.value.shape
+            total += nodes * (64 + 8 * outputs * classes)
+        return total / 1e6
+
+
 class ExtraTreesAdapter(RandomForestAdapter):
     name = "extra_trees"
     cost_rank = 5
