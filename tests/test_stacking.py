@@ -54,8 +54,8 @@ def test_stack_is_refused_where_it_does_not_apply() -> None:
             air[["month"]], air["y"], time_column="month", horizon=12)
 
 
-def test_an_ensemble_is_chosen_among_the_trials_whose_refits_fit_the_time_left(
-        split: tuple, caplog: pytest.LogCaptureFixture) -> None:
+def three_families(split: tuple) -> tuple:
+    """A regression problem, its objective and a study of one finished lr, extra_trees and lgbm trial each."""
     X, y, _, _ = split
     problem = build_problem(TaskSpec("regression"), X, y, ["lr", "extra_trees", "lgbm"], None, None, 0)
     objective = problem.objective(n_jobs=1)
@@ -64,6 +64,12 @@ def test_an_ensemble_is_chosen_among_the_trials_whose_refits_fit_the_time_left(
                            ("lgbm", {"n_estimators": 60, "num_leaves": 8, "learning_rate": 0.1})):
         trial = study.start(Suggestion(family, config))
         study.finish(trial, objective(trial, None))
+    return problem, objective, study
+
+
+def test_an_ensemble_is_chosen_among_the_trials_whose_refits_fit_the_time_left(
+        split: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    problem, objective, study = three_families(split)
     unbounded = EnsembleBuilder(problem, study, objective, True, lambda trial: 0.01).plan(time_left=None)
     assert unbounded is not None and len(unbounded.members) >= 2
     slow = next(t for t in unbounded.members if t != study.best.trial_id)  # type: ignore[union-attr]
@@ -83,14 +89,7 @@ def test_members_that_refit_side_by_side_on_ray_fit_where_one_after_another_woul
     from automl.backends import BackendOptions
     from automl.backends.ray_backend import RayBackend
 
-    X, y, _, _ = split
-    problem = build_problem(TaskSpec("regression"), X, y, ["lr", "extra_trees", "lgbm"], None, None, 0)
-    objective = problem.objective(n_jobs=1)
-    study = Study(0)
-    for family, config in (("lr", {"alpha": 1e-3}), ("extra_trees", {"n_estimators": 50, "max_features": 0.8, "max_leaves": 256}),
-                           ("lgbm", {"n_estimators": 60, "num_leaves": 8, "learning_rate": 0.1})):
-        trial = study.start(Suggestion(family, config))
-        study.finish(trial, objective(trial, None))
+    problem, objective, study = three_families(split)
     members = EnsembleBuilder(problem, study, objective, True, lambda trial: 0.01).plan(time_left=None).members  # type: ignore[union-attr]
     assert len(members) >= 2
 

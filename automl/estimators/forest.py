@@ -96,7 +96,6 @@ class RandomForestAdapter(EstimatorAdapter):
             forest.set_params(warm_start=False)
         return grown == target
 
-
     def size_mb(self, model: Any) -> float | None:
         """Its trees' nodes: 64 bytes of split each, and a float per output and class (scikit-learn's node arrays,
         which are most of a pickled forest)."""
