@@ -237,7 +237,7 @@ def test_a_job_killed_with_its_writer_behind_loses_no_trial_automl_jobs_writes_t
     its journal keeps them. The next job of the experiment ends the dead job KILLED and leaves the journal (its own
     writer has its own job to write); `automl jobs` then writes every trial from it and says how many. The promise
     covers what reached the writer: a trial that ended in the last half second before the kill may still have been
-    in the search process's pipe."""
+    in the search process's pipe, and the trial ending at the kill may be recorded though the callback never ran."""
     client, finished = MlflowClient(mlflow_server.uri), tmp_path / "finished"
     job = subprocess.Popen([sys.executable, "-c", BEHIND_JOB, mlflow_server.uri, str(finished)], start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, INTERVAL_ENV: str(FAST_BEAT_S)})
@@ -273,7 +273,9 @@ def test_a_job_killed_with_its_writer_behind_loses_no_trial_automl_jobs_writes_t
     trials = [int(r.data.tags["automl.trial_id"]) for r in recorded() if r.data.tags.get("automl.role") == "trial"
               and r.data.tags["mlflow.parentRunId"] == parent.info.run_id]
     assert {t for t, at in ended.items() if at < killed_at - 0.5} <= set(trials)  # none lost
-    assert set(trials) <= set(ended) and len(trials) == len(set(trials))  # none made up, none twice
+    # None made up, none twice. A trial is recorded before the callbacks hear of it, so the kill may fall between the
+    # two for the one trial that was ending (n_jobs=1): it ran, though `note` never wrote it.
+    assert set(trials) - set(ended) <= {max(ended) + 1} and len(trials) == len(set(trials))
     run = client.get_run(parent.info.run_id)
     assert run.info.status == "KILLED" and run.data.metrics["n_trials"] == len(trials)
     written = re.search(r"; (\d+) trial run\(s\) it had not written were written from its journal$",
