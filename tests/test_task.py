@@ -46,6 +46,15 @@ def test_eval_method_auto_follows_size_and_budget() -> None:
     assert make_task("classification", eval_method="holdout").choose_eval_method(100, 2, 60) == "holdout"
 
 
+def test_eval_method_auto_never_holds_out_fewer_than_a_thousand_rows() -> None:
+    """ames_housing's 2,197 x 73 at 60 s is large by rows x columns, but its holdout would be 440 rows."""
+    task = make_task("regression")
+    assert task.choose_eval_method(2_197, 73, 60) == "cv"
+    assert task.choose_eval_method(4_999, 500, 1) == "cv"  # 999.8 validation rows
+    assert task.choose_eval_method(5_000, 500, 1) == "holdout"  # 1,000
+    assert make_task("regression", holdout_fraction=0.5).choose_eval_method(2_000, 500, 1) == "holdout"
+
+
 def test_bad_n_splits_and_eval_method_are_named() -> None:
     with pytest.raises(InputError, match="n_splits=1"):
         make_task("classification", n_splits=1)
