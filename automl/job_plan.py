@@ -17,6 +17,7 @@ import pandas as pd
 from automl import __version__
 from automl.data import DataSummary, check_features, check_xy
 from automl.errors import InputError
+from automl.estimators import get_adapter
 from automl.portfolio import NEAREST, START_BUDGET_SHARE, DataShape, Portfolio
 from automl.problem import TuningProblem, build_problem
 from automl.records import direction
@@ -57,7 +58,9 @@ def plan_job(automl: "AutoML", X: Any, y: Any, groups: Any, fit_options: dict[st
     if settings.objectives and automl.strategy == "auto":
         strategy, reason = "tpe", f"objectives {', '.join(('score', *settings.objectives))}: multi-objective TPE"
     logger.info("strategy=%s (%s)", strategy, reason)
-    starts = {} if settings.portfolio is None else portfolio_starts(settings.portfolio, problem, automl.time_budget)
+    portfolio = {} if settings.portfolio is None else portfolio_starts(settings.portfolio, problem, automl.time_budget)
+    starts = {family: configs for family in problem.families
+              if (configs := [*family_starts(problem, family), *portfolio.get(family, [])])}
     settings = replace(settings, strategy=strategy, starts=starts)
     params, tags = job_record(automl, problem, settings, reason)
     return JobPlan(problem, settings, frame, params, tags, reason)
@@ -89,6 +92,13 @@ def job_record(automl: "AutoML", problem: TuningProblem, settings: JobSettings,
     return params, tags
 
 
+def family_starts(problem: TuningProblem, family: str) -> list[dict[str, Any]]:
+    """The family's own starts (``EstimatorAdapter.starts``) that lie in the job's space and are not its default."""
+    space = problem.space
+    default = space.spaces[family].default_config()
+    return [dict(c) for c in get_adapter(family).starts if space.contains(family, dict(c)) and dict(c) != default]
+
+
 def portfolio_starts(portfolio: Portfolio, problem: TuningProblem, time_budget: float | None) -> dict[str, list[dict[str, Any]]]:
     """The portfolio's starting configurations for this data, each expected to cost at most
     ``START_BUDGET_SHARE`` of the time budget (``TuningProblem.cost_model``: estimated, so a seed still fixes them)."""
@@ -103,7 +113,8 @@ def warm_start_params(problem: TuningProblem, settings: JobSettings) -> dict[str
     if settings.portfolio is None:
         return {"warm_start": "off", "warm_start_configs": 0}
     nearest = [e.dataset for e in settings.portfolio.ranked(data_shape(problem))[:NEAREST]]
-    return {"warm_start": settings.portfolio.source, "warm_start_configs": sum(map(len, settings.starts.values())),
+    own = sum(len(family_starts(problem, family)) for family in settings.starts)
+    return {"warm_start": settings.portfolio.source, "warm_start_configs": sum(map(len, settings.starts.values())) - own,
             "warm_start_nearest": ",".join(nearest)}
 
 

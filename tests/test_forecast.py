@@ -81,13 +81,38 @@ def test_backtest_windows_train_only_on_the_past(air: pd.DataFrame) -> None:
     spec = task.complete(TaskSpec("forecast", time_column="ds", horizon=HORIZON), air)
     data = task.fit_data(air[["ds"]], task.encode_target(air["y"]), spec)
     splits = task.splits(data, "auto", spec, seed=0)
-    assert len(splits) == 3
+    assert len(splits) == 4  # 144 months: the last 40% hold four years
     ends = []
     for train, val in splits:
         assert len(val) == HORIZON and data.time[train].max() < data.time[val].min()  # the window's past only
         ends.append(data.time[val].max())
-    assert ends == [len(air) - 1 - 2 * HORIZON, len(air) - 1 - HORIZON, len(air) - 1]
+    assert ends == [len(air) - 1 - k * HORIZON for k in (3, 2, 1, 0)]
     assert len(task.splits(data, "holdout", spec, seed=0)) == 1
+
+
+def test_auto_backtests_take_more_windows_on_longer_histories_up_to_ten() -> None:
+    from automl.tasks.forecast import auto_windows
+
+    assert auto_windows(60, 12) == 3  # never fewer than three where the history allows them
+    assert auto_windows(200, 10) == 8
+    assert auto_windows(750, 10) == auto_windows(5000, 1) == 10
+
+
+def test_a_short_series_in_a_panel_is_validated_only_in_the_windows_its_history_allows() -> None:
+    long = pd.DataFrame({"t": np.arange(100), "s": "long"})
+    short = pd.DataFrame({"t": np.arange(20), "s": "short"})
+    X = pd.concat([long, short], ignore_index=True)
+    task = get_task("forecast")
+    spec = TaskSpec("forecast", time_column="t", horizon=5, series_columns=("s",), season=1)
+    data = task.fit_data(X, task.encode_target(pd.Series(np.arange(len(X), dtype=float))), spec)
+    splits = task.splits(data, "auto", spec, seed=0)
+    assert len(splits) == 8  # the longest series' last 40 steps: the short one does not cut the windows to three
+    validated = [set(data.series[val].tolist()) for _, val in splits]
+    short_code = int(data.series[len(long)])
+    # the short series (4 steps of history needed) is validated from the window whose origin leaves it 4 steps
+    assert [short_code in codes for codes in validated] == [False, False, False, False, False, True, True, True]
+    assert all(int(data.series[len(long)]) not in set(data.series[val]) or
+               data.time[train][data.series[train] == short_code].size >= 4 for train, val in splits)
 
 
 def panel(n_series: int = 3, length: int = 60, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -252,9 +277,20 @@ def test_the_interval_coverage_on_the_backtests_is_kept_and_the_report_draws_the
     series = record.task_report["series"][0]
     assert len(series["history_y"]) == len(series["history_t"]) == 132
     assert len(series["future_t"]) == HORIZON and (series["lower"] <= series["upper"]).all()
-    assert len(series["backtest_t"]) == 3 * HORIZON  # the shipped trial's three windows
+    assert len(series["backtest_t"]) == 4 * HORIZON  # the shipped trial's four windows (132 months)
     page = render_report(record)
     assert "Forecasts" in page and "backtest forecasts" in page and "90% interval" in page
+
+
+def test_the_naive_baseline_runs_right_after_each_family_s_first_trial_and_drift_next(air: pd.DataFrame) -> None:
+    m = quick(max_trials=8, estimators=["snaive", "ets"]).fit(air[["ds"]], air["y"], time_column="ds", horizon=HORIZON)
+    trials = [(t.estimator, t.config.get("method")) for t in m.study_.trials]
+    assert trials[:3] == [("snaive", "seasonal_naive"), ("ets", None), ("snaive", "naive")]
+    assert [method for family, method in trials if family == "snaive"][:3] == ["seasonal_naive", "naive", "drift"]
+    narrowed = {"snaive": {"method": {"type": "categorical", "choices": ["seasonal_naive", "drift"]}}}
+    m = quick(max_trials=3, estimators=["snaive", "ets"], search_space=narrowed).fit(
+        air[["ds"]], air["y"], time_column="ds", horizon=HORIZON)
+    assert [t.config.get("method") for t in m.study_.trials] == ["seasonal_naive", None, "drift"]  # naive is not in it
 
 
 def test_the_interval_nearer_90_percent_on_the_backtests_is_the_one_shipped(air: pd.DataFrame) -> None:
