@@ -61,6 +61,17 @@ def select(predictions: dict[int, np.ndarray], best: int, loss: Loss, seed: int,
                         gain_share(ensemble, predictions[best], loss, seed))
 
 
+def mean_of_best(predictions: dict[int, np.ndarray], ranked: list[int], best: int, k: int, loss: Loss,
+                 seed: int) -> EnsemblePlan:
+    """The plain mean of trial ``best`` and the next best of ``ranked`` (``k`` in all), judged against ``best`` alone:
+    forecast combination, whose equal weights need no validation rows to choose them."""
+    members = [best, *[t for t in ranked if t != best and t in predictions]][:k]
+    weights = {t: 1.0 / len(members) for t in members}
+    ensemble = blend(predictions, weights)
+    return EnsemblePlan(weights, loss(ensemble, None), loss(predictions[best], None),
+                        gain_share(ensemble, predictions[best], loss, seed))
+
+
 def greedy_weights(predictions: dict[int, np.ndarray], best: int, loss: Loss, rounds: int = ROUNDS) -> dict[int, float]:
     """Members (trial id -> weight) of greedy selection with replacement from trial ``best``; ties go to the trial
     listed first."""

@@ -20,7 +20,7 @@ import numpy as np
 from automl.backends import Backend
 from automl.backends.base import parallel_seconds
 from automl.backends.inprocess import InProcessBackend
-from automl.ensemble import EnsembleModel, EnsemblePlan, greedy_weights, select
+from automl.ensemble import EnsembleModel, EnsemblePlan, greedy_weights, mean_of_best, select
 from automl.metrics import CustomMetric
 from automl.objective import Objective
 from automl.problem import TuningProblem
@@ -67,6 +67,9 @@ class EnsembleBuilder:
         best = self.study.best
         if self.choice == "stack" or best is None or best.trial_id not in kept or len(kept) < 2:
             return list(kept[:fallback])
+        combine = self.problem.task.combine_best
+        if combine:  # the plan's members: the best and the next best kept trials
+            return [best.trial_id, *[t for t in kept if t != best.trial_id]][:combine]
         if kept != self._likely_of and time.monotonic() >= self._next_selection:
             started = time.monotonic()
             _, predictions, loss = self._kept_predictions(LIKELY_CANDIDATES)
@@ -169,6 +172,13 @@ class EnsembleBuilder:
                             "(lower on %.0f%% of resamples).", len(stack.members), stack.loss, stack.best_loss,
                             100 * stack.gain_share)
             return stack
+        combine = problem.task.combine_best
+        if combine:
+            ranked = [t for t, _ in self.study.oof.best()]
+            plan = mean_of_best(predictions, ranked, best, combine, loss, problem.seed)
+            logger.info("Mean of the %d best trials: validation loss %.5g against the best trial's %.5g; shipped if its "
+                        "members refit in time.", len(plan.weights), plan.loss, plan.best_loss)
+            return plan
         plan = select(predictions, best, loss, problem.seed)
         wins = plan.beats_best() or (self.choice is True and len(plan.weights) > 1)
         logger.info("Ensemble of %d trials: validation loss %.5g against the best trial's %.5g (lower on %.0f%% of "
@@ -184,7 +194,12 @@ class EnsembleBuilder:
                         len(members))
             return None
         slowest_first = sorted(range(len(members)), key=lambda i: -self.refit_seconds(members[i]))
-        refitted = self.backend.fit_all_rows(self.objective, [members[i] for i in slowest_first], end)
+        try:
+            refitted = self.backend.fit_all_rows(self.objective, [members[i] for i in slowest_first], end)
+        except Exception as exc:  # noqa: BLE001 - a member that fit its folds may fail on all rows: ship the best
+            logger.warning("A member's refit on all rows failed (%s: %s); shipping the best trial instead of the "
+                           "ensemble.", type(exc).__name__, exc)
+            return None
         if not all(completed for _, completed in refitted):
             logger.info("A member's refit reached the time budget; shipping the best trial instead of the ensemble.")
             return None

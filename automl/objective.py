@@ -145,7 +145,7 @@ class Objective:
                     logged.append(logs)
                     if len(self.folds) > 1 and fold.index + 1 < len(self.folds):
                         running = self.metric.loss(float(np.nanmean(scores)))
-                        if on_value(fold.index + 1, running):
+                        if on_value(fold.index + 1, running) and getattr(adapter, "prunable", True):
                             return stopped_early(PRUNED, f"stopped by {self.scheduler.name} after fold {fold.index + 1}")
                         if deadline is not None and time.monotonic() > deadline:
                             return stopped_early(TIMEOUT, BUDGET_STOP)

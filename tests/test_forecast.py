@@ -311,11 +311,22 @@ def test_the_interval_nearer_90_percent_on_the_backtests_is_the_one_shipped(air:
     assert not np.allclose(other["lower"], bands["lower"])
 
 
-def test_an_ensemble_of_forecasters_forecasts_with_intervals(air: pd.DataFrame) -> None:
+def test_early_stopping_never_stops_the_baseline(air: pd.DataFrame) -> None:
+    m = quick(max_trials=8, early_stop="asha", estimators=["snaive", "lr"]).fit(
+        air[["ds"]], air["y"], time_column="ds", horizon=HORIZON)
+    statuses = {t.status for t in m.study_.trials}
+    baseline = [t for t in m.study_.trials if t.estimator == "snaive"]
+    assert "pruned" in statuses and len(baseline) >= 3  # lr trials were stopped (naive and drift were, before)
+    assert all(t.status == "ok" and len([k for k in t.metrics if k.startswith("mase_window")]) == 4 for t in baseline)
+
+
+def test_a_forecast_ships_the_plain_mean_of_its_five_best_trials_with_intervals(air: pd.DataFrame) -> None:
     train, future = air.iloc[:-HORIZON], air[["ds"]].iloc[-HORIZON:]
-    m = quick(max_trials=8, ensemble=True, early_stop=None, estimators=["snaive", "ets", "lr"]).fit(
+    m = quick(max_trials=8, early_stop=None, estimators=["snaive", "ets", "lr"]).fit(
         train[["ds"]], train["y"], time_column="ds", horizon=HORIZON)
-    assert m.ensemble_ is not None and len(m.ensemble_) >= 2
+    best_five = m.leaderboard().query("trial_id >= 0")["trial_id"].head(5).tolist()
+    assert m.ensemble_ is not None and sorted(e["trial_id"] for e in m.ensemble_) == sorted(best_five)
+    assert all(e["weight"] == pytest.approx(0.2) for e in m.ensemble_)  # equal weights, not chosen on the windows
     forecast, bands = m.predict(future), m.predict_interval(future, 0.9)
     assert np.isfinite(forecast).all() and ((bands["lower"] <= forecast) & (forecast <= bands["upper"])).all()
 

@@ -44,6 +44,8 @@ class EstimatorAdapter:
     #: Configurations its search tries right after its default, on any data (a baseline's plain variants); those
     #: outside the job's space are skipped.
     starts: ClassVar[tuple[dict[str, Any], ...]] = ()
+    #: Early stopping may stop its trials after a fold; False for a baseline, which every job evaluates whole.
+    prunable: ClassVar[bool] = True
     accepts_sparse: ClassVar[bool] = False  # fits and predicts on a CSR matrix as it is (``automl.sparse``)
     #: Its fit stops at the deadline (boosting rounds, forest chunks). A family whose fit cannot be stopped (a
     #: statistical model in C) is not started on a fold it is not expected to finish before the deadline.

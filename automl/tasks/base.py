@@ -71,6 +71,10 @@ class Task:
     missing_target_ok: ClassVar[bool] = False
     #: ``ensemble="stack"`` applies: a linear second level on the members' class probabilities or values.
     stacks: ClassVar[bool] = True
+    #: None: the ensemble's weights are chosen greedily on the validation predictions and it ships only when it beats
+    #: the best trial there. k: the ensemble is the plain mean of the k best trials, shipped whenever ensembling is on
+    #: (too few validation rows to choose weights by).
+    combine_best: ClassVar[int | None] = None
     #: X may be a scipy.sparse matrix (``automl.sparse``); forecasting needs named time and series columns.
     sparse_input: ClassVar[bool] = True
     #: Training rows may be subsampled as a cheaper fidelity on a large holdout split (``automl.row_fidelity``):
