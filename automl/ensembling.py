@@ -67,9 +67,11 @@ class EnsembleBuilder:
         best = self.study.best
         if self.choice == "stack" or best is None or best.trial_id not in kept or len(kept) < 2:
             return list(kept[:fallback])
-        combine = self.problem.task.combine_best
-        if combine:  # the plan's members: the best and the next best kept trials
-            return [best.trial_id, *[t for t in kept if t != best.trial_id]][:combine]
+        task = self.problem.task
+        if task.combine_best:  # the plan's members: the best and the next best kept trials near it
+            limit = task.combine_within * best.loss
+            near = [t for t in kept if t != best.trial_id and self.study.trials[t].loss <= limit]
+            return [best.trial_id, *near][:task.combine_best]
         if kept != self._likely_of and time.monotonic() >= self._next_selection:
             started = time.monotonic()
             _, predictions, loss = self._kept_predictions(LIKELY_CANDIDATES)
@@ -175,7 +177,11 @@ class EnsembleBuilder:
         combine = problem.task.combine_best
         if combine:
             ranked = [t for t, _ in self.study.oof.best()]
-            plan = mean_of_best(predictions, ranked, best, combine, loss, problem.seed)
+            losses = {t: self.study.trials[t].loss for t in ranked}
+            plan = mean_of_best(predictions, ranked, best, combine, loss, problem.seed, losses,
+                                problem.task.combine_within)
+            if len(plan.weights) < 2:
+                return None
             logger.info("Mean of the %d best trials: validation loss %.5g against the best trial's %.5g; shipped if its "
                         "members refit in time.", len(plan.weights), plan.loss, plan.best_loss)
             return plan

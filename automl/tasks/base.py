@@ -75,6 +75,8 @@ class Task:
     #: the best trial there. k: the ensemble is the plain mean of the k best trials, shipped whenever ensembling is on
     #: (too few validation rows to choose weights by).
     combine_best: ClassVar[int | None] = None
+    #: ... of the k best trials whose validation loss is at most this many times the best's.
+    combine_within: ClassVar[float] = 1.3
     #: X may be a scipy.sparse matrix (``automl.sparse``); forecasting needs named time and series columns.
     sparse_input: ClassVar[bool] = True
     #: Training rows may be subsampled as a cheaper fidelity on a large holdout split (``automl.row_fidelity``):

@@ -55,9 +55,9 @@ class ForecastTask(Task):
     missing_target_ok = True
     stacks = False  # a second level would need out-of-fold forecasts per horizon step: weights on forecasts only
     fold_models_ship = False  # a window's model forecasts from the window's origin, not from the end of the data
-    #: the shipped forecast is the mean of the 5 best trials': on a few backtest windows, greedy weights and the choice
-    #: of one trial fit the windows' noise (benchmarks/README.md, forecast combination)
-    combine_best = 5
+    #: the shipped forecast is the mean of the 5 best trials' within 1.3 x the best's backtest loss: on a few backtest
+    #: windows, greedy weights and the choice of one trial fit the windows' noise (benchmarks/README.md)
+    combine_best, combine_within = 5, 1.3
     sparse_input = False
     latency_per_row = False
 
