@@ -58,7 +58,7 @@ class SeasonalNaiveAdapter(StatsAdapter):
     #: the last value next, then the drift line: on a random walk (a stock price) they are the baselines to beat, and
     #: ten backtest windows at 20 s left msft_close's search without a naive trial (only the seasonal ones ran)
     starts = ({"method": "naive"}, {"method": "drift"})
-    prunable = False  # the baseline's trials see every window (median-stop pruned msft_close's naive after one)
+    prunable = False  # the baseline's trials see every window (ASHA pruned naive and drift after one on air_passengers)
 
     def new_model(self, config: dict[str, Any], season: int) -> Any:
         from statsforecast.models import Naive, RandomWalkWithDrift, SeasonalNaive, SeasonalWindowAverage
