@@ -121,7 +121,8 @@ class FittedResults:
         board = self.leaderboard()
         front = board[board["pareto"]].drop(columns=["pareto"])
         keep = ["trial_id", "estimator", "score", *objectives]
-        return front[[*keep, *(c for c in front.columns if c.startswith("param."))]].reset_index(drop=True)
+        # no trial measured (a budget cut every trial short): an empty front with its columns, not a KeyError
+        return front.reindex(columns=[*keep, *(c for c in front.columns if c.startswith("param."))]).reset_index(drop=True)
 
     def select(self, trial_id: int) -> "FittedResults":
         """Ship the Pareto-front trial ``trial_id`` instead: refitted on all rows (no time budget: the search is
