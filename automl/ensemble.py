@@ -61,14 +61,17 @@ def select(predictions: dict[int, np.ndarray], best: int, loss: Loss, seed: int,
                         gain_share(ensemble, predictions[best], loss, seed))
 
 
-def mean_of_best(predictions: dict[int, np.ndarray], ranked: list[int], best: int, k: int, loss: Loss,
-                 seed: int, losses: dict[int, float], within: float) -> EnsemblePlan:
-    """The plain mean of trial ``best`` and the next best of ``ranked`` whose validation loss (``losses``) is at most
-    ``within`` times the best's (``k`` in all), judged against ``best`` alone: forecast combination, whose equal
-    weights need no validation rows to choose them. The trials far behind the best stay out: co2 at 20 s ran 5
+def near_best(ranked: list[int], best: int, losses: dict[int, float], k: int, within: float) -> list[int]:
+    """Trial ``best`` and the next best of ``ranked`` whose loss (``losses``) is at most ``within`` times the best's,
+    ``k`` in all: the members of a forecast combination. The trials far behind the best stay out: co2 at 20 s ran 5
     trials, and a mean of all of them (the seasonal naive one among them) was far worse than the best."""
     limit = within * losses[best]
-    members = [best, *[t for t in ranked if t != best and t in predictions and losses[t] <= limit]][:k]
+    return [best, *[t for t in ranked if t != best and losses[t] <= limit]][:k]
+
+
+def mean_of(predictions: dict[int, np.ndarray], members: list[int], best: int, loss: Loss, seed: int) -> EnsemblePlan:
+    """The plain mean of ``members`` (``best`` among them), judged against ``best`` alone: forecast combination, whose
+    equal weights need no validation rows to choose them."""
     weights = {t: 1.0 / len(members) for t in members}
     ensemble = blend(predictions, weights)
     return EnsemblePlan(weights, loss(ensemble, None), loss(predictions[best], None),

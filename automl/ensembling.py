@@ -20,7 +20,7 @@ import numpy as np
 from automl.backends import Backend
 from automl.backends.base import parallel_seconds
 from automl.backends.inprocess import InProcessBackend
-from automl.ensemble import EnsembleModel, EnsemblePlan, greedy_weights, mean_of_best, select
+from automl.ensemble import EnsembleModel, EnsemblePlan, greedy_weights, mean_of, near_best, select
 from automl.metrics import CustomMetric
 from automl.objective import Objective
 from automl.problem import TuningProblem
@@ -67,11 +67,8 @@ class EnsembleBuilder:
         best = self.study.best
         if self.choice == "stack" or best is None or best.trial_id not in kept or len(kept) < 2:
             return list(kept[:fallback])
-        task = self.problem.task
-        if task.combine_best:  # the plan's members: the best and the next best kept trials near it
-            limit = task.combine_within * best.loss
-            near = [t for t in kept if t != best.trial_id and self.study.trials[t].loss <= limit]
-            return [best.trial_id, *near][:task.combine_best]
+        if self.problem.task.combine_best:  # the plan's members: the best and the next best kept trials near it
+            return self._near_best(list(kept), best.trial_id)
         if kept != self._likely_of and time.monotonic() >= self._next_selection:
             started = time.monotonic()
             _, predictions, loss = self._kept_predictions(LIKELY_CANDIDATES)
@@ -174,14 +171,11 @@ class EnsembleBuilder:
                             "(lower on %.0f%% of resamples).", len(stack.members), stack.loss, stack.best_loss,
                             100 * stack.gain_share)
             return stack
-        combine = problem.task.combine_best
-        if combine:
-            ranked = [t for t, _ in self.study.oof.best()]
-            losses = {t: self.study.trials[t].loss for t in ranked}
-            plan = mean_of_best(predictions, ranked, best, combine, loss, problem.seed, losses,
-                                problem.task.combine_within)
-            if len(plan.weights) < 2:
+        if problem.task.combine_best:
+            members = self._near_best([t for t, _ in self.study.oof.best() if t in predictions], best)
+            if len(members) < 2:
                 return None
+            plan = mean_of(predictions, members, best, loss, problem.seed)
             logger.info("Mean of the %d best trials: validation loss %.5g against the best trial's %.5g; shipped if its "
                         "members refit in time.", len(plan.weights), plan.loss, plan.best_loss)
             return plan
@@ -191,6 +185,12 @@ class EnsembleBuilder:
                     "resamples): %s.", len(plan.weights), plan.loss, plan.best_loss, 100 * plan.gain_share,
                     "shipped if its members refit in time" if wins else "not shipped")
         return plan if wins else None
+
+    def _near_best(self, ranked: list[int], best: int) -> list[int]:
+        """The forecast combination's members among ``ranked`` kept trials (``Task.combine_best``, ``combine_within``)."""
+        task = self.problem.task
+        losses = {t: self.study.trials[t].loss for t in ranked}
+        return near_best(ranked, best, losses, int(task.combine_best or 1), task.combine_within)
 
     def refit(self, plan: Plan, end: float | None) -> EnsembleModel | StackedModel | None:
         """The members refit on all rows by ``end``, or None (the single best is shipped) when that does not fit."""

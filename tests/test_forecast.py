@@ -111,7 +111,7 @@ def test_a_short_series_in_a_panel_is_validated_only_in_the_windows_its_history_
     short_code = int(data.series[len(long)])
     # the short series (4 steps of history needed) is validated from the window whose origin leaves it 4 steps
     assert [short_code in codes for codes in validated] == [False, False, False, False, False, True, True, True]
-    assert all(int(data.series[len(long)]) not in set(data.series[val]) or
+    assert all(short_code not in set(data.series[val]) or
                data.time[train][data.series[train] == short_code].size >= 4 for train, val in splits)
 
 
