@@ -254,6 +254,24 @@ class SyntheticBoosting(SyntheticFamily):
     rounds_param = "n_estimators"
 
 
+def test_bo_learns_from_a_trial_stopped_early_at_the_loss_it_last_reported() -> None:
+    """Optuna's GP learns from completed trials only: under ASHA it would see the survivors alone. A stopped trial
+    is told at its last reported loss; one stopped before any report is no measurement."""
+    import optuna
+
+    strategy = STRATEGIES.get("bo")(SPACE, 0, SPACE.families, cost_model=cost_model_for(SPACE))
+    study = Study(0)
+    told = []
+    for intermediate in ([(1, 7.5), (2, 7.25)], []):
+        suggestion = strategy.ask()
+        trial = study.start(suggestion)
+        study.finish(trial, TrialResult(PRUNED, error="stopped by asha", intermediate=intermediate))
+        strategy.tell(suggestion, trial)
+        told.append(strategy.studies[suggestion.estimator].trials[suggestion.token])
+    assert told[0].state == optuna.trial.TrialState.COMPLETE and told[0].value == 7.25
+    assert told[1].state == optuna.trial.TrialState.PRUNED and told[1].value is None
+
+
 def test_pruned_trials_cost_the_share_they_ran() -> None:
     families = {"boost": SyntheticBoosting()}
     holdout, folds = CostModel(families, FitShape(100, 5)), CostModel(families, FitShape(100, 5), n_fits=5)

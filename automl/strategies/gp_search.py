@@ -7,11 +7,16 @@ the cost-aware ``FamilyChooser`` picks the family of each trial (estimated costs
 trials; without a cost model every trial counts as one unit). The GP needs PyTorch (``pip install
 "automl[torch]"``) and refits its kernel at every ask, so an ask costs more as trials accumulate
 (``python -m benchmarks.strategy_ask``).
+
+A trial stopped early is told as measured at the loss it last reported (the mean of the folds it finished, its
+last epoch's): Optuna's GP learns only from completed trials, so under ASHA, which stops most trials, it would see
+the survivors alone and keep proposing where the stopped ones were (TPE counts a pruned trial below every complete one).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import math
 import warnings
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -23,7 +28,7 @@ from automl.space import JointSpace
 from automl.strategies.base import Strategy
 from automl.strategies.family_choice import FamilyChooser
 from automl.strategies.optuna_search import _STATES, _suggest, set_constraints
-from automl.study import INFEASIBLE, OK, Suggestion, Trial
+from automl.study import INFEASIBLE, OK, PRUNED, Suggestion, Trial
 
 if TYPE_CHECKING:
     from automl.constraints import Constraints
@@ -73,6 +78,8 @@ class GPStrategy(Strategy):
     def tell(self, suggestion: Suggestion, trial: Trial) -> None:
         state = optuna.trial.TrialState.COMPLETE if trial.status == INFEASIBLE else _STATES.get(trial.status, optuna.trial.TrialState.FAIL)
         values: Any = trial.loss if state == optuna.trial.TrialState.COMPLETE else None
+        if trial.status == PRUNED and trial.last_value is not None and math.isfinite(trial.last_value):
+            state, values = optuna.trial.TrialState.COMPLETE, trial.last_value  # a stopped trial: see the module docstring
         asked, excess = self.asked.pop((suggestion.estimator, suggestion.token), None), self.excess(trial)
         if asked is not None and excess is not None:  # the GP models each limit's excess
             set_constraints(asked, self.constraints.limits(), excess)  # type: ignore[union-attr]
