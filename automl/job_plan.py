@@ -59,9 +59,10 @@ def plan_job(automl: "AutoML", X: Any, y: Any, groups: Any, fit_options: dict[st
         strategy, reason = "tpe", f"objectives {', '.join(('score', *settings.objectives))}: multi-objective TPE"
     logger.info("strategy=%s (%s)", strategy, reason)
     portfolio = {} if settings.portfolio is None else portfolio_starts(settings.portfolio, problem, automl.time_budget)
+    own = {family: configs for family in problem.families if (configs := family_starts(problem, family))}
     starts = {family: configs for family in problem.families
-              if (configs := [*family_starts(problem, family), *portfolio.get(family, [])])}
-    settings = replace(settings, strategy=strategy, starts=starts)
+              if (configs := [*own.get(family, []), *portfolio.get(family, [])])}
+    settings = replace(settings, strategy=strategy, starts=starts, own_starts={f: len(c) for f, c in own.items()})
     params, tags = job_record(automl, problem, settings, reason)
     return JobPlan(problem, settings, frame, params, tags, reason)
 
@@ -113,7 +114,7 @@ def warm_start_params(problem: TuningProblem, settings: JobSettings) -> dict[str
     if settings.portfolio is None:
         return {"warm_start": "off", "warm_start_configs": 0}
     nearest = [e.dataset for e in settings.portfolio.ranked(data_shape(problem))[:NEAREST]]
-    own = sum(len(family_starts(problem, family)) for family in settings.starts)
+    own = sum(settings.own_starts.values())
     return {"warm_start": settings.portfolio.source, "warm_start_configs": sum(map(len, settings.starts.values())) - own,
             "warm_start_nearest": ",".join(nearest)}
 

@@ -62,8 +62,10 @@ class JobSettings:
     device: str = "cpu"  # where in-process trials train ("cuda": checked to exist before any work)
     objectives: tuple[str, ...] = ()  # measurements searched beside the score (automl.pareto)
     portfolio: Portfolio | None = None  # warm_start's portfolio (automl.portfolio); None: start from the defaults
-    #: per family, the portfolio's configurations for this data, tried after its default (set by the job's plan)
+    #: per family, the configurations tried after its default (set by the job's plan): first its own
+    #: (``EstimatorAdapter.starts``, counted in ``own_starts``), then the portfolio's for this data
     starts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    own_starts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,7 +99,7 @@ class JobRunner:
         self.strategy: Strategy = STRATEGIES.get(settings.strategy)(
             problem.space, problem.seed, problem.families, cost_model=cost_model, constraints=settings.constraints,
             **({"objectives": settings.objectives} if settings.objectives else {}),
-            **({"starts": settings.starts} if settings.starts else {}))
+            **({"starts": settings.starts, "own_starts": settings.own_starts} if settings.starts else {}))
         train_rows = int(self.objective.train_rows)
         if samples_rows(train_rows, len(problem.splits), problem.task.row_fidelity) and \
                 self.strategy.sample_rows(train_rows):

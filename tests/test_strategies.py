@@ -315,6 +315,19 @@ def test_a_familys_portfolio_start_runs_before_the_cost_aware_draws() -> None:
     assert chooser.first_points == {"fast": 2, "slow": 2, "plain": 1}
 
 
+def test_a_familys_own_starts_run_at_its_turn_right_after_its_default() -> None:
+    """A baseline's variants (``leading``: its default and its own starts) go before the next family's default;
+    a portfolio start still waits for the first round to end."""
+    chooser = FamilyChooser(["base", "slow", "plain"], seed=0, first_points={"base": 3, "slow": 2}, leading={"base": 3})
+    order = []
+    for _ in range(6):
+        order.append(chooser.choose())
+        chooser.update(order[-1], 0.3, 0.1)
+    assert order[:5] == ["base", "base", "base", "slow", "plain"]
+    assert order[5] == "slow"  # its portfolio start
+    assert chooser.first_points == {"base": 3, "slow": 2, "plain": 1}
+
+
 @pytest.mark.parametrize("name", ["tpe", "random"])
 def test_a_small_space_is_not_sampled_again_and_again(name: str) -> None:
     """ "tiny" has three configurations: a finished one is told again instead of being handed out, so the

@@ -1,8 +1,9 @@
 """Cost-aware choice among estimator families, after FLAML's estimated cost for improvement (ECI).
 
-Every family is tried once, cheapest first; then, once more each, the families
-that have a portfolio start (``first_points``: the default and the nearest data
-set's best configuration, ``automl.portfolio``). After that a family is drawn with
+Every family is tried once, cheapest first (a family with ``leading`` points, a
+baseline's variants, has them all tried at its turn, right after its default); then,
+once more each, the families that have a portfolio start (``first_points``: the
+default and the nearest data set's best configuration, ``automl.portfolio``). After that a family is drawn with
 probability proportional to 1 / ECI, where ECI estimates the seconds the family
 needs to beat the best loss found so far: the time it has spent without
 improving (at least one more trial of its measured cost), plus, for a family
@@ -35,16 +36,20 @@ class FamilyRecord:
 class FamilyChooser:
     """Draws the family of the next trial; ``update`` after each finished trial."""
 
-    def __init__(self, families: Sequence[str], seed: int, first_points: Mapping[str, int] | None = None) -> None:
+    def __init__(self, families: Sequence[str], seed: int, first_points: Mapping[str, int] | None = None,
+                 leading: Mapping[str, int] | None = None) -> None:
         self.families = list(families)
         self.records = {f: FamilyRecord() for f in self.families}
         self.rng = np.random.default_rng(seed)
-        #: trials each family gets before the cost-aware draws: 1 (its first point), 2 with a portfolio start
-        self.first_points = {f: min(max(int((first_points or {}).get(f, 1)), 1), 2) for f in self.families}
+        #: trials each family gets at its turn in the first round: its default and its own starts (1 for most)
+        self.leading = {f: max(int((leading or {}).get(f, 1)), 1) for f in self.families}
+        #: trials each family gets before the cost-aware draws: its leading ones, one more with a portfolio start
+        self.first_points = {f: min(max(int((first_points or {}).get(f, 1)), self.leading[f]), self.leading[f] + 1)
+                             for f in self.families}
 
     def choose(self, allowed: Sequence[str] | None = None) -> str:
         candidates = [f for f in self.families if allowed is None or f in allowed]
-        untried = [f for f in candidates if self.records[f].chosen == 0]
+        untried = [f for f in candidates if self.records[f].chosen < self.leading[f]]
         started = [f for f in candidates if self.records[f].chosen < self.first_points[f]]
         if untried:
             family = untried[0]

@@ -16,7 +16,6 @@ from automl.optuna_logs import quiet_optuna
 from automl.row_fidelity import MIN_ROWS
 from automl.space import JointSpace, Param, SearchSpace
 from automl.strategies.base import Strategy
-from automl.strategies.family_choice import FamilyChooser
 from automl.study import INFEASIBLE, OK, Suggestion, Trial
 
 if TYPE_CHECKING:
@@ -62,9 +61,10 @@ class FlamlStrategy(Strategy):
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
         constraints: Constraints | None = None, starts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
+        own_starts: Mapping[str, int] | None = None,
     ) -> None:
-        super().__init__(space, seed, families, cost_model, constraints, starts=starts)  # the family choice here learns measured costs, as FLAML's
-        self.chooser = FamilyChooser(self.families, seed, self.first_points())
+        super().__init__(space, seed, families, cost_model, constraints, starts=starts, own_starts=own_starts)  # the family choice here learns measured costs, as FLAML's
+        self.chooser = self.family_chooser()
         self.searchers: dict[str, Any] = {}
         self.exhausted: set[str] = set()
         self._asked = 0

@@ -26,7 +26,6 @@ from automl.errors import InputError
 from automl.optuna_logs import quiet_optuna
 from automl.space import JointSpace
 from automl.strategies.base import Strategy
-from automl.strategies.family_choice import FamilyChooser
 from automl.strategies.optuna_search import _STATES, _suggest, set_constraints
 from automl.study import INFEASIBLE, OK, PRUNED, Suggestion, Trial
 
@@ -46,13 +45,14 @@ class GPStrategy(Strategy):
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
         constraints: Constraints | None = None, starts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
+        own_starts: Mapping[str, int] | None = None,
     ) -> None:
-        super().__init__(space, seed, families, cost_model, constraints, starts=starts)
+        super().__init__(space, seed, families, cost_model, constraints, starts=starts, own_starts=own_starts)
         self.asked: dict[tuple[str, int], optuna.Trial] = {}  # (family, Optuna trial number) -> the trial, until told
         if importlib.util.find_spec("torch") is None:
             raise InputError('strategy="bo" needs PyTorch for its Gaussian process; pip install "automl[torch]" '
                              'or pick strategy="tpe".')
-        self.chooser = FamilyChooser(self.families, seed, self.first_points())
+        self.chooser = self.family_chooser()
         self.studies: dict[str, optuna.Study] = {}
         for index, family in enumerate(self.families):
             with quiet_optuna(), warnings.catch_warnings():

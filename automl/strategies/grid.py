@@ -21,7 +21,7 @@ class GridStrategy(Strategy):
     def __init__(
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
         constraints: Constraints | None = None, objectives: tuple[str, ...] = (), resolution: int = 3,
-        starts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
+        starts: Mapping[str, Sequence[dict[str, Any]]] | None = None, own_starts: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__(space, seed, families, cost_model, constraints, objectives)  # a fixed grid: no starts
         ordered = JointSpace({f: space.spaces[f] for f in self.families})

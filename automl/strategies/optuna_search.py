@@ -18,7 +18,6 @@ from automl.optuna_logs import quiet_optuna
 from automl.pareto import objective_values
 from automl.space import JointSpace, Param
 from automl.strategies.base import Strategy
-from automl.strategies.family_choice import FamilyChooser
 from automl.study import FAILED, INFEASIBLE, OK, PRUNED, TIMEOUT, Suggestion, Trial
 
 if TYPE_CHECKING:
@@ -46,14 +45,15 @@ class OptunaStrategy(Strategy):
         self, space: JointSpace, seed: int, families: Sequence[str] | None = None, cost_model: CostModel | None = None,
         constraints: Constraints | None = None, objectives: tuple[str, ...] = (),
         starts: Mapping[str, Sequence[dict[str, Any]]] | None = None,
+        own_starts: Mapping[str, int] | None = None,
     ) -> None:
-        super().__init__(space, seed, families, cost_model, constraints, objectives, starts)
+        super().__init__(space, seed, families, cost_model, constraints, objectives, starts, own_starts)
         self.asked: dict[int, optuna.Trial] = {}  # Optuna trial number -> the trial, until it is told
         with quiet_optuna(), warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             self.study = optuna.create_study(directions=["minimize"] * (1 + len(objectives)), sampler=self.make_sampler())
         several = cost_model is not None and len(self.families) > 1
-        self.chooser = FamilyChooser(self.families, seed, self.first_points()) if several else None
+        self.chooser = self.family_chooser() if several else None
         #: a finished configuration's values (loss, then the objectives' measurements), estimated cost and excess over
         #: the limits (None: not measured)
         self.finished: dict[str, tuple[list[float], float, list[float] | None]] = {}
