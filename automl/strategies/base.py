@@ -47,7 +47,7 @@ class Strategy:
         self.own_starts = {f: min(int(n), len(self.starts.get(f, []))) for f, n in (own_starts or {}).items()}
 
     def first_configs(self, family: str) -> list[dict[str, Any]]:
-        """The configurations ``family``'s search begins with: its default, then its portfolio starts."""
+        """The configurations ``family``'s search begins with: its default, then its own and its portfolio starts."""
         return [self.space.spaces[family].default_config(), *self.starts.get(family, [])]
 
     def first_points(self) -> dict[str, int]:

@@ -3,12 +3,13 @@
 Every family is tried once, cheapest first (a family with ``leading`` points, a
 baseline's variants, has them all tried at its turn, right after its default); then,
 once more each, the families that have a portfolio start (``first_points``: the
-default and the nearest data set's best configuration, ``automl.portfolio``). After that a family is drawn with
-probability proportional to 1 / ECI, where ECI estimates the seconds the family
-needs to beat the best loss found so far: the time it has spent without
-improving (at least one more trial of its measured cost), plus, for a family
-behind the leader, the gap divided by its own rate of improvement. A slow
-family that does not improve grows a large ECI and gets few trials.
+default and the nearest data set's best configuration, ``automl.portfolio``). After
+that a family is drawn with probability proportional to 1 / ECI, where ECI
+estimates the seconds the family needs to beat the best loss found so far: the
+time it has spent without improving (at least one more trial of its measured
+cost), plus, for a family behind the leader, the gap divided by its own rate of
+improvement. A slow family that does not improve grows a large ECI and gets few
+trials.
 """
 
 from __future__ import annotations
