@@ -55,6 +55,10 @@ class Trial:
     replayed: bool = False  # told from an earlier run's records when the job was resumed
     device: str = ""  # where the model trained, where the family can tell
     rows: int | None = None  # training rows it fitted, where a strategy chose a subsample (automl.row_fidelity)
+    #: where its result was told in the search: the trials finished before it, and the trials asked when it finished
+    #: (trials that ran concurrently finish out of order; ``automl.resume`` replays the asks and tells in this order)
+    finished_nth: int | None = None
+    asked_before: int | None = None
 
     @property
     def last_step(self) -> int | None:
@@ -135,6 +139,8 @@ def to_run(trial: Trial, strategy: str, parent_run_id: str | None) -> "TrialRun"
         tags["automl.replayed"] = "true"  # recorded by the job this one resumed; not fitted again
     if trial.rows is not None:
         tags["automl.rows"] = str(trial.rows)  # fitted on a subsample of the training rows
+    if trial.finished_nth is not None and trial.asked_before is not None:
+        tags["automl.finished_nth"], tags["automl.asked_before"] = str(trial.finished_nth), str(trial.asked_before)
     values = {"duration_s": trial.duration_s, "fit_time_s": trial.fit_time_s, **trial.metrics}
     if trial.score is not None:
         values["score"] = trial.score
@@ -167,6 +173,8 @@ def from_run(run: Any, intermediate: list[tuple[int, float]] | None, maximize: b
         worker=tags.get("automl.worker", ""), retries=int(tags.get("automl.retries", 0)),
         replayed=tags.get("automl.replayed") == "true", device=tags.get("automl.device", ""),
         rows=int(tags["automl.rows"]) if "automl.rows" in tags else None,
+        finished_nth=int(tags["automl.finished_nth"]) if "automl.finished_nth" in tags else None,
+        asked_before=int(tags["automl.asked_before"]) if "automl.asked_before" in tags else None,
     )
 
 

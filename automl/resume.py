@@ -1,19 +1,23 @@
 """Resuming a job from its MLflow records: the finished trials are replayed, the search goes on from there.
 
-A strategy with the same seed that is told the same results asks for the same
-trials (the contract every strategy keeps), so resuming needs no search state
-beyond what MLflow already holds: the strategy is asked again, each answer is
-matched against the next recorded trial, and the recorded result is told
-instead of fitting it again. Early-stopping rungs get the recorded
-intermediate values. Where the search asks for something else (trials that
-ran concurrently finish in a different order each run, or the code changed),
-replaying stops and the search goes on with new trials from there.
+A strategy with the same seed that is told the same results in the same order
+asks for the same trials (the contract every strategy keeps), so resuming
+needs no search state beyond what MLflow already holds: the strategy is asked
+again, with each recorded result told where the recorded job told it (trials
+that ran concurrently finished out of order; each record keeps its place),
+each answer is matched against the recorded trial of that turn, and the
+recorded result is told instead of fitting it again. Early-stopping rungs get
+the recorded intermediate values. Trials that were running when the job ended
+are asked again and run first; where the search asks for something else (the
+code or the space changed), replaying stops and the search goes on with new
+trials from there.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -80,45 +84,74 @@ def check_same_job(recorded: RecordedJob, params: dict[str, Any]) -> None:
 def replay(
     recorded: list[Trial], study: Study, strategy: Strategy, objective: Objective, max_trials: int | None,
     on_trial_end: Callable[[Study, Trial], None],
-) -> tuple[int, Suggestion | None]:
-    """Tell ``strategy`` the recorded trials it asks for again.
+) -> tuple[int, list[Suggestion]]:
+    """Tell ``strategy`` the recorded trials, asking and telling in the order the recorded job did.
 
-    Returns how many were replayed, and the first suggestion that was not recorded (asked already, so the
-    backend must run it before asking for more), or None.
+    Trial ids are the order of the asks; each record's ``asked_before`` (the trials asked when it finished) puts
+    its tell among them, so trials that ran concurrently are told where they finished the first time and the
+    strategy asks for the same trials again. Returns how many were replayed, and the suggestions asked but not
+    replayed, which the backend runs first: those of trials running when the job ended (never recorded), and
+    the first one that differs from its record (the code changed), where replaying stops.
     """
-    replayed = 0
-    for index, record in enumerate(recorded[:max_trials]):
-        suggestion = strategy.ask()
-        if suggestion is None:
-            break
-        if (suggestion.estimator != record.estimator or suggestion.rows != record.rows
-                or not _same_config(suggestion.config, record.config)):
-            logger.warning("Resume replayed %d of %d recorded trials; the search asks for a different trial next "
-                           "(concurrent trials finish in another order each run), so it goes on from there.",
-                           index, len(recorded))
-            return index, suggestion
-        trial = study.start(suggestion)
+    by_id = {record.trial_id: record for record in recorded}
+    n_asks = min(max(by_id, default=-1) + 1, max_trials if max_trials is not None else len(by_id))
+    tells = deque(sorted((r for r in recorded if r.trial_id < n_asks), key=_finished_nth))
+    asked: dict[int, tuple[Suggestion, Trial]] = {}
+    pending: list[Suggestion] = []
+
+    def tell(record: Trial) -> None:
+        suggestion, trial = asked.pop(record.trial_id)
         _feed_scheduler(objective, trial.trial_id, record)
         study.finish(trial, _result(record))
         trial.replayed = True
         strategy.tell(suggestion, trial)
         on_trial_end(study, trial)
-        replayed += 1
-    return replayed, None
+
+    for trial_id in range(n_asks):
+        while tells and _asked_before(tells[0]) <= trial_id:
+            tell(tells.popleft())
+        suggestion = strategy.ask()
+        if suggestion is None:
+            break
+        record = by_id.get(trial_id)
+        if record is None:  # it was running when the job ended
+            pending.append(suggestion)
+            continue
+        if (suggestion.estimator != record.estimator or suggestion.rows != record.rows
+                or not _same_config(suggestion.config, record.config)):
+            logger.warning("Resume replayed %d of %d recorded trials; the search asks for another trial than "
+                           "trial %d (the code or the space changed), so it goes on from there.",
+                           study.count(), len(recorded), trial_id)
+            pending.append(suggestion)
+            break
+        asked[trial_id] = (suggestion, study.start(suggestion))
+    for record in tells:
+        if record.trial_id in asked:
+            tell(record)
+    return sum(trial.replayed for trial in study.trials), pending
+
+
+def _finished_nth(record: Trial) -> int:
+    """Where ``record`` finished among the recorded job's trials; records from before this was kept: its id."""
+    return record.trial_id if record.finished_nth is None else record.finished_nth
+
+
+def _asked_before(record: Trial) -> int:
+    """How many trials the recorded job had asked when ``record`` finished; from before this was kept: one at a time."""
+    return record.trial_id + 1 if record.asked_before is None else record.asked_before
 
 
 class AskedFirst(Strategy):
-    """``strategy`` whose next answer is ``pending``, a suggestion it gave already (the first new trial of a resume)."""
+    """``strategy`` whose next answers are ``pending``, suggestions it gave already (a resume's first new trials)."""
 
-    def __init__(self, strategy: Strategy, pending: Suggestion) -> None:
-        self.inner, self.pending = strategy, pending
+    def __init__(self, strategy: Strategy, pending: list[Suggestion]) -> None:
+        self.inner, self.pending = strategy, deque(pending)
         self.name, self.space, self.seed, self.families = strategy.name, strategy.space, strategy.seed, strategy.families
         self.cost_model = strategy.cost_model
 
     def ask(self) -> Suggestion | None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            return pending
+        if self.pending:
+            return self.pending.popleft()
         return self.inner.ask()
 
     def tell(self, suggestion: Suggestion, trial: Trial) -> None:

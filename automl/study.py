@@ -74,6 +74,7 @@ class Study:
         self.fallback: tuple[Trial, Any, int] | None = None
         self.oof = oof if oof is not None else OutOfFoldStore()
         self.unstarted_reason: str | None = None  # why a backend started no trial at all (Ray workers not up in time)
+        self.n_finished = 0
 
     def start(self, suggestion: Suggestion) -> Trial:
         trial_id = len(self.trials)
@@ -92,6 +93,8 @@ class Study:
         trial.score, trial.loss, trial.error = result.score, result.loss, result.error
         trial.intermediate = list(result.intermediate)
         trial.device = result.device
+        trial.finished_nth, trial.asked_before = self.n_finished, len(self.trials)
+        self.n_finished += 1
         if trial.status == OK and (trial.loss is None or not math.isfinite(trial.loss)):
             trial.status, trial.error = FAILED, f"non-finite score {trial.score!r}"
         if trial.status == OK:

@@ -131,7 +131,7 @@ class JobRunner:
             replayed, pending = replay(recorded, self.study, strategy, self.objective, self.budget.max_trials,
                                        self.on_trial_end)
             logger.info("Resumed: %d recorded trial(s) replayed without fitting.", replayed)
-            if pending is not None:  # asked already: the backend runs it first, like any new trial
+            if pending:  # asked already: the backend runs them first, like any new trial
                 strategy = AskedFirst(strategy, pending)
         self.backend.run(self.study, strategy, self.objective, self.budget, self.on_trial_end)
         search_s = time.monotonic() - search_started

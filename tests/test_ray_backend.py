@@ -173,6 +173,21 @@ def test_a_resumed_jobs_first_new_trial_runs_on_a_ray_worker(breast_cancer, trac
     assert all(t.worker.split("@")[0].isdigit() and int(t.worker.split("@")[0]) != os.getpid() for t in trials[1:])
 
 
+def test_a_job_whose_trials_ran_two_at_a_time_resumes_with_every_trial_replayed(breast_cancer, tracking_uri: str,
+                                                                                 experiment: str) -> None:
+    """Concurrent trials finish out of order; the replay tells each where it finished, so the search asks for the
+    recorded trials again (it once stopped at the first trial that finished out of turn)."""
+    X, y = breast_cancer
+    common = {"tracking": True, "tracking_uri": tracking_uri, "experiment": experiment, "n_concurrent_trials": 2,
+              "estimators": ["lgbm", "lr"], "strategy": "tpe"}
+    first = ray_fit(X, y, max_trials=10, **common)
+    order = [t.trial_id for t in sorted(first.study_.trials, key=lambda t: t.finished_nth)]
+    resumed = ray_fit(X, y, max_trials=12, resume_from=first.mlflow_run_id_, **common)
+    trials = resumed.study_.trials
+    assert [t.replayed for t in trials] == [True] * 10 + [False] * 2, order
+    assert [(t.estimator, t.config) for t in trials[:10]] == [(t.estimator, t.config) for t in first.study_.trials]
+
+
 def test_a_forecast_panel_runs_on_two_workers_with_the_in_process_scores() -> None:
     from tests.test_forecast import panel
 

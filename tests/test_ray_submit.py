@@ -156,5 +156,7 @@ def test_a_killed_driver_leaves_no_worker_behind_and_its_job_resumes_on_ray(ray_
     trials_after = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{after.info.run_id}'")
     replayed = [t for t in trials_after if t.data.tags.get("automl.replayed") == "true"]
     fresh = [t for t in trials_after if t.data.tags.get("automl.replayed") != "true"]
-    assert replayed  # as far as the concurrent trials' order matches the search's (the rest is asked again)
+    recorded = sorted((int(t.data.tags.get("automl.trial_id", -1)), t.data.tags.get("automl.estimator"), t.data.params)
+                      for t in client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{dead.info.run_id}'"))
+    assert len(replayed) == done, (recorded, resumed.stderr[-3000:])  # asked and told in the order they were
     assert fresh and all(t.data.tags.get("automl.worker") for t in fresh), (len(trials_after), resumed.stdout[-4000:].replace("\n", " | "))  # new trials ran on the cluster's workers

@@ -81,3 +81,17 @@ def test_replay_stops_where_the_search_asks_for_something_new(breast_cancer: tup
     assert [t.replayed for t in resumed.study_.trials] == [True] + [False] * 5  # lgbm's defaults matched, rf's did not
     assert resumed.study_.trials[1].config["n_estimators"] == 50
     assert "Resume replayed 1 of 4 recorded trials" in caplog.text
+
+
+def test_a_trial_running_when_the_job_ended_runs_first_and_the_later_ones_are_replayed(
+        breast_cancer: tuple[pd.DataFrame, pd.Series], tracking_uri: str, experiment: str) -> None:
+    X, y = breast_cancer
+    first = job(tracking_uri, experiment, max_trials=3).fit(X, y)  # the defaults of lgbm, rf and lr
+    client = MlflowClient(tracking_uri)
+    (rf_run,) = client.search_runs([client.get_run(first.mlflow_run_id_).info.experiment_id],
+                                   f"tags.mlflow.parentRunId = '{first.mlflow_run_id_}' and tags.`automl.trial_id` = '1'")
+    client.delete_run(rf_run.info.run_id)  # as if rf's trial was running when the job died: never recorded
+    resumed = job(tracking_uri, experiment, max_trials=4, resume_from=first.mlflow_run_id_).fit(X, y)
+    trials = resumed.study_.trials
+    assert [(t.estimator, t.replayed) for t in trials[:3]] == [("lgbm", True), ("lr", True), ("rf", False)]
+    assert trials[2].config == first.study_.trials[1].config and trials[2].status == "ok"
