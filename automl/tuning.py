@@ -142,6 +142,8 @@ class JobRunner:
         if self.study.best is None:
             if not self.study.trials and self.study.unstarted_reason:
                 raise AutoMLError(f"No trial was started: {self.study.unstarted_reason}.")
+            if not self.study.trials and self.budget.search_over(0):
+                raise AutoMLError(self._spent_before_the_first_trial(search_started))
             self._raise_if_none_feasible()
             errors = sorted({t.error for t in self.study.trials if t.error})[:3]
             raise AutoMLError(
@@ -166,6 +168,14 @@ class JobRunner:
         self.backend.close()
         oof = self.study.oof.get(trial.trial_id) if trial.trial_id in self.study.oof else None  # type: ignore[union-attr]
         return self._result(trial, model, refit, timings, oof, plan, fold)  # type: ignore[arg-type]
+
+    def _spent_before_the_first_trial(self, search_started: float) -> str:
+        """Why a job with a time budget started no trial: its setup and the room kept at the end took it all."""
+        budget = self.budget
+        setup = search_started - budget.started
+        return (f"time_budget={budget.time_budget:g} ran out before the first trial could start: {setup:.1f} s of it "
+                f"went to preparing the data, and {budget.reserve_s + budget.slack_s:.1f} s are kept at its end for "
+                "recording the job; raise time_budget.")
 
     def _raise_if_none_feasible(self) -> None:
         """Trials finished, but every one broke the constraints: say so, naming the closest."""

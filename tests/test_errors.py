@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl import AutoML, InputError, NotFittedError
+from automl import AutoML, AutoMLError, InputError, NotFittedError
 
 X = pd.DataFrame({"a": [0.1, 0.5, 0.9, 0.3, 0.7, 0.2, 0.8, 0.4], "b": list("xyxyxyxy")})
 Y = pd.Series([0, 1, 1, 0, 1, 0, 1, 0])
@@ -73,3 +73,12 @@ def test_score_with_unknown_labels() -> None:
     m = fit(estimators=["lr"])
     with pytest.raises(InputError, match=r"label\(s\) \['7'\] not seen at fit"):
         m.score(X, Y.replace(0, 7))
+
+
+def test_a_budget_spent_before_the_first_trial_says_so(breast_cancer: tuple[pd.DataFrame, pd.Series], tmp_path) -> None:
+    """Less budget than the room kept for recording the job: no trial can start, and the error says why."""
+    X, y = breast_cancer
+    m = AutoML(time_budget=0.5, seed=0, tracking_uri=f"sqlite:///{tmp_path / 'store.db'}", experiment="tiny")
+    with pytest.raises(AutoMLError, match=r"time_budget=0.5 ran out before the first trial could start: .* s are kept "
+                                          r"at its end for recording the job; raise time_budget\."):
+        m.fit(X, y)

@@ -22,8 +22,10 @@ from tests.conftest import REPO
 from tests.test_cli import cli
 
 README = (REPO / "README.md").read_text()
-#: Seconds each fit of a README snippet gets here (the README's own budgets are for a user's machine).
-SNIPPET_BUDGET = 3
+#: Seconds each fit of a README snippet gets here (the README's own budgets are for a user's machine). The rank
+#: snippet's job spends about 0.9 s before its first trial and keeps 1.5 s for MLflow at the end: at 3 s, a CI
+#: machine running twice as slow started no trial.
+SNIPPET_BUDGET = 5
 
 
 def blocks(language: str) -> list[str]:
