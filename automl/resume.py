@@ -94,7 +94,7 @@ def replay(
     the first one that differs from its record (the code changed), where replaying stops.
     """
     by_id = {record.trial_id: record for record in recorded}
-    n_asks = min(max(by_id, default=-1) + 1, max_trials if max_trials is not None else len(by_id))
+    n_asks = min(max(by_id, default=-1) + 1, max_trials if max_trials is not None else math.inf)
     tells = deque(sorted((r for r in recorded if r.trial_id < n_asks), key=_finished_nth))
     asked: dict[int, tuple[Suggestion, Trial]] = {}
     pending: list[Suggestion] = []
@@ -107,7 +107,7 @@ def replay(
         strategy.tell(suggestion, trial)
         on_trial_end(study, trial)
 
-    for trial_id in range(n_asks):
+    for trial_id in range(int(n_asks)):
         while tells and _asked_before(tells[0]) <= trial_id:
             tell(tells.popleft())
         suggestion = strategy.ask()
