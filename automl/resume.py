@@ -94,7 +94,9 @@ def replay(
     the first one that differs from its record (the code changed), where replaying stops.
     """
     by_id = {record.trial_id: record for record in recorded}
-    n_asks = min(max(by_id, default=-1) + 1, max_trials if max_trials is not None else math.inf)
+    n_asks = max(by_id, default=-1) + 1  # up to the last recorded trial, past any that were lost
+    if max_trials is not None:
+        n_asks = min(n_asks, max_trials)
     tells = deque(sorted((r for r in recorded if r.trial_id < n_asks), key=_finished_nth))
     asked: dict[int, tuple[Suggestion, Trial]] = {}
     pending: list[Suggestion] = []
@@ -107,7 +109,7 @@ def replay(
         strategy.tell(suggestion, trial)
         on_trial_end(study, trial)
 
-    for trial_id in range(int(n_asks)):
+    for trial_id in range(n_asks):
         while tells and _asked_before(tells[0]) <= trial_id:
             tell(tells.popleft())
         suggestion = strategy.ask()
