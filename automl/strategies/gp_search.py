@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 
 #: Trials of a family drawn at random before its GP is fitted (Optuna's default is 10).
 STARTUP_TRIALS = 5
+#: Local searches (L-BFGS runs) of the acquisition function per ask, from the best of Optuna's 2,048 random
+#: candidates and the best trial so far; Optuna's default 10 spent about 90% of an ask, 270-300 ms at 10-60 trials
+#: of a 9-parameter space, where 3 take 100-160 ms (``python -m benchmarks.strategy_ask``). Set through Optuna's
+#: ``_n_local_search`` (Optuna 5; without it the default stands): a trial of a few tenths of a second otherwise
+#: waits longer for its configuration than it runs.
+ACQUISITION_LOCAL_SEARCHES = 3
 
 
 class GPStrategy(Strategy):
@@ -60,6 +66,8 @@ class GPStrategy(Strategy):
                 sampler = optuna.samplers.GPSampler(
                     seed=seed + index, n_startup_trials=STARTUP_TRIALS,
                     independent_sampler=optuna.samplers.RandomSampler(seed=seed + index), warn_independent_sampling=False)
+                if hasattr(sampler, "_n_local_search"):
+                    sampler._n_local_search = ACQUISITION_LOCAL_SEARCHES
                 study = optuna.create_study(direction="minimize", sampler=sampler)
             for config in self.first_configs(family):  # its default, then its portfolio starts
                 study.enqueue_trial(config)
