@@ -1,6 +1,6 @@
 """Fits automl or FLAML on one split written by benchmarks/tabular_suite.py, in a process of its own.
 
-    python -m benchmarks.tabular_fit {automl,automl_rows_off,flaml} SPLIT_DIR OUT_DIR
+    python -m benchmarks.tabular_fit {automl,automl_rows_off,automl_bo,automl_tpe,automl_random,flaml} SPLIT_DIR OUT_DIR
 
 Same protocol as benchmarks/autogluon_runner.py: reads ``SPLIT_DIR/meta.json`` and the parquet split, writes
 ``OUT_DIR/pred.npy`` (test class probabilities in the driver's class order, or regression predictions) and
@@ -8,7 +8,8 @@ Same protocol as benchmarks/autogluon_runner.py: reads ``SPLIT_DIR/meta.json`` a
 
 automl runs with its defaults (``AutoML(task, metric, time_budget, seed)``; ``meta["warm_start"]``, where
 benchmarks/portfolio_heldout.py sets it, is passed on), tracking into the run's
-temporary SQLite store as a user gets it; FLAML with its defaults at the same budget, metric and seed.
+temporary SQLite store as a user gets it (``automl_<strategy>``: that strategy and single models, for
+benchmarks/strategy_suite.py); FLAML with its defaults at the same budget, metric and seed.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ import numpy as np
 import pandas as pd
 
 
-def fit_automl(meta: dict, X: pd.DataFrame, y: pd.Series) -> tuple[Any, dict]:
+def fit_automl(meta: dict, X: pd.DataFrame, y: pd.Series, **settings: Any) -> tuple[Any, dict]:
     from automl import AutoML, __version__
 
     m = AutoML(task=meta["task"], metric=meta["metric"], time_budget=meta["budget"], seed=meta["seed"],
                tracking_uri=meta["store"], experiment="tabular_suite",
-               **({"warm_start": meta["warm_start"]} if "warm_start" in meta else {}))
+               **({"warm_start": meta["warm_start"]} if "warm_start" in meta else {}), **settings)
     started = time.monotonic()
     m.fit(X, y)
     wall = time.monotonic() - started
@@ -83,7 +84,10 @@ def main() -> None:
     train = pd.read_parquet(split / "train.parquet")
     X_test = pd.read_parquet(split / "test.parquet").drop(columns=[meta["label"]], errors="ignore")
     y = train.pop(meta["label"])
-    model, info = {"automl": fit_automl, "automl_rows_off": fit_automl_rows_off, "flaml": fit_flaml}[tool](meta, train, y)
+    if tool.startswith("automl_") and tool != "automl_rows_off":  # automl_bo, automl_tpe, ...: one strategy, one model
+        model, info = fit_automl(meta, train, y, strategy=tool.removeprefix("automl_"), ensemble=False)
+    else:
+        model, info = {"automl": fit_automl, "automl_rows_off": fit_automl_rows_off, "flaml": fit_flaml}[tool](meta, train, y)
     pred = predictions(model, meta, X_test)
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "pred.npy", pred)

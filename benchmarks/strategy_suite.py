@@ -1,0 +1,103 @@
+"""bo against tpe (and random) where trials cost seconds: the tabular suite's sets with the fewest trials.
+
+    python -m benchmarks.strategy_suite --budget 30 --seeds 0 1 2 --out benchmarks/results/strategy_suite_30s.json
+
+On scikit-learn's bundled sets (benchmarks/mlp_architecture.py) a trial takes tenths of a second, and TPE's cheaper
+asks buy more trials than the GP's model is worth. Here the sets are those of the tabular suite whose trials took
+longest (the fewest trials in its 30 s runs, results/tabular_suite_30s.json: two per task), each fit in a process
+of its own on the suite's 75/25 split (benchmarks/tabular_fit.py's ``automl_<strategy>``: the default families,
+``strategy=<strategy>``, single models, tracking into a SQLite store as a user gets it), same budget, seed and
+split for every arm. Recorded per fit: test score (roc_auc, log_loss, r2, by automl's metric functions), trials,
+wall time. The summary gives per set the mean test score and trials of each arm, and the per-seed wins, ties and
+losses of the first arm against each other one (a tie: within 0.5% of each other, benchmarks/tabular_report.py's
+rule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmarks.tabular_data import DATASETS
+from benchmarks.tabular_report import GREATER, compare
+from benchmarks.tabular_suite import ROOT, new_record, row, run_tool, score, write_split
+
+#: Two sets per task with the fewest trials in the suite's 30 s runs (32-46 trials, about a second each).
+COSTLY_SETS = ("credit_data", "hmda", "hpc_jobs", "wvs_poverty", "ames_housing", "computers")
+ARMS = ("bo", "tpe", "random")
+
+
+def summarize(rows: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
+    """Per set each arm's mean test score and trials; per seed the first arm's wins/ties/losses against the others."""
+    frame = pd.DataFrame(rows)
+    first, others = arms[0], arms[1:]
+    per_seed = {f"{first} vs {o}": {"win": 0, "tie": 0, "loss": 0} for o in others}
+    per_set: list[dict[str, Any]] = []
+    for name, group in frame.groupby("dataset", sort=False):
+        greater = GREATER[group.metric.iloc[0]]
+        entry: dict[str, Any] = {"dataset": name, "metric": group.metric.iloc[0]}
+        for arm in arms:
+            mine = group[group.tool == f"automl_{arm}"]
+            entry[arm] = round(float(mine.test_score.mean()), 5) if mine.test_score.notna().any() else None
+            entry[f"{arm}_trials"] = round(float(mine.trials.mean()), 1) if mine.trials.notna().any() else None
+        for other in others:
+            entry[f"{first}_higher_than_{other}"] = (entry[first] is not None and entry[other] is not None
+                                                      and (entry[first] > entry[other]) == greater)
+        for _, run in group.groupby("seed"):
+            scores = {arm: run.loc[run.tool == f"automl_{arm}", "test_score"].dropna() for arm in arms}
+            for other in others:
+                a, b = (None if scores[x].empty else float(scores[x].iloc[0]) for x in (first, other))
+                per_seed[f"{first} vs {other}"][compare(a, b, greater)] += 1
+        per_set.append(entry)
+    return {"per_dataset": per_set, "per_seed": per_seed,
+            "mean_trials": {arm: round(float(frame.loc[frame.tool == f"automl_{arm}", "trials"].mean()), 1) for arm in arms},
+            "worst_wall_over_budget": {arm: float(frame.loc[frame.tool == f"automl_{arm}", "wall_over_budget"].max())
+                                       for arm in arms}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget", type=float, default=30.0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--datasets", nargs="+", default=list(COSTLY_SETS), choices=list(DATASETS))
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
+    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/strategy_suite_<budget>s.json")
+    args = parser.parse_args()
+    args.tools = [f"automl_{arm}" for arm in args.arms]  # new_record's field
+    warnings.filterwarnings("ignore")
+    out_path = args.out or Path(f"benchmarks/results/strategy_suite_{args.budget:g}s.json")
+    work = Path(tempfile.mkdtemp(prefix="strategy-suite-"))
+    store = f"sqlite:///{work}/mlflow.db"
+    record = new_record("benchmarks.strategy_suite", args)
+    for name in args.datasets:
+        ds = DATASETS[name]
+        X, y = ds.load()
+        record["datasets"].append(ds.meta())
+        for seed in args.seeds:
+            split = work / f"{name}-{seed}"
+            y_train, y_test, classes = write_split(ds, X, y, seed, args.budget, store, split / "data")
+            for tool in args.tools:
+                info = run_tool(tool, split / "data", split / tool, ROOT, 3 * args.budget + 300)
+                value = score(ds, info.pop("pred"), y_test, classes) if "pred" in info else None
+                record["versions"].update(info.pop("versions", {}))
+                record["rows"].append(row(ds, seed, tool, args.budget, value, info))
+                print(json.dumps(record["rows"][-1]), flush=True)
+            shutil.rmtree(split, ignore_errors=True)
+        record["summary"] = summarize(record["rows"], args.arms)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(record, indent=2, default=str))
+    record["complete"] = True
+    out_path.write_text(json.dumps(record, indent=2, default=str))
+    shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(record["summary"], indent=2))
+
+
+if __name__ == "__main__":
+    main()
