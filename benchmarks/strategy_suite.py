@@ -8,8 +8,9 @@ longest (the fewest trials in its 30 s runs, results/tabular_suite_30s.json: two
 of its own on the suite's 75/25 split (benchmarks/tabular_fit.py's ``automl_<strategy>``: the default families,
 ``strategy=<strategy>``, single models, tracking into a SQLite store as a user gets it), same budget, seed and
 split for every arm. Recorded per fit: test score (roc_auc, log_loss, r2, by automl's metric functions), trials,
-wall time. The summary gives per set the mean test score and trials of each arm, and the per-seed wins, ties and
-losses of the first arm against each other one (a tie: within 0.5% of each other, benchmarks/tabular_report.py's
+wall time. The summary gives per set the mean test score and trials of each arm and whether the first arm's mean is
+better, equal or worse than each other arm's, and the per-seed wins, ties and losses of the first arm against each
+other one (a tie: within 0.5% of each other, benchmarks/tabular_report.py's
 rule).
 """
 
@@ -47,9 +48,10 @@ def summarize(rows: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
             mine = group[group.tool == f"automl_{arm}"]
             entry[arm] = round(float(mine.test_score.mean()), 5) if mine.test_score.notna().any() else None
             entry[f"{arm}_trials"] = round(float(mine.trials.mean()), 1) if mine.trials.notna().any() else None
-        for other in others:
-            entry[f"{first}_higher_than_{other}"] = (entry[first] is not None and entry[other] is not None
-                                                      and (entry[first] > entry[other]) == greater)
+        for other in others:  # the first arm's mean against the other's: "better", "equal" or "worse"
+            a, b = entry[first], entry[other]
+            entry[f"{first}_mean_vs_{other}"] = (None if a is None or b is None else "equal" if a == b
+                                                 else "better" if (a > b) == greater else "worse")
         for _, run in group.groupby("seed"):
             scores = {arm: run.loc[run.tool == f"automl_{arm}", "test_score"].dropna() for arm in arms}
             for other in others:
@@ -62,6 +64,16 @@ def summarize(rows: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:
                                        for arm in arms}}
 
 
+def resummarize(path: Path) -> None:
+    """Rewrites the summary of a results file from its rows (``--resummarize FILE``), saying so in the file."""
+    record = json.loads(path.read_text())
+    arms = [tool.removeprefix("automl_") for tool in record["tools"]]
+    record["summary"] = summarize(record["rows"], arms)
+    record["summary_rewritten_by"] = f"python -m benchmarks.strategy_suite --resummarize {path}"
+    path.write_text(json.dumps(record, indent=2, default=str))
+    print(json.dumps(record["summary"], indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=30.0)
@@ -69,7 +81,10 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(COSTLY_SETS), choices=list(DATASETS))
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/strategy_suite_<budget>s.json")
+    parser.add_argument("--resummarize", type=Path, default=None, help="rewrite this results file's summary, run nothing")
     args = parser.parse_args()
+    if args.resummarize is not None:
+        return resummarize(args.resummarize)
     args.tools = [f"automl_{arm}" for arm in args.arms]  # new_record's field
     warnings.filterwarnings("ignore")
     out_path = args.out or Path(f"benchmarks/results/strategy_suite_{args.budget:g}s.json")
