@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.tabular_data import Dataset
-from benchmarks.tabular_suite import ROOT, constant, new_record, row, run_tool, score, write_split
+from benchmarks.tabular_suite import new_record, run_fits
 
 TOOLS = ("automl", "automl_rows_off", "flaml")
 FLIGHT_ROWS = 100_000
@@ -92,32 +90,9 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     out_path = args.out or Path(f"benchmarks/results/large_data_{args.budget:g}s.json")
-    work = Path(tempfile.mkdtemp(prefix="large-data-"))
-    store = f"sqlite:///{work}/mlflow.db"
     record = new_record("benchmarks.large_data", args)
-    for name in args.datasets:
-        ds = LARGE[name]
-        X, y = ds.load()
-        record["datasets"].append(ds.meta())
-        for seed in args.seeds:
-            split = work / f"{name}-{seed}"
-            y_train, y_test, classes = write_split(ds, X, y, seed, args.budget, store, split / "data")
-            record["rows"].append(row(ds, seed, "constant", args.budget,
-                                      score(ds, constant(y_train, len(y_test), classes), y_test, classes), {}))
-            for tool in args.tools:
-                info = run_tool(tool, split / "data", split / tool, ROOT, 3 * args.budget + 300)
-                value = score(ds, info.pop("pred"), y_test, classes) if "pred" in info else None
-                record["versions"].update(info.pop("versions", {}))
-                record["rows"].append({**row(ds, seed, tool, args.budget, value, info),
-                                       "trials_by_status": info.get("trials_by_status")})
-                print(json.dumps(record["rows"][-1]), flush=True)
-            shutil.rmtree(split, ignore_errors=True)
-        record["summary"] = summarize([r for r in record["rows"] if r["tool"] != "constant"], args.tools, args.budget)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(record, indent=2, default=str))
-    record["complete"] = True
-    out_path.write_text(json.dumps(record, indent=2, default=str))
-    shutil.rmtree(work, ignore_errors=True)
+    run_fits(record, [LARGE[name] for name in args.datasets], args, out_path,
+             lambda rows: summarize([r for r in rows if r["tool"] != "constant"], args.tools, args.budget))
     print(json.dumps(record["summary"], indent=2))
 
 

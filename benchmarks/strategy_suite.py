@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ import pandas as pd
 
 from benchmarks.tabular_data import DATASETS
 from benchmarks.tabular_report import GREATER, compare
-from benchmarks.tabular_suite import ROOT, new_record, row, run_tool, score, write_split
+from benchmarks.tabular_suite import new_record, run_fits
 
 #: Two sets per task with the fewest trials in the suite's 30 s runs (32-46 trials, about a second each).
 COSTLY_SETS = ("credit_data", "hmda", "hpc_jobs", "wvs_poverty", "ames_housing", "computers")
@@ -88,29 +86,9 @@ def main() -> None:
     args.tools = [f"automl_{arm}" for arm in args.arms]  # new_record's field
     warnings.filterwarnings("ignore")
     out_path = args.out or Path(f"benchmarks/results/strategy_suite_{args.budget:g}s.json")
-    work = Path(tempfile.mkdtemp(prefix="strategy-suite-"))
-    store = f"sqlite:///{work}/mlflow.db"
     record = new_record("benchmarks.strategy_suite", args)
-    for name in args.datasets:
-        ds = DATASETS[name]
-        X, y = ds.load()
-        record["datasets"].append(ds.meta())
-        for seed in args.seeds:
-            split = work / f"{name}-{seed}"
-            y_train, y_test, classes = write_split(ds, X, y, seed, args.budget, store, split / "data")
-            for tool in args.tools:
-                info = run_tool(tool, split / "data", split / tool, ROOT, 3 * args.budget + 300)
-                value = score(ds, info.pop("pred"), y_test, classes) if "pred" in info else None
-                record["versions"].update(info.pop("versions", {}))
-                record["rows"].append(row(ds, seed, tool, args.budget, value, info))
-                print(json.dumps(record["rows"][-1]), flush=True)
-            shutil.rmtree(split, ignore_errors=True)
-        record["summary"] = summarize(record["rows"], args.arms)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(record, indent=2, default=str))
-    record["complete"] = True
-    out_path.write_text(json.dumps(record, indent=2, default=str))
-    shutil.rmtree(work, ignore_errors=True)
+    run_fits(record, [DATASETS[name] for name in args.datasets], args, out_path,
+             lambda rows: summarize(rows, args.arms), constant_rows=False)
     print(json.dumps(record["summary"], indent=2))
 
 

@@ -32,7 +32,7 @@ import time
 import warnings
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -125,7 +125,7 @@ def row(ds: Dataset, seed: int, tool: str, budget: float, test_score: float | No
            "trials": info.get("trials"), "peak_rss_mb": info.get("peak_rss_mb"), "process_s": info.get("process_s"),
            "best": info.get("best"), "error": info.get("error"),
            "load_1m": [info.get("load_before"), info.get("load_after")]}
-    for key in ("models", "missing_classes"):  # AutoGluon's
+    for key in ("models", "missing_classes", "trials_by_status"):  # AutoGluon's; automl's
         if info.get(key):
             out[key] = info[key]
     return out
@@ -151,6 +151,46 @@ def new_record(module: str, args: argparse.Namespace) -> dict[str, Any]:
         "datasets": [], "complete": False, "rows": [], "summary": None}
 
 
+def run_fits(record: dict[str, Any], datasets: Sequence[Dataset], args: argparse.Namespace, out_path: Path,
+             summary: Callable[[list[dict[str, Any]]], dict[str, Any]], constant_rows: bool = True,
+             ag_python: Path = ROOT, kill_after: float | None = None) -> None:
+    """Every (data set, seed, tool) fit of ``args.seeds`` x ``args.tools`` at ``args.budget``, each in its own process
+    on the seed's split, into ``record["rows"]`` (with the constant prediction's row first, unless ``constant_rows``
+    is off). The record, with ``summary(rows)``, is rewritten to ``out_path`` after each data set, so an interrupted
+    run keeps what it measured (``"complete": false``)."""
+    work = Path(tempfile.mkdtemp(prefix="suite-"))
+    store = f"sqlite:///{work}/mlflow.db"
+    for ds in datasets:
+        X, y = ds.load()
+        record["datasets"].append(ds.meta())
+        for seed in args.seeds:
+            split = work / f"{ds.name}-{seed}"
+            y_train, y_test, classes = write_split(ds, X, y, seed, args.budget, store, split / "data")
+            if constant_rows:
+                base = score(ds, constant(y_train, len(y_test), classes), y_test, classes)
+                record["rows"].append(row(ds, seed, "constant", args.budget, base, {}))
+            for tool in args.tools:
+                info = run_tool(tool, split / "data", split / tool, ag_python, kill_after or 3 * args.budget + 300)
+                value = None
+                if "pred" in info:
+                    try:
+                        value = score(ds, info.pop("pred"), y_test, classes)
+                    except Exception as exc:  # a prediction the metric refuses is that tool's failure
+                        info["error"] = f"scoring: {exc!r}"
+                record["versions"].update(info.pop("versions", {}))
+                if "model_types_available" in info:  # what AutoGluon's venv can train
+                    record["autogluon_model_types"] = info.pop("model_types_available")
+                record["rows"].append(row(ds, seed, tool, args.budget, value, info))
+                print(json.dumps(record["rows"][-1]), flush=True)
+            shutil.rmtree(split, ignore_errors=True)
+        record["summary"] = summary(record["rows"])
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(record, indent=2, default=str))
+    record["complete"] = True
+    out_path.write_text(json.dumps(record, indent=2, default=str))
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=30.0)
@@ -164,40 +204,10 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     out_path = args.out or Path(f"benchmarks/results/tabular_suite_{args.budget:g}s.json")
-    kill_after = args.kill_after or 3 * args.budget + 300
     ag_python = args.autogluon_python.absolute()  # not resolve(): the venv is known by its own path
-    work = Path(tempfile.mkdtemp(prefix="tabular-suite-"))
-    store = f"sqlite:///{work}/mlflow.db"
     record = new_record("benchmarks.tabular_suite", args)
-    for name in args.datasets:
-        ds = DATASETS[name]
-        X, y = ds.load()
-        record["datasets"].append(ds.meta())
-        for seed in args.seeds:
-            split = work / f"{name}-{seed}"
-            y_train, y_test, classes = write_split(ds, X, y, seed, args.budget, store, split / "data")
-            base = score(ds, constant(y_train, len(y_test), classes), y_test, classes)
-            record["rows"].append(row(ds, seed, "constant", args.budget, base, {}))
-            for tool in args.tools:
-                info = run_tool(tool, split / "data", split / tool, ag_python, kill_after)
-                value = None
-                if "pred" in info:
-                    try:
-                        value = score(ds, info.pop("pred"), y_test, classes)
-                    except Exception as exc:  # a prediction the metric refuses is that tool's failure
-                        info["error"] = f"scoring: {exc!r}"
-                record["versions"].update(info.pop("versions", {}))
-                if "model_types_available" in info:  # what AutoGluon's venv can train
-                    record["autogluon_model_types"] = info.pop("model_types_available")
-                record["rows"].append(row(ds, seed, tool, args.budget, value, info))
-                print(json.dumps(record["rows"][-1]), flush=True)
-            shutil.rmtree(split / "data", ignore_errors=True)
-        record["summary"] = summarize(record["rows"], args.tools, args.budget)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps(record, indent=2, default=str))
-    record["complete"] = True
-    out_path.write_text(json.dumps(record, indent=2, default=str))
-    shutil.rmtree(work, ignore_errors=True)
+    run_fits(record, [DATASETS[name] for name in args.datasets], args, out_path,
+             lambda rows: summarize(rows, args.tools, args.budget), ag_python=ag_python, kill_after=args.kill_after)
     print(table(record["summary"], args.tools))
 
 
