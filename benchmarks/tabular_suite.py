@@ -43,6 +43,8 @@ from benchmarks.tabular_report import summarize, table
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ("automl", "flaml", "autogluon")
+#: AutoGluon's interpreter: its own venv (benchmarks/install_autogluon.sh), never the project's.
+AUTOGLUON_PYTHON = ROOT / ".venv-autogluon" / "bin" / "python"
 LABEL = "__target__"
 
 
@@ -153,7 +155,7 @@ def new_record(module: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def run_fits(record: dict[str, Any], datasets: Sequence[Dataset], args: argparse.Namespace, out_path: Path,
              summary: Callable[[list[dict[str, Any]]], dict[str, Any]], constant_rows: bool = True,
-             ag_python: Path = ROOT, kill_after: float | None = None) -> None:
+             ag_python: Path = AUTOGLUON_PYTHON, kill_after: float | None = None) -> None:
     """Every (data set, seed, tool) fit of ``args.seeds`` x ``args.tools`` at ``args.budget``, each in its own process
     on the seed's split, into ``record["rows"]`` (with the constant prediction's row first, unless ``constant_rows``
     is off). The record, with ``summary(rows)``, is rewritten to ``out_path`` after each data set, so an interrupted
@@ -197,7 +199,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=list(TOOLS))
-    parser.add_argument("--autogluon-python", type=Path, default=ROOT / ".venv-autogluon" / "bin" / "python")
+    parser.add_argument("--autogluon-python", type=Path, default=AUTOGLUON_PYTHON)
     parser.add_argument("--kill-after", type=float, default=None, help="seconds before a fit's process is killed "
                         "(default: 3 x budget + 300)")
     parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/tabular_suite_<budget>s.json")
