@@ -25,12 +25,13 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.tabular_data import DATASETS
+from benchmarks.tabular_fit import SINGLE_MODEL_STRATEGIES
 from benchmarks.tabular_report import GREATER, compare
 from benchmarks.tabular_suite import new_record, run_fits
 
 #: Two sets per task among the fewest trials in the suite's 30 s runs (32-60 trials; see the docstring for hmda).
 COSTLY_SETS = ("credit_data", "hmda", "hpc_jobs", "wvs_poverty", "ames_housing", "computers")
-ARMS = ("bo", "tpe", "random")
+ARMS = SINGLE_MODEL_STRATEGIES
 
 
 def summarize(rows: list[dict[str, Any]], arms: list[str]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Fits automl or FLAML on one split written by benchmarks/tabular_suite.py, in a process of its own.
 
-    python -m benchmarks.tabular_fit {automl,automl_rows_off,automl_bo,automl_tpe,automl_random,flaml} SPLIT_DIR OUT_DIR
+    python -m benchmarks.tabular_fit TOOL SPLIT_DIR OUT_DIR    # TOOL: a key of FITS (automl, automl_bo, flaml, ...)
 
 Same protocol as benchmarks/autogluon_runner.py: reads ``SPLIT_DIR/meta.json`` and the parquet split, writes
 ``OUT_DIR/pred.npy`` (test class probabilities in the driver's class order, or regression predictions) and
@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from functools import partial
 import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,15 @@ def fit_flaml(meta: dict, X: pd.DataFrame, y: pd.Series) -> tuple[Any, dict]:
     return m, {"fit_wall_s": wall, "trials": trials, "best": m.best_estimator, "versions": {"flaml": flaml.__version__}}
 
 
+#: Strategies the ``automl_<strategy>`` tools run (single models), for benchmarks/strategy_suite.py.
+SINGLE_MODEL_STRATEGIES = ("bo", "tpe", "random")
+#: Each tool's fit: ``(meta, X, y) -> (fitted model, info)``.
+FITS: dict[str, Callable[[dict, pd.DataFrame, pd.Series], tuple[Any, dict]]] = {
+    "automl": fit_automl, "automl_rows_off": fit_automl_rows_off, "flaml": fit_flaml,
+    **{f"automl_{s}": partial(fit_automl, strategy=s, ensemble=False) for s in SINGLE_MODEL_STRATEGIES},
+}
+
+
 def predictions(model: Any, meta: dict, X_test: pd.DataFrame) -> np.ndarray:
     """Regression predictions, or class probabilities reordered to ``meta["classes"]``."""
     if meta["task"] == "regression":
@@ -84,10 +94,7 @@ def main() -> None:
     train = pd.read_parquet(split / "train.parquet")
     X_test = pd.read_parquet(split / "test.parquet").drop(columns=[meta["label"]], errors="ignore")
     y = train.pop(meta["label"])
-    if tool.startswith("automl_") and tool != "automl_rows_off":  # automl_bo, automl_tpe, ...: one strategy, one model
-        model, info = fit_automl(meta, train, y, strategy=tool.removeprefix("automl_"), ensemble=False)
-    else:
-        model, info = {"automl": fit_automl, "automl_rows_off": fit_automl_rows_off, "flaml": fit_flaml}[tool](meta, train, y)
+    model, info = FITS[tool](meta, train, y)
     pred = predictions(model, meta, X_test)
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "pred.npy", pred)
