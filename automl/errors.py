@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from automl.not_fitted import NotFittedError
 
 
 class AutoMLError(Exception):
@@ -21,12 +24,14 @@ class SpaceError(InputError):
     """A search-space definition that cannot be used."""
 
 
-class NotFittedError(AutoMLError, SklearnNotFittedError):
-    """A fitted attribute or method was used before ``fit``.
+def __getattr__(name: str) -> type:
+    """``NotFittedError`` is imported on first use: it subclasses scikit-learn's, whose import (about a second on 2
+    cores) neither the MLflow writer process nor ``automl --version`` needs."""
+    if name == "NotFittedError":
+        from automl.not_fitted import NotFittedError
 
-    Subclasses scikit-learn's own ``NotFittedError`` (a ``ValueError`` and ``AttributeError``), so code that catches
-    scikit-learn's catches it too.
-    """
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def infinite_values(lead: str, count: int, first_row: int, remedy: str) -> InputError:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # annotations only: ``automl.tracking.writer_process`` is imported before any heavy module
+    import pandas as pd
 
-from automl.study import Trial
+    from automl.study import Trial
 
 
 class Tracker:

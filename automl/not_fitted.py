@@ -1,0 +1,15 @@
+"""``NotFittedError``, apart from ``automl.errors`` because it imports scikit-learn (which re-exports it lazily)."""
+
+from __future__ import annotations
+
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+from automl.errors import AutoMLError
+
+
+class NotFittedError(AutoMLError, SklearnNotFittedError):
+    """A fitted attribute or method was used before ``fit``.
+
+    Subclasses scikit-learn's own ``NotFittedError`` (a ``ValueError`` and ``AttributeError``), so code that catches
+    scikit-learn's catches it too.
+    """
