@@ -54,12 +54,17 @@ def route_to(path: str | None) -> None:
         logger.propagate = False
 
 
+def environment(path: Path | None) -> dict[str, str]:
+    """What :func:`third_party_logs_to` ``path`` sets in the environment, for the tracking writer to follow."""
+    return {ENV: AS_THEY_ARE if path is None else str(path)}
+
+
 @contextlib.contextmanager
 def third_party_logs_to(path: Path | None) -> Iterator[Path | None]:
     """For a command's duration: other libraries' messages to ``path`` (None: left as they are), then restored."""
     if path is None:
         previous = os.environ.get(ENV)
-        os.environ[ENV] = AS_THEY_ARE  # the tracking writer too
+        os.environ.update(environment(path))  # the tracking writer too
         try:
             yield None
         finally:
@@ -70,7 +75,7 @@ def third_party_logs_to(path: Path | None) -> Iterator[Path | None]:
     saved = {name: (lg.handlers[:], lg.level, lg.propagate) for name in LOGGERS for lg in [logging.getLogger(name)]}
     previous_env = os.environ.get(ENV)
     capturing = getattr(logging, "_warnings_showwarning", None) is not None  # captureWarnings already on
-    os.environ[ENV] = str(path)
+    os.environ.update(environment(path))
     try:
         route_to(str(path))
         yield path

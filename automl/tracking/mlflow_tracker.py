@@ -13,9 +13,7 @@ import logging
 import os
 import pickle
 import queue
-import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -28,12 +26,12 @@ import pandas as pd
 from automl.errors import InputError
 from automl.study import Trial
 from automl.tracking.base import Tracker
-from automl.tracking.frames import IGNORES_CTRL_C, UnpicklableMessage, write_frame
+from automl.tracking.frames import UnpicklableMessage, write_frame
 from automl.tracking.journal import JOB_UUID_TAG
+from automl.tracking.writer_process import DEFAULT_EXPERIMENT, writer_process
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_EXPERIMENT = "automl"
 #: The end reason of a job stopped by Ctrl-C (tag ``automl.end_reason``; the run is FAILED).
 INTERRUPTED = "interrupted (Ctrl-C); its finished trials are recorded"
 #: Seconds reserved for the final summary, model and report logging: the writer's write_result took 0.85-1.4 s
@@ -129,14 +127,7 @@ class MlflowTracker(Tracker):
         self._finish_s = REMOTE_FINISH_RESERVE_S if remote else FINISH_RESERVE_S
         self._slow_grace_s = (SLOW_STORE_GRACE_SHARE * float(budget) + SLOW_STORE_GRACE_S if remote and budget is not None
                               else NO_BUDGET_SLOW_GRACE_S)
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "automl.tracking.writer", self.requested_uri or "", self.experiment,
-             *([IGNORES_CTRL_C] if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else [])],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, preexec_fn=_ignore_ctrl_c,
-        )
+        self._process = writer_process(self.requested_uri, self.experiment)
         self._feeder = threading.Thread(target=self._feed, name="automl-mlflow-feeder", daemon=True)
         self._feeder.start()
         self._reader = threading.Thread(target=self._read_replies, name="automl-mlflow-replies", daemon=True)
@@ -266,12 +257,6 @@ class MlflowTracker(Tracker):
         logger.warning("The MLflow writer (pid %d) is still writing this job's records; it finishes them on its own.",
                        self._process.pid)
         return {}
-
-
-def _ignore_ctrl_c() -> None:
-    """In the writer from its first instruction: a Ctrl-C while it imports MLflow (its first seconds) killed it and
-    every record of the job with it; ``writer.InterruptWatch`` takes SIGINT over once it runs."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def check_tracking_uri(uri: str | None) -> None:
