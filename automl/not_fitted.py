@@ -1,4 +1,4 @@
-"""``NotFittedError``, apart from ``automl.errors`` because it imports scikit-learn (which re-exports it lazily)."""
+"""``NotFittedError``, kept apart from ``automl.errors`` (which re-exports it on first use) because it imports scikit-learn."""
 
 from __future__ import annotations
 
