@@ -128,8 +128,7 @@ def _writer_started_early(spec: JobSpec, verbose: bool, dry_run: bool = False) -
     """The job's MLflow writer process, started before this process imports MLflow and the job's libraries and
     reads the data, so that both processes' imports overlap on two cores where they took turns (2-3 s of a short
     job); it follows the command's :func:`third_party_logs`."""
-    return writer_started_early(spec.tracking_uri, spec.experiment, enabled=spec.tracking and not dry_run,
-                                environment=environment(_log_file(verbose)))
+    return writer_started_early(enabled=spec.tracking and not dry_run, environment=environment(_log_file(verbose)))
 
 
 def _run_tune(spec: JobSpec, quiet: bool, job_file: Path | None, dry_run: bool = False) -> None:

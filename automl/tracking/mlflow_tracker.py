@@ -28,7 +28,7 @@ from automl.study import Trial
 from automl.tracking.base import Tracker
 from automl.tracking.frames import UnpicklableMessage, write_frame
 from automl.tracking.journal import JOB_UUID_TAG
-from automl.tracking.writer_process import DEFAULT_EXPERIMENT, writer_process
+from automl.tracking.writer_process import DEFAULT_EXPERIMENT, keep_a_spare, writer_process
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,8 @@ class MlflowTracker(Tracker):
         if self._feeder is not None:
             self._feeder.join(timeout=wait_s)
         reply = self._collect(max(0.0, wait_s - (time.monotonic() - started)), kill=not interrupted)
+        if not interrupted:
+            keep_a_spare()  # the next job of this process finds its writer's imports done
         self.run_id, self.model_uri = reply.get("run_id"), reply.get("model_uri")
         self.registered_uri = reply.get("registered_uri")
         self.tracking_uri = reply.get("tracking_uri") or self.tracking_uri

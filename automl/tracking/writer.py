@@ -1,7 +1,9 @@
-"""The tracking writer process: ``python -m automl.tracking.writer TRACKING_URI EXPERIMENT [ignores-ctrl-c]``.
+"""The tracking writer process: ``python -m automl.tracking.writer [ignores-ctrl-c]``.
 
-Reads ``(method, args)`` messages (length-prefixed pickles, ``automl.tracking.frames``) from stdin and delivers them
-to an ``MlflowRecorder`` (``automl.tracking.delivery``: in order, retried while the store is away, journaled),
+Its first message is its job's target, ``("target", (tracking_uri, experiment, working_folder, journal_folder))``
+(``automl.tracking.writer_process``); it imports what it needs while it waits for it. Then it reads
+``(method, args)`` messages (length-prefixed pickles, ``automl.tracking.frames``) from stdin and delivers them to
+an ``MlflowRecorder`` (``automl.tracking.delivery``: in order, retried while the store is away, journaled),
 acknowledging each written one on stdout as ``("ack", method, seconds)`` and saying ``("store", up)`` when the
 store stops answering and when it is back; on ``("close", (deadline, slow_grace_s))`` (or end of input)
 it answers ``("reply", dict)`` with ``run_id``, ``model_uri``, ``registered_uri``, ``tracking_uri``, ``errors``, and
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -27,8 +30,9 @@ from typing import Any, BinaryIO, Callable
 from automl.tracking.chatter import ENV, route_to
 from automl.tracking.delivery import Delivery
 from automl.tracking.frames import IGNORES_CTRL_C, read_frame
-from automl.tracking.journal import journal_folder
+from automl.tracking.journal import JOURNAL_DIR_ENV, journal_folder
 from automl.tracking.mlflow_records import MlflowRecorder
+from automl.tracking.writer_process import SPARE_IDLE_S
 
 #: Why a job's run is KILLED when the search process stopped talking to the writer.
 ABANDONED = "the search process ended without finishing the job (killed or crashed); its finished trials are recorded"
@@ -72,7 +76,7 @@ def serve(
     ends without "close" means the search process died (killed, out of memory): the trials already received are
     written, and the job's run ends with the reason and status ``abandoned()`` (KILLED) instead of staying RUNNING
     forever, within :data:`ORPHAN_WAIT_S` or from the journal by ``automl sync``. Input that ends before its first
-    message (a writer started ahead of a job that never began: ``automl.tracking.writer_process``) leaves nothing.
+    message (a job that took this writer and ended before it opened its run) leaves nothing.
     """
     frame = read_frame(inbox)
     if frame is None:
@@ -153,28 +157,50 @@ class InterruptWatch:
 
 
 def _import_ahead(uri: str | None) -> None:
-    """Import what the job's first writes need before its first message comes (a writer started ahead of its job
-    waits for it): MLflow's SQL store (SQLAlchemy, alembic: 0.7 s on 2 cores) for a database or the default store,
-    and scikit-learn (0.75 s), which every shipped model is unpickled with. Imports only: the store is not touched
-    before the job opens its run."""
+    """Import what the job's first writes need: MLflow's SQL store (SQLAlchemy, alembic: 0.7 s on 2 cores) for a
+    database or the default store (or a store not known yet), and scikit-learn (0.75 s), which every shipped model
+    is unpickled with. Imports only: the store is not touched before the job opens its run."""
     import sklearn.base  # noqa: F401
 
     if not uri or uri.partition(":")[0].partition("+")[0] in ("sqlite", "postgresql", "mysql", "mssql"):
         import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
 
+def _job_target(inbox: BinaryIO, idle_s: float) -> tuple[str, str, str, str] | None:
+    """The job's target, the first message: at once when it is already there (a writer started by its job), else
+    once it comes, the imports done meanwhile; None when the input ends first or after ``idle_s`` without one."""
+    waiting = not select.select([inbox], [], [], 0)[0]
+    if waiting:
+        _import_ahead(None)
+        if not select.select([inbox], [], [], idle_s)[0]:
+            return None
+    frame = read_frame(inbox)
+    if frame is None:
+        return None
+    kind, target = pickle.loads(frame)
+    assert kind == "target", kind
+    if not waiting:
+        _import_ahead(target[0])
+    return target
+
+
 def main() -> None:
-    watch = InterruptWatch(os.getppid())
-    if sys.argv[3:4] != [IGNORES_CTRL_C]:
-        watch.install()
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the replies
-    uri, experiment = sys.argv[1] or None, sys.argv[2]
     for name, value in WRITER_MLFLOW_ENV.items():  # the delivery retries a lost request itself, without holding the others
         os.environ.setdefault(name, value)
     route_to(os.environ.get(ENV))
-    _import_ahead(uri)
-    recorder = MlflowRecorder(uri, experiment)
+    target = _job_target(sys.stdin.buffer, SPARE_IDLE_S)
+    if target is None:  # no job took this writer: it has written nothing
+        sys.stderr.flush()
+        os._exit(0)
+    uri, experiment, folder, journals = target
+    os.chdir(folder)  # a relative store or artifact path is the job's
+    os.environ[JOURNAL_DIR_ENV] = journals
+    watch = InterruptWatch(os.getppid())
+    if sys.argv[1:2] != [IGNORES_CTRL_C]:
+        watch.install()
+    recorder = MlflowRecorder(uri or None, experiment)
 
     lock = threading.Lock()
 
@@ -187,7 +213,7 @@ def main() -> None:
             pass
 
     served = serve(recorder, sys.stdin.buffer, watch.ending, lambda method, seconds: tell("ack", method, seconds),
-                   store=lambda up: tell("store", up))
+                   folder=Path(journals), store=lambda up: tell("store", up))
     watch.cancel()
     reply: dict[str, Any] = {
         "run_id": recorder.run_id,
