@@ -120,8 +120,10 @@ def tune(
     }
     with one_line_errors():
         spec = load_job(job, overrides)
-        with _writer_started_early(spec, verbose, dry_run), third_party_logs(verbose):
-            _run_tune(spec, quiet=quiet, job_file=job, dry_run=dry_run)
+        with _writer_started_early(spec, verbose, dry_run):
+            _check_job(spec)  # a bad job fails before MLflow is imported
+            with third_party_logs(verbose):
+                _run_tune(spec, quiet=quiet, job_file=job, dry_run=dry_run)
 
 
 def _writer_started_early(spec: JobSpec, verbose: bool, dry_run: bool = False) -> contextlib.AbstractContextManager[Any]:
@@ -129,6 +131,12 @@ def _writer_started_early(spec: JobSpec, verbose: bool, dry_run: bool = False) -
     reads the data, so that both processes' imports overlap on two cores where they took turns (2-3 s of a short
     job); it follows the command's :func:`third_party_logs`."""
     return writer_started_early(enabled=spec.tracking and not dry_run, environment=environment(_log_file(verbose)))
+
+
+def _check_job(spec: JobSpec) -> None:
+    from automl.cli.tune_command import check_job
+
+    check_job(spec)
 
 
 def _run_tune(spec: JobSpec, quiet: bool, job_file: Path | None, dry_run: bool = False) -> None:
