@@ -29,11 +29,12 @@ def fit_one_trial(X: pd.DataFrame, y: pd.Series, tracking_uri: str, experiment: 
 def test_a_job_takes_the_writer_started_early_for_it_and_it_records_the_job(
         breast_cancer: tuple[pd.DataFrame, pd.Series], tracking_uri: str, experiment: str) -> None:
     X, y = breast_cancer
+    spares = [w.process for w in writers._waiting if w.spare]  # left by earlier jobs of this process
     with writer_started_early() as early:
         assert early is not None
         m = fit_one_trial(X, y, tracking_uri, experiment)
         assert early.returncode == 0  # it wrote the job and ended itself (an untaken one is killed at the block's end)
-        assert not [w for w in writers._waiting if w.spare]  # a command's job keeps no spare
+        assert [w.process for w in writers._waiting if w.spare] == spares  # a command's job starts no spare
     run = MlflowClient(tracking_uri).get_run(m.mlflow_run_id_)
     assert run.info.status == "FINISHED" and run.data.metrics["n_trials"] == 1
     assert m.model_uri_ is not None
