@@ -11,10 +11,6 @@ from rich.console import Console
 
 from automl.errors import InputError
 
-#: The UI's server processes: one serves a user on loopback, and is up in 7-8 s here where MLflow's default of
-#: four took 13 s (2 cores, `mlflow ui` on a small SQLite store, two starts each).
-UI_WORKERS = 1
-
 
 def latest_job_url(tracking_uri: str, experiment: str, run_id: str | None, base_url: str) -> str:
     """The UI address of ``run_id``, or of the experiment's latest job when none is given."""
@@ -41,8 +37,7 @@ def run_ui(tracking_uri: str | None, experiment: str, run_id: str | None, host: 
 
     uri = tracking_uri or mlflow.get_tracking_uri()
     url = latest_job_url(uri, experiment, run_id, f"http://{host}:{port}")
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port),
-               "--workers", str(UI_WORKERS)]
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
     server = subprocess.Popen(command, start_new_session=True)  # its own group: stopping it stops its workers
     signal.signal(signal.SIGTERM, _interrupt)
     console.print(f"MLflow UI: {url}", soft_wrap=True)
