@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import time
 
@@ -30,18 +31,39 @@ def ray_fit(X: pd.DataFrame, y: pd.Series, **kwargs: object) -> AutoML:
     return AutoML(**params).fit(X, y)  # type: ignore[arg-type]
 
 
+def _auc_loss_once_two_workers_met(folder: str, X_val, y_val, estimator, labels, X_train, y_train,  # noqa: ANN001
+                                   *args: object) -> tuple[float, dict[str, float]]:
+    """A custom metric (1 - ROC AUC) that holds a worker's first call until another worker process has called it
+    too (at most 120 s). Trials of 10 ms would otherwise all run on whichever worker started first, when the other
+    one starts slowly (a loaded machine): this way, two trials surely run at once, whatever the strategy."""
+    from pathlib import Path
+
+    from sklearn.metrics import roc_auc_score
+
+    mine = Path(folder, str(os.getpid()))
+    if not mine.exists():  # this process's first call
+        mine.touch()
+        until = time.monotonic() + 120
+        while len(list(Path(folder).iterdir())) < 2 and time.monotonic() < until:
+            time.sleep(0.05)
+    return 1 - roc_auc_score(y_val, estimator.predict_proba(X_val)[:, 1]), {}
+
+
 @pytest.mark.parametrize("strategy,early_stop", [
     ("grid", None), ("random", "median"), ("tpe", "asha"), ("cfo", "asha"), ("blendsearch", "median"),
 ])
-def test_every_strategy_and_scheduler_runs_on_two_workers(breast_cancer, strategy: str, early_stop: str | None) -> None:
+def test_every_strategy_and_scheduler_runs_on_two_workers(breast_cancer, tmp_path, strategy: str,
+                                                          early_stop: str | None) -> None:
     X, y = breast_cancer
-    m = ray_fit(X, y, strategy=strategy, early_stop=early_stop, estimators=["lgbm", "xgboost", "lr"])
+    meeting = functools.partial(_auc_loss_once_two_workers_met, str(tmp_path))
+    m = ray_fit(X, y, strategy=strategy, early_stop=early_stop, estimators=["lgbm", "xgboost", "lr"], metric=meeting)
     board = m.leaderboard()
     board = board[board.trial_id >= 0]  # the trials (a shipped ensemble is a row of its own)
     assert len(board) == 10 and sorted(board.trial_id) == list(range(10))
     assert set(board.status) <= {"ok", "pruned", "failed"} and (board.status == "ok").any()
-    assert m.best_score_ == board.score.max() and m.best_score_ > 0.95
+    assert m.best_score_ == board.score.min() and m.best_score_ < 0.05  # a loss: 1 - AUC
     assert len({t.worker for t in m.study_.trials}) == 2  # both workers ran trials, reused across them
+    assert {t.worker.split("@")[0] for t in m.study_.trials} == {p.name for p in tmp_path.iterdir()}
     assert all(t.worker.split("@")[0].isdigit() for t in m.study_.trials)
     if early_stop is not None:
         assert all(t.intermediate for t in m.study_.trials if t.status == "pruned")
