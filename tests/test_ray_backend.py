@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import functools
 import os
 import time
 
@@ -14,6 +13,7 @@ import ray
 from mlflow import MlflowClient
 
 from automl import AutoML, AutoMLError, InputError
+from tests.two_workers import auc_loss, mean_absolute_error, meeting
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -31,32 +31,14 @@ def ray_fit(X: pd.DataFrame, y: pd.Series, **kwargs: object) -> AutoML:
     return AutoML(**params).fit(X, y)  # type: ignore[arg-type]
 
 
-def _auc_loss_once_two_workers_met(folder: str, X_val, y_val, estimator, labels, X_train, y_train,  # noqa: ANN001
-                                   *args: object) -> tuple[float, dict[str, float]]:
-    """A custom metric (1 - ROC AUC) that holds a worker's first call until another worker process has called it
-    too (at most 120 s). Trials of 10 ms would otherwise all run on whichever worker started first, when the other
-    one starts slowly (a loaded machine): this way, two trials surely run at once, whatever the strategy."""
-    from pathlib import Path
-
-    from sklearn.metrics import roc_auc_score
-
-    mine = Path(folder, str(os.getpid()))
-    if not mine.exists():  # this process's first call
-        mine.touch()
-        until = time.monotonic() + 120
-        while len(list(Path(folder).iterdir())) < 2 and time.monotonic() < until:
-            time.sleep(0.05)
-    return 1 - roc_auc_score(y_val, estimator.predict_proba(X_val)[:, 1]), {}
-
-
 @pytest.mark.parametrize("strategy,early_stop", [
     ("grid", None), ("random", "median"), ("tpe", "asha"), ("cfo", "asha"), ("blendsearch", "median"),
 ])
 def test_every_strategy_and_scheduler_runs_on_two_workers(breast_cancer, tmp_path, strategy: str,
                                                           early_stop: str | None) -> None:
     X, y = breast_cancer
-    meeting = functools.partial(_auc_loss_once_two_workers_met, str(tmp_path))
-    m = ray_fit(X, y, strategy=strategy, early_stop=early_stop, estimators=["lgbm", "xgboost", "lr"], metric=meeting)
+    m = ray_fit(X, y, strategy=strategy, early_stop=early_stop, estimators=["lgbm", "xgboost", "lr"],
+                metric=meeting(tmp_path, auc_loss))  # two trials surely run at once
     board = m.leaderboard()
     board = board[board.trial_id >= 0]  # the trials (a shipped ensemble is a row of its own)
     assert len(board) == 10 and sorted(board.trial_id) == list(range(10))
@@ -210,16 +192,19 @@ def test_a_job_whose_trials_ran_two_at_a_time_resumes_with_every_trial_replayed(
     assert [(t.estimator, t.config) for t in trials[:10]] == [(t.estimator, t.config) for t in first.study_.trials]
 
 
-def test_a_forecast_panel_runs_on_two_workers_with_the_in_process_scores() -> None:
+def test_a_forecast_panel_runs_on_two_workers_with_the_in_process_scores(tmp_path) -> None:
     from tests.test_forecast import panel
 
     X, y = panel(n_series=3, length=60)
     common = {"task": "forecast", "time_budget": None, "max_trials": 6, "seed": 0, "tracking": False, "strategy": "random",
-              "early_stop": None, "estimators": ["snaive", "ets", "lgbm"]}
+              "early_stop": None, "estimators": ["snaive", "ets", "lgbm"],
+              "metric": meeting(tmp_path, mean_absolute_error)}  # two trials surely run at once on Ray
     options = {"time_column": "day", "series_id_column": "store", "horizon": 7}
     local = AutoML(n_jobs=1, **common).fit(X, y, **options)
     on_ray = AutoML(backend="ray", n_concurrent_trials=2, resources_per_trial={"cpu": 1}, **common).fit(X, y, **options)
     assert len({t.worker for t in on_ray.study_.trials}) == 2
+    assert {t.worker.split("@")[0] for t in on_ray.study_.trials} == {p.name for p in tmp_path.iterdir()}
+
     def key(trial: object) -> str:
         return f"{trial.estimator} {sorted(trial.config.items())}"  # type: ignore[attr-defined]
 
