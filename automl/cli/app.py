@@ -163,6 +163,7 @@ def resume(
         overrides = {"resume_from": run_id, "tracking_uri": tracking_uri, "time_budget": time_budget, "max_trials": max_trials}
         spec = load_job(job, overrides)
         with _writer_started_early(spec, verbose=False):
+            _check_job(spec)
             _run_tune(spec, quiet=quiet, job_file=job)
 
 

@@ -82,7 +82,7 @@ def _check_output(spec: JobSpec) -> None:
 @automl_warnings_on_stderr()  # for the command's duration; the caller's root logger stays as it is
 def run_tune(spec: JobSpec, console: Console, quiet: bool = False, job_file: Path | None = None,
              dry_run: bool = False) -> AutoML | None:
-    check_job(spec)
+    """The job of ``spec``, which its caller checked with :func:`check_job` first."""
     X, y, groups = _read(spec, spec.data, "data")
     X_test, y_test, groups_test = _test_set(spec, X, y, groups)
     if X_test is not None and spec.test_data is None:
