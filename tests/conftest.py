@@ -96,7 +96,7 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     """A real `mlflow server` on loopback (SQLite behind it, artifacts served), started once for the session (a
-    start takes 5-15 s here); tests that kill it start it again before they end."""
+    start takes 6-7 s here); tests that kill it start it again before they end."""
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
     try:
         yield server

@@ -12,10 +12,13 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
+
+from automl.cli.ui_command import JOB_EXECUTION_ENV
 
 
 def free_port() -> int:
@@ -41,16 +44,20 @@ class MlflowServer:
              "--backend-store-uri", f"sqlite:///{self.folder / 'server.db'}",
              "--artifacts-destination", str(self.folder / "artifacts"), "--workers", "1"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            env={**os.environ, JOB_EXECUTION_ENV: "false"},  # its job runner: 8 processes automl never uses
         )
-        client, deadline = MlflowClient(self.uri), time.monotonic() + wait_s
-        while True:
+        deadline = time.monotonic() + wait_s
+        while True:  # not MlflowClient: its retries back off for seconds after the server is up (13 s against 8 here)
             try:
-                client.search_experiments()
-                return self
-            except Exception:  # noqa: BLE001 - not up yet
+                with urllib.request.urlopen(f"{self.uri}/health", timeout=2) as answer:
+                    assert answer.status == 200
+                break
+            except OSError:  # not up yet
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     raise
-                time.sleep(0.25)
+                time.sleep(0.1)
+        MlflowClient(self.uri).search_experiments()  # the tracking API answers too
+        return self
 
     def kill(self) -> None:
         """SIGKILL of the server and its workers, as a crash: nothing is flushed or answered."""
