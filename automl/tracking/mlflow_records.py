@@ -19,7 +19,7 @@ from automl.tracking.delivery import store_unreachable
 from automl.tracking.heartbeat import HEARTBEAT_TAG, Heartbeat, heartbeat_tags, interval_s
 from automl.tracking.journal import JOB_UUID_TAG
 from automl.tracking.liveness import END_REASON_TAG, mark_dead_jobs, marked_dead
-from automl.tracking.model_logging import import_model_libraries, log_model, mlflow_safe_frame, warm_up_final_writes
+from automl.tracking.model_logging import log_model, mlflow_safe_frame, warm_up_final_writes
 from automl.tracking.run_summary import DATA_SOURCE_TAG, NOTE_TAG, description, training_dataset
 from automl.tracking.sqlite_store import store_setup_lock, use_sqlite_wal
 from automl.tracking.trial_runs import SqlTrialRunWriter, fill_with_client, write_with_client
@@ -118,7 +118,6 @@ class MlflowRecorder:
         self.job = {**params, "strategy_reason": tags.get("automl.strategy_reason", "")}
         self.data_source = tags.get(DATA_SOURCE_TAG)
         self.client.log_batch(self.run_id, params=[Param(k, text(v)) for k, v in params.items()])
-        import_model_libraries(str(params.get("estimators", "")).split(","))
         self._end_dead_jobs()
 
     def when_idle(self) -> None:

@@ -38,7 +38,8 @@ def log_model(model: Any, input_example: pd.DataFrame | None, run_id: str | None
 def import_model_libraries(families: list[str]) -> None:
     """Import what the families' fitted models need at the start of the job, so receiving the best model at the
     end of the budget does not wait for imports (about a second for LightGBM and scikit-learn on 2 cores).
-    In this thread: importing them in a second one raced with unpickling a model in this one."""
+    In the thread that unpickles the job's messages: importing them in a second one raced with unpickling a model
+    in that one."""
     import importlib
 
     from automl.estimators import ESTIMATORS

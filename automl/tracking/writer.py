@@ -32,6 +32,7 @@ from automl.tracking.delivery import Delivery
 from automl.tracking.frames import IGNORES_CTRL_C, read_frame
 from automl.tracking.journal import JOURNAL_DIR_ENV, journal_folder
 from automl.tracking.mlflow_records import MlflowRecorder
+from automl.tracking.model_logging import import_model_libraries
 from automl.tracking.writer_process import SPARE_IDLE_S
 
 #: Why a job's run is KILLED when the search process stopped talking to the writer.
@@ -88,6 +89,10 @@ def serve(
             deadline, slow_grace_s = time.time() + ORPHAN_WAIT_S, 0.0
             break
         message = delivery.receive(frame)
+        if message is not None and message[0] == "open":
+            # In this thread, which unpickles every message: in the delivery's thread, the import raced with
+            # unpickling a model here (xgboost's circular imports: KeyError 'xgboost', the model not logged).
+            import_model_libraries(str(message[1][0].get("estimators", "")).split(","))
         if message is not None and message[0] == "close":
             deadline, slow_grace_s = message[1] if message[1] else (time.time() + ORPHAN_WAIT_S, 0.0)
             break
