@@ -133,14 +133,35 @@ def _reread_auth_mode() -> None:
 def _join(ray: ModuleType, address: str) -> None:
     """Join a running cluster; clusters started by ``ray start`` (Ray >= 2.59) want the local token."""
     _check_reachable(address)
+    may_use_token = not os.environ.get(AUTH_MODE) and local_ray_token() is not None
+    if may_use_token and _wants_token(ray, address):
+        logger.info("%s wants token authentication: joining with RAY_AUTH_MODE=token.", address)
+        _set_auth_mode("token")  # until the session closes
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+        return
     try:
         ray.init(address=address, log_to_driver=False, configure_logging=False)
-    except ConnectionError:  # reachable but refused: the cluster may want a token
-        if os.environ.get(AUTH_MODE) or local_ray_token() is None:
+    except ConnectionError:  # reachable but refused: the cluster may want a token (where the probe could not tell)
+        if not may_use_token:
             raise
         logger.info("Retrying the connection to %s with token authentication (RAY_AUTH_MODE=token).", address)
         _set_auth_mode("token")  # until the session closes
         ray.init(address=address, log_to_driver=False, configure_logging=False)
+
+
+def _wants_token(ray: ModuleType, address: str) -> bool:
+    """Whether the cluster at ``address`` refuses a request without a token: one request to its GCS, answered in
+    10 ms, where a join without the token retries for 20 s (printing a warning a second) before it fails. False
+    where the probe cannot tell (an address Ray resolves itself, another Ray version): the join then finds out."""
+    try:
+        from ray._raylet import GcsClient  # private: guarded
+
+        GcsClient(address=address).internal_kv_get(b"session_name", b"session", timeout=5)
+    except ray.exceptions.AuthenticationError:
+        return True
+    except Exception:  # noqa: BLE001 - no answer from the probe: the join decides
+        return False
+    return False
 
 
 def local_ray_token() -> str | None:
