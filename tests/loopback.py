@@ -18,7 +18,8 @@ from typing import Any
 
 from mlflow import MlflowClient
 
-from automl.cli.ui_command import JOB_EXECUTION_ENV
+#: MLflow's switch for its server's job runner (GenAI judges, trace roll-ups: 8 processes automl never uses).
+JOB_EXECUTION_ENV = "MLFLOW_SERVER_ENABLE_JOB_EXECUTION"
 
 
 def free_port() -> int:
@@ -44,7 +45,7 @@ class MlflowServer:
              "--backend-store-uri", f"sqlite:///{self.folder / 'server.db'}",
              "--artifacts-destination", str(self.folder / "artifacts"), "--workers", "1"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, JOB_EXECUTION_ENV: "false"},  # its job runner: 8 processes automl never uses
+            env={**os.environ, JOB_EXECUTION_ENV: "false"},
         )
         deadline = time.monotonic() + wait_s
         while True:  # not MlflowClient: its retries back off for seconds after the server is up (13 s against 8 here)

@@ -11,10 +11,6 @@ from rich.console import Console
 
 from automl.errors import InputError
 
-#: MLflow's switch for its server's job runner (GenAI judges and trace roll-ups: 8 more processes; nothing a job of
-#: automl records uses): off for ``automl ui``, which then answers in 10 s instead of 13 s here.
-JOB_EXECUTION_ENV = "MLFLOW_SERVER_ENABLE_JOB_EXECUTION"
-
 
 def latest_job_url(tracking_uri: str, experiment: str, run_id: str | None, base_url: str) -> str:
     """The UI address of ``run_id``, or of the experiment's latest job when none is given."""
@@ -42,8 +38,7 @@ def run_ui(tracking_uri: str | None, experiment: str, run_id: str | None, host: 
     uri = tracking_uri or mlflow.get_tracking_uri()
     url = latest_job_url(uri, experiment, run_id, f"http://{host}:{port}")
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)]
-    env = {JOB_EXECUTION_ENV: "false", **os.environ}  # unless the user turned it on
-    server = subprocess.Popen(command, env=env, start_new_session=True)  # its own group: stopping it stops its workers
+    server = subprocess.Popen(command, start_new_session=True)  # its own group: stopping it stops its workers
     signal.signal(signal.SIGTERM, _interrupt)
     console.print(f"MLflow UI: {url}", soft_wrap=True)
     try:
