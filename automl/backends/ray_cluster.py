@@ -133,16 +133,13 @@ def _reread_auth_mode() -> None:
 def _join(ray: ModuleType, address: str) -> None:
     """Join a running cluster; clusters started by ``ray start`` (Ray >= 2.59) want the local token."""
     _check_reachable(address)
-    may_use_token = not os.environ.get(AUTH_MODE) and local_ray_token() is not None
-    if may_use_token and _wants_token(ray, address):
+    if not os.environ.get(AUTH_MODE) and local_ray_token() is not None and _wants_token(ray, address):
         logger.info("%s wants token authentication: joining with RAY_AUTH_MODE=token.", address)
         _set_auth_mode("token")  # until the session closes
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
-        return
     try:
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     except ConnectionError:  # reachable but refused: the cluster may want a token (where the probe could not tell)
-        if not may_use_token:
+        if os.environ.get(AUTH_MODE) or local_ray_token() is None:
             raise
         logger.info("Retrying the connection to %s with token authentication (RAY_AUTH_MODE=token).", address)
         _set_auth_mode("token")  # until the session closes
