@@ -224,3 +224,22 @@ def test_mlflow_s_own_messages_go_to_a_log_file_unless_verbose(tmp_path: Path) -
     (tmp_path / "mlflow.db").unlink()
     verbose = cli("tune", str(job), "--quiet", "--verbose", cwd=tmp_path)
     assert verbose.returncode == 0 and "Creating initial MLflow database tables" in verbose.stderr, verbose.stderr
+
+
+def test_a_command_imports_mlflow_only_when_it_needs_it_and_its_messages_still_go_to_the_log(tmp_path: Path) -> None:
+    """Routing MLflow's messages for a command does not import MLflow (1.4 s); imported later in the command, MLflow
+    leaves the routing as it is (its own handlers would print on stderr)."""
+    script = (
+        "import logging, sys\nfrom pathlib import Path\nfrom automl.tracking.chatter import third_party_logs_to\n"
+        "with third_party_logs_to(Path(sys.argv[1])):\n"
+        "    print('mlflow' in sys.modules)\n"
+        "    import mlflow\n"
+        "    logging.getLogger('mlflow.store').info('an mlflow line')\n"
+        "    logging.getLogger('alembic').warning('an alembic line')\n"
+    )
+    log = tmp_path / "automl.log"
+    result = subprocess.run([sys.executable, "-c", script, str(log)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False"]
+    assert "an mlflow line" in log.read_text() and "an alembic line" in log.read_text()
+    assert "line" not in result.stderr, result.stderr
