@@ -157,7 +157,6 @@ def test_predict_with_missing_columns_is_one_line(tmp_path: Path) -> None:
 def test_register_flag_and_ui_command(tmp_path: Path) -> None:
     import os
     import socket
-    import urllib.request
 
     result = cli("tune", str(write_job(tmp_path, estimators=["lr"], max_trials=2)), "--register", "cli-model", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -171,21 +170,14 @@ def test_register_flag_and_ui_command(tmp_path: Path) -> None:
          "--port", str(port)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={**os.environ, "COLUMNS": "300"},
     )
-    try:
+    try:  # the UI serving its pages, the run's among them: tests/test_browser.py
         line = ui.stdout.readline()
         assert line.strip().startswith(f"MLflow UI: http://127.0.0.1:{port}/#/experiments/") and line.strip().endswith(f"/runs/{run_id}")
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline and ui.poll() is None
-                time.sleep(0.5)
     finally:
-        ui.terminate()
-        ui.wait(timeout=30)
+        ui.terminate()  # while MLflow's UI starts: it stops with its workers, and automl ui ends
+        assert ui.wait(timeout=30) is not None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # nothing of the UI holds its port
 
 
 def test_ensemble_flag_is_checked_before_any_work(tmp_path: Path) -> None:
