@@ -285,6 +285,47 @@ def test_bo_searches_its_acquisition_function_in_one_batch_of_few_local_searches
     assert {s.sampler._n_local_search for s in strategy.studies.values()} == {ACQUISITION_LOCAL_SEARCHES}
 
 
+def asked_under_torch_modes(sampler_type: type, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many torch function modes were active each time a GP sampler of ``sampler_type`` computed an ask (bo's
+    strategy on the quadratic family, 8 trials: 5 at random, then 3 from the GP)."""
+    import optuna
+    import torch
+
+    from automl.strategies import gp_search
+
+    modes: list[int] = []
+    compute = optuna.samplers.GPSampler._sample_relative_impl
+
+    def spy(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        modes.append(torch._C._len_torch_function_stack())
+        return compute(self, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.samplers.GPSampler, "_sample_relative_impl", spy)
+    monkeypatch.setattr(gp_search, "_GPSampler", sampler_type)
+    space = JointSpace({"quad": QUADRATIC})
+    strategy, study = STRATEGIES.get("bo")(space, 0, ["quad"]), Study(0)
+    for _ in range(8):
+        suggestion = strategy.ask()
+        trial = study.start(suggestion)
+        value = float(sum(v for v in trial.config.values() if isinstance(v, (int, float))))
+        study.finish(trial, TrialResult(OK, value, value))
+        strategy.tell(suggestion, trial)
+    return modes
+
+
+def test_bo_asks_without_torch_s_cpu_device_mode_where_the_cpu_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Optuna's GPSampler enters ``torch.device("cpu")``, a mode every torch call of the ask then passes through in
+    Python (about 30% of an ask); bo's sampler leaves it out where the CPU is the default device. A new Optuna that
+    moves it fails here instead of leaving every ask slower."""
+    import optuna
+
+    from automl.strategies import gp_search
+
+    bo_sampler = gp_search._GPSampler
+    assert asked_under_torch_modes(optuna.samplers.GPSampler, monkeypatch) == [1, 1, 1]  # what the spy sees in Optuna's
+    assert asked_under_torch_modes(bo_sampler, monkeypatch) == [0, 0, 0]
+
+
 def test_pruned_trials_cost_the_share_they_ran() -> None:
     families = {"boost": SyntheticBoosting()}
     holdout, folds = CostModel(families, FitShape(100, 5)), CostModel(families, FitShape(100, 5), n_fits=5)

@@ -15,10 +15,12 @@ the survivors alone and keep proposing where the stopped ones were (TPE counts a
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import importlib.util
 import math
 import warnings
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import optuna
 
@@ -41,6 +43,52 @@ STARTUP_TRIALS = 5
 #: benchmarks.strategy_ask``, README), and the bundled sets' 15 s jobs ran 39% more trials at the same scores. Set
 #: through Optuna's ``_n_local_search`` (Optuna 5; without it the default stands; a test checks it is there).
 ACQUISITION_LOCAL_SEARCHES = 3
+#: Optuna's module whose ``torch`` the ask sees through :class:`_CpuDefaultTorch` (see :func:`_no_cpu_device_mode`).
+GP_SAMPLER_MODULE = "optuna.samplers._gp.sampler"
+
+
+class _CpuDefaultTorch:
+    """``torch``, except that ``device("cpu")`` is a null context: where the default device is the CPU already,
+    entering ``torch.device("cpu")`` changes no result, only the cost of every torch call after it."""
+
+    def __init__(self, torch: Any) -> None:
+        self._torch = torch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._torch, name)
+
+    def device(self, *args: Any, **kwargs: Any) -> Any:
+        if args == ("cpu",) and not kwargs:
+            return contextlib.nullcontext()
+        return self._torch.device(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _no_cpu_device_mode() -> Iterator[None]:
+    """Optuna's ``GPSampler`` runs each ask under ``with torch.device("cpu")`` (for processes whose default device
+    is a GPU). That context is a torch function mode through which each of the ask's thousands of torch calls passes
+    in Python: about 30% of an ask at 50 to 100 trials (``python -m benchmarks.strategy_ask``). Where the default
+    device is the CPU, the ask runs without it; elsewhere, or where Optuna's module differs, as Optuna wrote it."""
+    import torch
+
+    module = importlib.import_module(GP_SAMPLER_MODULE)
+    original = getattr(module, "torch", None)
+    if original is None or torch.get_default_device().type != "cpu":
+        yield
+        return
+    module.torch = _CpuDefaultTorch(torch)
+    try:
+        yield
+    finally:
+        module.torch = original
+
+
+class _GPSampler(optuna.samplers.GPSampler):
+    """Optuna's ``GPSampler``, its relative sampling run by :func:`_no_cpu_device_mode`."""
+
+    def sample_relative(self, study: optuna.Study, trial: Any, search_space: Any) -> dict[str, Any]:
+        with _no_cpu_device_mode():
+            return super().sample_relative(study, trial, search_space)
 
 
 class GPStrategy(Strategy):
@@ -63,7 +111,7 @@ class GPStrategy(Strategy):
         for index, family in enumerate(self.families):
             with quiet_optuna(), warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                sampler = optuna.samplers.GPSampler(
+                sampler = _GPSampler(
                     seed=seed + index, n_startup_trials=STARTUP_TRIALS,
                     independent_sampler=optuna.samplers.RandomSampler(seed=seed + index), warn_independent_sampling=False)
                 if hasattr(sampler, "_n_local_search"):
