@@ -315,8 +315,8 @@ def asked_under_torch_modes(sampler_type: type, monkeypatch: pytest.MonkeyPatch)
 
 def test_bo_asks_without_torch_s_cpu_device_mode_where_the_cpu_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """Optuna's GPSampler enters ``torch.device("cpu")``, a mode every torch call of the ask then passes through in
-    Python (about a quarter of an ask's time); bo's sampler leaves it out where the CPU is the default device. A new Optuna that
-    moves it fails here instead of leaving every ask slower."""
+    Python (about a quarter of an ask's time); bo's sampler leaves it out where the CPU is the default device. A new
+    Optuna that moves it fails here instead of leaving every ask slower."""
     import optuna
 
     from automl.strategies import gp_search

@@ -67,8 +67,9 @@ class _CpuDefaultTorch:
 def _no_cpu_device_mode() -> Iterator[None]:
     """Optuna's ``GPSampler`` runs each ask under ``with torch.device("cpu")`` (for processes whose default device
     is a GPU). That context is a torch function mode through which each of the ask's thousands of torch calls passes
-    in Python: about a quarter of an ask's time at 50 to 200 trials (``python -m benchmarks.strategy_ask``). Where the default
-    device is the CPU, the ask runs without it; elsewhere, or where Optuna's module differs, as Optuna wrote it."""
+    in Python: about a quarter of an ask's time at 50 to 200 trials (``python -m benchmarks.strategy_ask``). Where
+    the default device is the CPU, the ask runs without it; elsewhere, or where Optuna's module differs, as Optuna
+    wrote it."""
     import torch
 
     module = importlib.import_module(GP_SAMPLER_MODULE)
